@@ -1,0 +1,32 @@
+"""cnnstat: what a convolutional network costs, layer by layer.
+
+The public API is loaded lazily so that ``import cnnstat`` (and ``cnnstat list``) does
+not import torch.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("cnnstat")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+_LAZY = {
+    "create_model": "cnnstat.zoo",
+    "list_models": "cnnstat.zoo",
+    "get_entry": "cnnstat.zoo",
+    "register_model": "cnnstat.zoo",
+    "profile": "cnnstat.analysis",
+    "Report": "cnnstat.analysis",
+    "compare": "cnnstat.analysis",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'cnnstat' has no attribute {name!r}")

@@ -1,0 +1,3 @@
+from cnnstat.cli.main import run
+
+run()

@@ -1,0 +1,40 @@
+"""Turn a user's mistake into one line on stderr and an exit code, with no traceback."""
+
+from __future__ import annotations
+
+import functools
+
+import typer
+
+from cnnstat.cli import state
+from cnnstat.errors import CnnstatError
+
+INTERRUPTED = 130
+
+
+def print_error(message: str) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]cnnstat: error:[/] {escape(message)}")
+
+
+def handle_errors(command):
+    """Wrap a command so that CnnstatError exits with its code and Ctrl-C exits 130."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except CnnstatError as error:
+            if state.debug:
+                raise
+            print_error(str(error))
+            raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            if state.debug:
+                raise
+            print_error("interrupted")
+            raise typer.Exit(INTERRUPTED) from None
+
+    return wrapper

@@ -1,0 +1,62 @@
+"""`cnnstat list`: the zoo, without importing torch."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from cnnstat.render.table import Column, Table
+
+LIST_COLUMNS = [
+    Column("name", "Model"),
+    Column("family", "Family"),
+    Column("input", "Input"),
+    Column("params", "Params", "raw"),
+    Column("gmacs", "MACs (G)", "float", decimals=3),
+    Column("year", "Year"),
+    Column("paper", "Paper", wrap=True),
+]
+
+
+def list_rows(pattern: Optional[str], family: Optional[str]) -> list[dict]:
+    from cnnstat.errors import CnnstatError
+    from cnnstat.zoo import get_entry, list_families, list_models
+
+    if family is not None and family not in list_families():
+        raise CnnstatError(f"unknown family {family!r}; families: {', '.join(list_families())}")
+    rows = []
+    for name in list_models(pattern, family=family):
+        entry = get_entry(name)
+        rows.append({
+            "name": entry.name,
+            "family": entry.family,
+            "input": "x".join(map(str, entry.input_size)),
+            "params": entry.num_params,
+            "gmacs": entry.gmacs,
+            "paper": entry.paper.title,
+            "year": entry.paper.year,
+        })
+    if not rows and pattern:
+        from cnnstat.zoo import close_matches
+
+        matches = close_matches(pattern)
+        hint = f"; did you mean {', '.join(matches)}?" if matches else ""
+        raise CnnstatError(f"no model matches {pattern!r}{hint}")
+    return rows
+
+
+def list_command(
+    pattern: Optional[str] = typer.Argument(None, help="fnmatch pattern, e.g. 'resnet*'."),
+    family: Optional[str] = typer.Option(None, "--family", "-f", help="Only this family."),
+    fmt: str = typer.Option("table", "--format", help="table | csv | md | json"),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file (atomically)."),
+) -> None:
+    """List the models of the zoo with their published params and MACs."""
+    from cnnstat.render.emit import check_format, emit
+    from cnnstat.zoo import aliases
+
+    check_format(fmt)
+    rows = list_rows(pattern, family)
+    footer = [f"{len(rows)} models; aliases: " + ", ".join(f"{a} -> {t}" for a, t in aliases().items())]
+    emit(Table(LIST_COLUMNS, rows, footer=footer), fmt, output, json_data=rows)

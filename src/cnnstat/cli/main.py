@@ -1,0 +1,43 @@
+"""The `cnnstat` command: assembles one small Typer app per command. Commands map a user's
+mistake to exit code 2 (1 for a failed check, 130 for Ctrl-C) through ``handle_errors``."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from cnnstat import __version__
+from cnnstat.cli import listing, state
+from cnnstat.cli.errors import handle_errors
+
+app = typer.Typer(
+    name="cnnstat",
+    help="What a convolutional network costs, layer by layer: shapes, params, MACs/FLOPs, memory, latency.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"cnnstat {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Optional[bool] = typer.Option(None, "--version", callback=_show_version, is_eager=True,
+                                           help="Show the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),
+) -> None:
+    state.debug = debug
+
+
+app.command("list")(handle_errors(listing.list_command))
+
+
+def run() -> None:
+    app()

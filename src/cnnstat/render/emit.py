@@ -1,0 +1,56 @@
+"""Render a Table (or JSON data) in the chosen format to stdout or to a file."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from cnnstat.errors import CnnstatError
+from cnnstat.render.table import Table
+from cnnstat.render.text import to_csv, to_json, to_markdown, to_rich
+from cnnstat.render.output import write_atomic
+
+FORMATS = ("table", "csv", "md", "json")
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise CnnstatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return fmt
+
+
+def render_text(table: Table, fmt: str, json_data: Any = None, width: int | None = None) -> str:
+    """The table as text in ``fmt``; ``json_data`` is what the json format writes."""
+    if fmt == "csv":
+        return to_csv(table)
+    if fmt == "md":
+        return to_markdown(table)
+    if fmt == "json":
+        return to_json(json_data)
+    from rich.console import Console
+
+    console = Console(record=True, width=width or 200, file=_NullWriter())
+    console.print(to_rich(table))
+    return console.export_text()
+
+
+class _NullWriter:
+    def write(self, _text: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+
+def emit(table: Table, fmt: str, output: str | None = None, json_data: Any = None) -> None:
+    """Print to stdout (Rich for a terminal table) or write the file atomically."""
+    check_format(fmt)
+    if output:
+        write_atomic(output, render_text(table, fmt, json_data))
+        return
+    if fmt == "table":
+        from rich.console import Console
+
+        Console().print(to_rich(table))
+        return
+    sys.stdout.write(render_text(table, fmt, json_data))

@@ -1,0 +1,103 @@
+"""A table ready to show: columns with display headers and units, rows of raw numbers.
+
+Rendering never imports torch or pandas: ``cnnstat list`` renders through here too and
+must start faster than ``import torch``. Numbers arrive raw and are formatted only here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal, Sequence
+
+Scale = Literal["raw", "si", "binary", "text", "ratio", "percent", "float"]
+
+SI_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")]
+BINARY_PREFIXES = [(2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    scale: Scale = "text"
+    """raw: integer with thousands separators; si: counts with a K/M/G unit chosen for the
+    column; binary: bytes with a KiB/MiB/GiB unit chosen for the column; ratio: "x1.23"."""
+    unit: str = ""
+    """What the number counts, shown in the header (e.g. "MACs")."""
+    decimals: int = 2
+    wrap: bool = False
+    """Whether long text may wrap in a terminal table (other columns never wrap)."""
+
+
+@dataclass
+class Table:
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    title: str = ""
+    footer: list[str] = field(default_factory=list)
+    total: dict[str, Any] | None = None
+    """A totals row shown under the rows (table and markdown) but not in CSV."""
+    indent: list[int] | None = None
+    """Tree depth of each row, to indent the first column."""
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def column_unit(column: Column, values: Sequence[Any]) -> tuple[float, str]:
+    """The divisor and prefix that keep a column's largest value readable."""
+    numbers = [abs(v) for v in values if not _is_missing(v) and isinstance(v, (int, float))]
+    largest = max(numbers, default=0)
+    prefixes = SI_PREFIXES if column.scale == "si" else BINARY_PREFIXES if column.scale == "binary" else []
+    for divisor, prefix in prefixes:
+        if largest >= divisor:
+            return divisor, prefix
+    return 1.0, "B" if column.scale == "binary" else ""
+
+
+def header_with_unit(column: Column, prefix: str) -> str:
+    if column.scale == "si":
+        inside = " ".join(p for p in (prefix, column.unit) if p)
+        return f"{column.header} ({inside})" if inside else column.header
+    if column.scale == "binary":
+        return f"{column.header} ({prefix})"
+    return column.header
+
+
+def format_value(column: Column, value: Any, divisor: float = 1.0) -> str:
+    if _is_missing(value):
+        return "-"
+    if column.scale == "raw":
+        return f"{int(value):,}"
+    if column.scale in ("si", "binary"):
+        if divisor == 1.0 and float(value).is_integer():
+            return f"{int(value):,}"
+        return f"{value / divisor:,.{column.decimals}f}"
+    if column.scale == "ratio":
+        return f"x{value:,.{column.decimals}f}"
+    if column.scale == "percent":
+        return f"{value:.1f}%"
+    if column.scale == "float":
+        return f"{value:,.{column.decimals}f}"
+    if isinstance(value, (list, tuple)):
+        return "x".join(str(v) for v in value)
+    return str(value)
+
+
+def formatted(table: Table) -> tuple[list[str], list[list[str]], list[str] | None]:
+    """Headers, body cells and total cells as strings, each column in its own unit."""
+    headers, bodies, totals = [], [], []
+    for column in table.columns:
+        values = [row.get(column.key) for row in table.rows]
+        if table.total is not None:
+            values.append(table.total.get(column.key))
+        divisor, prefix = column_unit(column, values)
+        headers.append(header_with_unit(column, prefix))
+        bodies.append([format_value(column, row.get(column.key), divisor) for row in table.rows])
+        if table.total is not None:
+            total_value = table.total.get(column.key)
+            totals.append("" if total_value is None else format_value(column, total_value, divisor))
+    body_rows = [list(cells) for cells in zip(*bodies)] if table.rows else []
+    return headers, body_rows, totals if table.total is not None else None

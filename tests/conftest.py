@@ -1,0 +1,29 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+REFERENCE = SHARED / "reference"
+
+
+def run_cli(*args: str, check: bool = False, timeout: float = 300, cwd=None) -> subprocess.CompletedProcess:
+    """Run the real console entry point in a subprocess."""
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
+    result = subprocess.run([sys.executable, "-m", "cnnstat", *args], capture_output=True, text=True,
+                            timeout=timeout, env=env, cwd=cwd)
+    if check and result.returncode != 0:
+        raise AssertionError(f"cnnstat {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+def needs_reference():
+    return pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared/reference is absent")
