@@ -113,3 +113,25 @@ for _name, _params in [
 ]:
     register_model(_name, f"cifar:{_name}", family="cifar_tutorial", paper=CIFAR_TUTORIAL, input_size=CIFAR,
                    num_params=_params, num_classes=10)
+
+# CIFAR ResNets of the ResNet paper (section 4.2, option A shortcuts: no projection params).
+# Exact counts of our build; Table 6 rounds them to 0.27M, 0.46M, 0.66M, 0.85M, 1.7M.
+for _name, _params in [
+    ("cifar_resnet20", 269_722),
+    ("cifar_resnet32", 464_154),
+    ("cifar_resnet44", 658_586),
+    ("cifar_resnet56", 853_018),
+    ("cifar_resnet110", 1_727_962),
+]:
+    register_model(_name, f"cifar:{_name}", family="cifar_resnet", paper=RESNET, input_size=CIFAR,
+                   num_params=_params, num_classes=10)
+
+# Shake-Shake ResNet-26 (seed 003's final target). Exact counts of our build; the paper
+# rounds them to 2.9M, 11.7M, 26.2M.
+for _name, _params in [
+    ("shake_shake26_2x32d", 2_923_162),
+    ("shake_shake26_2x64d", 11_653_978),
+    ("shake_shake26_2x96d", 26_192_922),
+]:
+    register_model(_name, f"cifar:{_name}", family="shake_shake", paper=SHAKE_SHAKE, input_size=CIFAR,
+                   num_params=_params, num_classes=10)
