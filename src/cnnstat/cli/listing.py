@@ -6,7 +6,8 @@ from typing import Optional
 
 import typer
 
-from cnnstat.render.table import Column, Table
+from cnnstat.frame.columns import Column
+from cnnstat.render.table import Table
 
 LIST_COLUMNS = [
     Column("name", "Model"),

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from cnnstat import __version__
-from cnnstat.cli import listing, state
+from cnnstat.cli import listing, state, summary
 from cnnstat.cli.errors import handle_errors
 
 app = typer.Typer(
@@ -37,6 +37,7 @@ def main(
 
 
 app.command("list")(handle_errors(listing.list_command))
+app.command("summary")(handle_errors(summary.summary_command))
 
 
 def run() -> None:

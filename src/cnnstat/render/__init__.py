@@ -1,5 +1,6 @@
 """Table -> Rich table | CSV | Markdown | JSON | plots. Never imports torch."""
 
-from cnnstat.render.table import Column, Table
+from cnnstat.frame.columns import Column
+from cnnstat.render.table import Table
 
 __all__ = ["Column", "Table"]

@@ -8,26 +8,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Sequence
 
-Scale = Literal["raw", "si", "binary", "text", "ratio", "percent", "float"]
+from cnnstat.frame.columns import Column
 
 SI_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")]
 BINARY_PREFIXES = [(2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")]
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str
-    scale: Scale = "text"
-    """raw: integer with thousands separators; si: counts with a K/M/G unit chosen for the
-    column; binary: bytes with a KiB/MiB/GiB unit chosen for the column; ratio: "x1.23"."""
-    unit: str = ""
-    """What the number counts, shown in the header (e.g. "MACs")."""
-    decimals: int = 2
-    wrap: bool = False
-    """Whether long text may wrap in a terminal table (other columns never wrap)."""
 
 
 @dataclass

@@ -1,0 +1,41 @@
+"""Live-tensor accounting by storage lifetime: the same rule a real allocator follows.
+
+Every tensor an op returns is tracked by its storage; when Python frees the last tensor
+that uses a storage, the storage's weak reference fires and its bytes leave the live
+total. On the meta device this gives the peak a CPU or CUDA run would reach (without
+allocator rounding or caching) at no cost.
+"""
+
+from __future__ import annotations
+
+import weakref
+from functools import partial
+
+import torch
+
+
+class LiveMemory:
+    def __init__(self) -> None:
+        self.live = 0
+        self.peak = 0
+        self._storages: dict[int, weakref.ref] = {}
+
+    def add(self, tensor: torch.Tensor) -> None:
+        try:
+            storage = tensor.untyped_storage()
+        except (RuntimeError, NotImplementedError):  # tensors without storage (e.g. some subclasses)
+            return
+        key = id(storage)
+        if key in self._storages:
+            return
+        nbytes = storage.nbytes()
+        self._storages[key] = weakref.ref(storage, partial(self._free, key, nbytes))
+        self.live += nbytes
+        self.peak = max(self.peak, self.live)
+
+    def _free(self, key: int, nbytes: int, _ref) -> None:
+        if self._storages.pop(key, None) is not None:
+            self.live -= nbytes
+
+    def reset_peak(self) -> None:
+        self.peak = self.live

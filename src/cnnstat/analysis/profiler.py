@@ -1,0 +1,214 @@
+"""The static pass: run the model once under a TorchDispatchMode, on the meta device by
+default, and attribute every aten op to the innermost module whose forward is running.
+
+The model is left exactly as found: parameters and buffers are swapped for stand-ins by
+``torch.func.functional_call`` (so no weight is touched, no gradient kept and no running
+statistic updated), hooks are removed even on error, and train/eval flags are restored.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+from torch.func import functional_call
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves, tree_map
+
+from cnnstat.analysis.describe import describe
+from cnnstat.analysis.memory import LiveMemory
+from cnnstat.analysis.records import LayerRecord
+from cnnstat.analysis.rules import op_cost
+from cnnstat.errors import CnnstatError
+
+
+class ForwardError(CnnstatError):
+    """The model's forward failed: names the module that raised and the shapes it got."""
+
+
+def _shapes(value: Any) -> list[tuple[int, ...]]:
+    return [tuple(t.shape) for t in tree_leaves(value) if isinstance(t, torch.Tensor)]
+
+
+def _tensor_bytes(value: Any) -> int:
+    return sum(t.numel() * t.element_size() for t in tree_leaves(value) if isinstance(t, torch.Tensor))
+
+
+@dataclass
+class PassResult:
+    """What one pass (a forward, optionally followed by a backward) measured."""
+
+    records: list[LayerRecord]
+    uncounted_ops: Counter
+    peak_bytes: int
+    """Peak of all live tensors, parameters and buffers included."""
+    end_of_forward_bytes: int
+    backward_macs: int = 0
+    called_modules: set[int] = field(default_factory=set)
+
+
+class _CountingMode(TorchDispatchMode):
+    def __init__(self, tracer: "_Tracer") -> None:
+        super().__init__()
+        self.tracer = tracer
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        self.tracer.on_op(func, args, kwargs, out)
+        return out
+
+
+class _Tracer:
+    def __init__(self, model: nn.Module, training: bool) -> None:
+        self.model = model
+        self.training = training
+        self.names = {id(module): name for name, module in model.named_modules()}
+        self.records: list[LayerRecord] = []
+        self.stack: list[LayerRecord] = []
+        self.calls: Counter = Counter()
+        self.uncounted: Counter = Counter()
+        self.backward_macs = 0
+        self.memory = LiveMemory()
+
+    # -- module hooks ---------------------------------------------------------------
+    def pre_hook(self, module: nn.Module, args, kwargs) -> None:
+        key = id(module)
+        call = self.calls[key]
+        self.calls[key] += 1
+        first = call == 0
+        record = LayerRecord(
+            index=len(self.records),
+            name=self.names.get(key, ""),
+            type=type(module).__name__,
+            depth=len(self.stack),
+            parent=self.stack[-1].index if self.stack else None,
+            is_leaf=next(module.children(), None) is None,
+            call=call,
+            input_shapes=_shapes((args, kwargs)),
+            description=describe(module),
+        )
+        if first:
+            record.params = sum(p.numel() for p in module.parameters())
+            record.trainable_params = sum(p.numel() for p in module.parameters() if p.requires_grad)
+            record.own_params = sum(p.numel() for p in module.parameters(recurse=False))
+        self.records.append(record)
+        self.stack.append(record)
+
+    def post_hook(self, module: nn.Module, args, kwargs, output) -> None:
+        record = self.stack.pop()
+        record.output_shapes = _shapes(output)
+        record.output_bytes = _tensor_bytes(output)
+
+    # -- ops ---------------------------------------------------------------------------
+    def on_op(self, func, args, kwargs, out) -> None:
+        for tensor in tree_leaves(out):
+            if isinstance(tensor, torch.Tensor):
+                self.memory.add(tensor)
+        cost = op_cost(func, args, kwargs, out, self.training)
+        if not self.stack:  # outside every forward: the backward pass
+            if cost is not None:
+                self.backward_macs += cost[0]
+            return
+        if cost is None:
+            self.uncounted[str(func._overloadpacket)] += 1
+            return
+        record = self.stack[-1]
+        record.own_macs += cost[0]
+        record.own_flops += cost[1]
+
+    def failing_module(self) -> LayerRecord | None:
+        return self.stack[-1] if self.stack else None
+
+
+def _stand_in(tensor: torch.Tensor, device: torch.device, dtype: torch.dtype | None, requires_grad: bool):
+    target_dtype = dtype if dtype is not None and tensor.is_floating_point() else tensor.dtype
+    if device.type == "meta":
+        copy = torch.empty_like(tensor, device="meta", dtype=target_dtype)
+    else:
+        copy = tensor.detach().to(device=device, dtype=target_dtype, copy=True)
+    return copy.requires_grad_(requires_grad)
+
+
+def _finalise(records: list[LayerRecord]) -> None:
+    """Inclusive MACs/FLOPs: each module's own work plus its children's."""
+    for record in records:
+        record.macs, record.flops = record.own_macs, record.own_flops
+    for record in reversed(records):
+        if record.parent is not None:
+            parent = records[record.parent]
+            parent.macs += record.macs
+            parent.flops += record.flops
+
+
+def _loss(output: Any) -> torch.Tensor | None:
+    terms = [t.sum() for t in tree_leaves(output)
+             if isinstance(t, torch.Tensor) and t.is_floating_point() and t.requires_grad]
+    return torch.stack(terms).sum() if terms else None
+
+
+def run_pass(
+    model: nn.Module,
+    args: tuple,
+    kwargs: Mapping[str, Any],
+    *,
+    training: bool,
+    backward: bool,
+    device: torch.device,
+    dtype: torch.dtype | None,
+    model_name: str,
+) -> PassResult:
+    """One forward (and, if asked, backward) of ``model`` under the counting mode."""
+    tracer = _Tracer(model, training)
+    handles = []
+    modes = {module: module.training for module in model.modules()}
+    try:
+        for module in model.modules():
+            handles.append(module.register_forward_pre_hook(tracer.pre_hook, with_kwargs=True))
+            handles.append(module.register_forward_hook(tracer.post_hook, with_kwargs=True))
+        model.train(training)
+        state = {name: _stand_in(p, device, dtype, backward and p.requires_grad)
+                 for name, p in model.named_parameters()}
+        state.update({name: _stand_in(b, device, dtype, False) for name, b in model.named_buffers()})
+        inputs = tree_map(lambda t: _stand_in(t, device, dtype, False) if isinstance(t, torch.Tensor) else t,
+                          (args, dict(kwargs)))
+        for tensor in tree_leaves((state, inputs)):
+            if isinstance(tensor, torch.Tensor):
+                tracer.memory.add(tensor)
+        grad_context = torch.enable_grad() if backward else torch.no_grad()
+        with grad_context, _CountingMode(tracer):
+            try:
+                output = functional_call(model, state, inputs[0], inputs[1], tie_weights=True, strict=False)
+            except CnnstatError:
+                raise
+            except Exception as error:
+                raise _forward_error(error, tracer, model_name) from error
+            end_of_forward = tracer.memory.live
+            loss = _loss(output) if backward else None
+            del output
+            if loss is not None:
+                loss.backward()
+                del loss
+        peak = tracer.memory.peak
+        del state, inputs
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, mode in modes.items():
+            module.training = mode
+    _finalise(tracer.records)
+    return PassResult(tracer.records, tracer.uncounted, peak, end_of_forward, tracer.backward_macs,
+                      set(tracer.calls))
+
+
+def _forward_error(error: Exception, tracer: _Tracer, model_name: str) -> ForwardError:
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    failing = tracer.failing_module()
+    if failing is None:
+        return ForwardError(f"{model_name}: the forward pass failed: {reason}")
+    where = failing.name or "(the model itself)"
+    got = ", ".join("x".join(map(str, shape)) for shape in failing.input_shapes) or "no tensor"
+    return ForwardError(f"{model_name}: layer {where} ({failing.type}) failed on input {got}: {reason}")

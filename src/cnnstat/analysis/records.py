@@ -1,0 +1,80 @@
+"""What the analysis produces: one LayerRecord per module call, and the model's totals.
+
+Records hold raw numbers only (counts and bytes); formatting happens in ``render``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Shape = tuple[int, ...]
+
+
+@dataclass
+class LayerRecord:
+    index: int
+    """Position in call order (parents come before their children)."""
+    name: str
+    """Qualified module name; "" for the model itself."""
+    type: str
+    depth: int
+    parent: int | None
+    is_leaf: bool
+    call: int
+    """0 for a module's first call, 1 for its second (a module called twice gives two rows)."""
+    input_shapes: list[Shape] = field(default_factory=list)
+    output_shapes: list[Shape] = field(default_factory=list)
+    params: int = 0
+    """Parameters of the module and its children; counted on the first call only."""
+    trainable_params: int = 0
+    own_params: int = 0
+    """Parameters the module holds directly (not through children); first call only."""
+    description: str = ""
+    own_macs: int = 0
+    """MACs of the module's own work, not inside a child module (a container's functional ops)."""
+    own_flops: int = 0
+    macs: int = 0
+    """MACs of the module and everything it calls."""
+    flops: int = 0
+    output_bytes: int = 0
+    """Bytes of the tensors the module returns."""
+
+    @property
+    def output_shape(self) -> Shape | None:
+        return self.output_shapes[0] if self.output_shapes else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Totals:
+    params: int
+    trainable_params: int
+    unused_params: int
+    """Parameters of modules the forward did not call (e.g. auxiliary heads in eval)."""
+    param_bytes: int
+    buffer_bytes: int
+    macs: int
+    flops: int
+    backward_macs: int
+    """MACs of one backward pass (conv and matmul gradients), from the meta training pass."""
+    input_bytes: int
+    activation_bytes: int
+    """Sum of the output bytes of every leaf call: what torchinfo calls the forward pass size."""
+    peak_activation_bytes: int
+    """Largest total of live tensors other than parameters and buffers during the forward."""
+    est_peak_inference_bytes: int
+    """Parameters + buffers + peak of live activations, following tensor lifetimes (no_grad)."""
+    saved_for_backward_bytes: int
+    """Activations alive at the end of a training forward: those autograd keeps for backward."""
+    grad_bytes: int
+    est_peak_training_bytes: int
+    """Peak of live tensors over one forward and backward step: parameters, buffers,
+    tensors saved for backward, gradients and the largest transient. Optimizer state is apart."""
+    optimizer_sgd_momentum_bytes: int
+    optimizer_adam_bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

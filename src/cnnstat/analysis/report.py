@@ -1,0 +1,262 @@
+"""``profile()``: the static analysis of one model at one input, as a Report."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from cnnstat.analysis.profiler import run_pass
+from cnnstat.analysis.records import LayerRecord, Totals
+from cnnstat.errors import CnnstatError
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+MODES = ("eval", "train")
+
+CONVENTIONS = (
+    "MACs: multiply-accumulates of conv, linear, matmul and attention (torchvision's \"GFLOPS\"). "
+    "FLOPs: 2 x MACs + elementwise work (bias, BN, activations, adds, pooling, softmax). "
+    "Counts in SI units (G = 10^9), bytes in binary units (MiB = 2^20)."
+)
+
+
+@dataclass
+class Report:
+    model: str
+    input_shapes: list[tuple[int, ...]]
+    """Input shape(s) with the batch dimension."""
+    batch: int
+    mode: str
+    dtype: str
+    device: str
+    layers: list[LayerRecord]
+    totals: Totals
+    uncounted_ops: dict[str, int]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.input_shapes[0]
+
+    def to_frame(self):
+        """One row per module call, typed columns (see ``cnnstat.frame``)."""
+        from cnnstat.frame.build import layer_frame
+
+        return layer_frame(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``cnnstat summary --format json``."""
+        return {
+            "model": self.model,
+            "input_shape": list(self.input_shape),
+            "batch": self.batch,
+            "mode": self.mode,
+            "dtype": self.dtype,
+            "device": self.device,
+            "conventions": CONVENTIONS,
+            "totals": self.totals.to_dict(),
+            "layers": [
+                {
+                    "name": layer.name,
+                    "type": layer.type,
+                    "depth": layer.depth,
+                    "is_leaf": layer.is_leaf,
+                    "call": layer.call,
+                    "description": layer.description,
+                    "input_shapes": [list(s) for s in layer.input_shapes],
+                    "output_shape": list(layer.output_shape) if layer.output_shape else None,
+                    "params": layer.params,
+                    "trainable_params": layer.trainable_params,
+                    "macs": layer.macs,
+                    "flops": layer.flops,
+                    "activation_bytes": layer.output_bytes,
+                }
+                for layer in self.layers
+            ],
+            "uncounted_ops": dict(self.uncounted_ops),
+        }
+
+
+def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype not in DTYPES:
+        raise CnnstatError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    return DTYPES[dtype]
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise CnnstatError(f"unknown device {device!r}; use meta, cpu or cuda") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise CnnstatError("CUDA was asked for but is not available on this machine; use --device cpu or meta")
+    return resolved
+
+
+class _SkipInitOnMeta(TorchFunctionMode):
+    """Weight initialisation on meta tensors computes nothing but costs seconds (Python
+    meta kernels, and the import of torch._dynamo they pull in): skip it."""
+
+    INIT_OPS = frozenset({torch.Tensor.normal_, torch.Tensor.uniform_, torch.Tensor.fill_, torch.Tensor.zero_,
+                          torch.Tensor.erfinv_, torch.Tensor.clamp_, torch.Tensor.mul_, torch.Tensor.add_,
+                          torch.Tensor.copy_, torch.Tensor.exponential_})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in self.INIT_OPS and args and isinstance(args[0], torch.Tensor) and args[0].is_meta:
+            return args[0]
+        return func(*args, **(kwargs or {}))
+
+
+def build_model(name: str, num_classes: int | None = None, in_channels: int | None = None,
+                options: Mapping[str, Any] | None = None, device: str | torch.device = "meta") -> nn.Module:
+    """A zoo model built directly on ``device`` (on meta no weight is materialised)."""
+    from cnnstat.zoo import create_model
+
+    skip_init = _SkipInitOnMeta() if torch.device(device).type == "meta" else contextlib.nullcontext()
+    try:
+        with torch.device(device), skip_init:
+            return create_model(name, num_classes=num_classes, in_channels=in_channels, **dict(options or {}))
+    except CnnstatError:
+        raise
+    except (TypeError, ValueError) as error:
+        raise CnnstatError(f"{name}: cannot build with these options: {error}") from None
+
+
+def _example_inputs(inputs: Any, input_size: tuple[int, ...], batch: int) -> tuple[tuple, dict]:
+    if inputs is None:
+        return (torch.empty(batch, *input_size, device="meta"),), {}
+    if isinstance(inputs, torch.Tensor):
+        return (inputs,), {}
+    if isinstance(inputs, Mapping):
+        return (), dict(inputs)
+    if isinstance(inputs, (tuple, list)):
+        return tuple(inputs), {}
+    raise CnnstatError(f"inputs must be a tensor, a tuple or a dict of tensors, not {type(inputs).__name__}")
+
+
+def check_input_size(input_size: tuple[int, ...], batch: int) -> None:
+    if batch < 1:
+        raise CnnstatError(f"batch must be at least 1, got {batch}")
+    if not input_size or any(int(d) < 1 for d in input_size):
+        raise CnnstatError(f"every input dimension must be at least 1, got {'x'.join(map(str, input_size))}")
+
+
+def profile(
+    model_or_name: nn.Module | str,
+    input_size: tuple[int, ...] | None = None,
+    batch: int = 1,
+    mode: str = "eval",
+    dtype: str | torch.dtype = torch.float32,
+    device: str | torch.device = "meta",
+    *,
+    inputs: Any = None,
+    num_classes: int | None = None,
+    in_channels: int | None = None,
+    options: Mapping[str, Any] | None = None,
+    name: str | None = None,
+) -> Report:
+    """Shapes, params, MACs/FLOPs and memory of every module call, from one static pass.
+
+    ``model_or_name`` is a zoo name (built on ``device``) or any ``nn.Module`` (left as
+    found). ``inputs`` takes real example inputs (a tensor, a tuple, or a dict of keyword
+    inputs) instead of ``input_size`` x ``batch``. ``mode="train"`` counts a training
+    forward; both modes also run a meta backward for the training-memory estimate.
+    """
+    if mode not in MODES:
+        raise CnnstatError(f"unknown mode {mode!r}; choose eval or train")
+    torch_dtype = resolve_dtype(dtype)
+    torch_device = resolve_device(device)
+    if isinstance(model_or_name, str):
+        from cnnstat.zoo import get_entry
+
+        entry = get_entry(model_or_name)
+        name = name or entry.name
+        if input_size is None:
+            input_size = entry.input_size
+            if in_channels is not None:
+                input_size = (in_channels, *input_size[1:])
+        model = build_model(entry.name, num_classes, in_channels, options, device="meta")
+    elif isinstance(model_or_name, nn.Module):
+        model = model_or_name
+        name = name or type(model).__name__
+    else:
+        raise CnnstatError(f"expected a model name or an nn.Module, got {type(model_or_name).__name__}")
+    if inputs is None:
+        if input_size is None:
+            raise CnnstatError(f"{name}: give input_size (C, H, W) or example inputs")
+        input_size = tuple(int(d) for d in input_size)
+        check_input_size(input_size, batch)
+    args, kwargs = _example_inputs(inputs, input_size, batch)
+
+    common = dict(device=torch_device, dtype=torch_dtype, model_name=name)
+    inference = run_pass(model, args, kwargs, training=False, backward=False, **common)
+    training = run_pass(model, args, kwargs, training=True, backward=True, **common)
+    shown = training if mode == "train" else inference
+
+    totals = _totals(model, shown, inference, training, torch_dtype, args, kwargs)
+    from torch.utils._pytree import tree_leaves
+
+    input_shapes = [tuple(t.shape) for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+    first_batch = input_shapes[0][0] if input_shapes and input_shapes[0] else batch
+    return Report(
+        model=name,
+        input_shapes=input_shapes,
+        batch=first_batch,
+        mode=mode,
+        dtype=dtype_name(torch_dtype),
+        device=str(torch_device),
+        layers=shown.records,
+        totals=totals,
+        uncounted_ops=dict(sorted(shown.uncounted_ops.items())),
+    )
+
+
+def _bytes_of(tensors, dtype: torch.dtype) -> int:
+    total = 0
+    for tensor in tensors:
+        item = torch.empty((), dtype=dtype).element_size() if tensor.is_floating_point() else tensor.element_size()
+        total += tensor.numel() * item
+    return total
+
+
+def _totals(model: nn.Module, shown, inference, training, dtype, args, kwargs) -> Totals:
+    from torch.utils._pytree import tree_leaves
+
+    params = list(model.parameters())
+    trainable = [p for p in params if p.requires_grad]
+    param_bytes = _bytes_of(params, dtype)
+    buffer_bytes = _bytes_of(model.buffers(), dtype)
+    input_bytes = _bytes_of((t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)), dtype)
+    grad_bytes = _bytes_of(trainable, dtype)
+    unused = sum(p.numel() for module in model.modules() if id(module) not in shown.called_modules
+                 for p in module.parameters(recurse=False))
+    resident = param_bytes + buffer_bytes
+    root = shown.records[0]
+    return Totals(
+        params=sum(p.numel() for p in params),
+        trainable_params=sum(p.numel() for p in trainable),
+        unused_params=unused,
+        param_bytes=param_bytes,
+        buffer_bytes=buffer_bytes,
+        macs=root.macs,
+        flops=root.flops,
+        backward_macs=training.backward_macs,
+        input_bytes=input_bytes,
+        activation_bytes=sum(r.output_bytes for r in shown.records if r.is_leaf),
+        peak_activation_bytes=inference.peak_bytes - resident,
+        est_peak_inference_bytes=inference.peak_bytes,
+        saved_for_backward_bytes=training.end_of_forward_bytes - resident - input_bytes,
+        grad_bytes=grad_bytes,
+        est_peak_training_bytes=training.peak_bytes,
+        optimizer_sgd_momentum_bytes=grad_bytes,
+        optimizer_adam_bytes=2 * grad_bytes,
+    )

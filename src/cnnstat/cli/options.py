@@ -1,0 +1,80 @@
+"""Parsing of the option values that commands share (shapes, --set, lists)."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any, Optional
+
+import typer
+
+from cnnstat.errors import CnnstatError
+
+MODEL_HELP = "A zoo model name (see `cnnstat list`)."
+INPUT_HELP = "Input shape without batch, e.g. 3x224x224 (default: the model's own)."
+SET_HELP = "Model options, e.g. --set k=7,cin=16 or --set width_mult=0.5."
+
+
+def parse_shape(text: Optional[str]) -> tuple[int, ...] | None:
+    """'3x224x224' -> (3, 224, 224); a clear error for '3x224', 'axbxc' or '3x0x224'."""
+    if text is None:
+        return None
+    parts = text.lower().replace("*", "x").split("x")
+    try:
+        shape = tuple(int(part) for part in parts)
+    except ValueError:
+        raise CnnstatError(f"malformed --input {text!r}: expected sizes joined by 'x', e.g. 3x224x224") from None
+    if any(d < 1 for d in shape):
+        raise CnnstatError(f"malformed --input {text!r}: every size must be at least 1")
+    if len(shape) < 2:
+        raise CnnstatError(f"malformed --input {text!r}: give channels and spatial sizes, e.g. 3x224x224")
+    return shape
+
+
+def parse_int_list(text: str, option: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise CnnstatError(f"malformed {option} {text!r}: expected integers separated by commas, e.g. 1,8,32") from None
+    if not values or any(v < 1 for v in values):
+        raise CnnstatError(f"malformed {option} {text!r}: every value must be at least 1")
+    return values
+
+
+def _literal(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "none":
+        return None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_set(items: Optional[list[str]]) -> dict[str, Any]:
+    """['k=7,cin=16', 'bias=true'] -> {'k': 7, 'cin': 16, 'bias': True}."""
+    options: dict[str, Any] = {}
+    for item in items or []:
+        for pair in filter(None, (p.strip() for p in item.split(","))):
+            key, sep, value = pair.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise CnnstatError(f"malformed --set {pair!r}: expected key=value, e.g. --set k=7,cin=16")
+            options[key.strip()] = _literal(value.strip())
+    return options
+
+
+def check_batch(batch: int) -> int:
+    if batch < 1:
+        raise CnnstatError(f"--batch must be at least 1, got {batch}")
+    return batch
+
+
+def check_depth(depth: Optional[int]) -> Optional[int]:
+    if depth is not None and depth < 0:
+        raise CnnstatError(f"--depth must be 0 or more, got {depth}")
+    return depth
+
+
+FORMAT_OPTION = typer.Option("table", "--format", help="table | csv | md | json")
+OUTPUT_OPTION = typer.Option(None, "--output", "-o", help="Write to this file (atomically) instead of stdout.")

@@ -1,0 +1,1 @@
+"""Records -> pandas DataFrames (per layer, per model) and display columns."""

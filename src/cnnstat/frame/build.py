@@ -1,0 +1,39 @@
+"""Records -> pandas DataFrames with typed columns."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cnnstat.frame.columns import LAYER_FRAME_COLUMNS
+
+
+def shape_text(shape) -> str:
+    return "x".join(str(d) for d in shape) if shape else ""
+
+
+def layer_frame(report) -> pd.DataFrame:
+    """One row per module call, in call order (parents before children)."""
+    rows = [
+        {
+            "index": layer.index,
+            "name": layer.name,
+            "type": layer.type,
+            "depth": layer.depth,
+            "is_leaf": layer.is_leaf,
+            "call": layer.call,
+            "parent": layer.parent if layer.parent is not None else -1,
+            "description": layer.description,
+            "input_shape": ", ".join(shape_text(s) for s in layer.input_shapes),
+            "output_shape": ", ".join(shape_text(s) for s in layer.output_shapes),
+            "params": layer.params,
+            "trainable_params": layer.trainable_params,
+            "macs": layer.macs,
+            "flops": layer.flops,
+            "activation_bytes": layer.output_bytes,
+        }
+        for layer in report.layers
+    ]
+    frame = pd.DataFrame(rows, columns=LAYER_FRAME_COLUMNS)
+    integer_columns = ["index", "depth", "call", "parent", "params", "trainable_params", "macs", "flops",
+                       "activation_bytes"]
+    return frame.astype({column: "int64" for column in integer_columns} | {"is_leaf": "bool"})

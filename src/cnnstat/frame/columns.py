@@ -1,0 +1,43 @@
+"""Column definitions: keys, display headers and units, kept in one map (pure data:
+no torch and no pandas, so `cnnstat list` can use them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Scale = Literal["raw", "si", "binary", "text", "ratio", "percent", "float"]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    scale: Scale = "text"
+    """raw: integer with thousands separators; si: counts with a K/M/G unit chosen for the
+    column; binary: bytes with a KiB/MiB/GiB unit chosen for the column; ratio: "x1.23"."""
+    unit: str = ""
+    """What the number counts, shown in the header (e.g. "MACs")."""
+    decimals: int = 2
+    wrap: bool = False
+    """Whether long text may wrap in a terminal table (other columns never wrap)."""
+
+
+
+LAYER_COLUMNS = [
+    Column("layer", "Layer"),
+    Column("type", "Type"),
+    Column("description", "Config"),
+    Column("output_shape", "Output shape"),
+    Column("params", "Params", "raw"),
+    Column("macs", "MACs", "si"),
+    Column("flops", "FLOPs", "si"),
+    Column("activation_bytes", "Output", "binary"),
+]
+"""What the terminal and Markdown tables of `cnnstat summary` show, in order."""
+
+LAYER_FRAME_COLUMNS = [
+    "index", "name", "type", "depth", "is_leaf", "call", "parent", "description", "input_shape",
+    "output_shape", "params", "trainable_params", "macs", "flops", "activation_bytes",
+]
+"""The columns of ``Report.to_frame()`` and of CSV exports, in order."""
