@@ -135,3 +135,35 @@ for _name, _params in [
 ]:
     register_model(_name, f"cifar:{_name}", family="shake_shake", paper=SHAKE_SHAKE, input_size=CIFAR,
                    num_params=_params, num_classes=10)
+
+# Building blocks (blocks.py): the seed articles' design comparisons (shared/reference/studies.md),
+# each at its default input. num_classes=0: a block outputs a feature map, not class scores.
+# The conv comparisons count conv weights only, as the articles do (bias off, no BatchNorm);
+# the residual blocks carry their BatchNorms, so the articles' figures are their conv weights.
+for _name, _builder, _paper, _input, _params, _options, _note in [
+    ("block/conv", "conv", VGG, (16, 32, 32), 25_088, {},
+     "one 7x7 conv, 16 -> 32, no padding: 32x26x26 (seed 002)"),
+    # Seed 002 states 13,824 = 3x3x16x32 x 3, counting all three convs as 16 -> 32; the second
+    # and third take 32 channels, so the real stack has 4,608 + 2 x 9,216 weights.
+    ("block/conv3x3_stack", "conv", VGG, (16, 32, 32), 23_040, {"k": 3, "n": 3},
+     "three 3x3 convs, 16 -> 32 -> 32 -> 32, no padding, ReLU between: 32x26x26 like one 7x7 "
+     "(seed 002 states 13,824: it counts each conv as 16 -> 32)"),
+    ("block/conv_standard", "conv", MOBILENET_V1, (3, 32, 32), 270, {"k": 3, "cin": 3, "cout": 10, "padding": None},
+     "3x3 conv, 3 -> 10 (seed 002)"),
+    ("block/depthwise_separable", "depthwise_separable", MOBILENET_V1, (3, 32, 32), 57, {},
+     "3x3 depthwise (27) + 1x1 pointwise (30), 3 -> 10 (seed 002)"),
+    ("block/conv5x5", "conv", GOOGLENET, (192, 28, 28), 460_800,
+     {"k": 5, "cin": 192, "cout": 96, "padding": None}, "5x5 conv, 192 -> 96 (seed 002)"),
+    ("block/inception_naive", "inception_naive", GOOGLENET, (192, 28, 28), 161_280, {},
+     "1x1, 3x3, 5x5 (24 each) + 3x3 max-pool, 192 -> 264 (seed 002)"),
+    ("block/inception_reduced", "inception_reduced", GOOGLENET, (192, 28, 28), 28_416, {},
+     "1x1(24); 1x1(16)->3x3(24); 1x1(16)->5x5(24); pool->1x1(24): 192 -> 96 (seed 002)"),
+    ("block/resnet_basic", "resnet_basic", RESNET, (64, 56, 56), 73_984, {},
+     "ResNet-18/34 basic block, 64 -> 64 (conv weights 73,728)"),
+    ("block/resnet_bottleneck", "bottleneck", RESNET, (256, 56, 56), 70_400, {},
+     "ResNet-50 bottleneck, 256 -> 64 -> 256 (conv weights 69,632, seed 001)"),
+    ("block/resnext_bottleneck", "bottleneck", RESNEXT, (256, 56, 56), 71_168, {"C": 32, "d": 4},
+     "ResNeXt 32x4d bottleneck, 256 -> 128 (32 groups) -> 256 (conv weights 70,144 vs 69,632, seed 001)"),
+]:
+    register_model(_name, f"blocks:{_builder}", family="block", paper=_paper, input_size=_input,
+                   num_params=_params, num_classes=0, options=_options, note=_note)
