@@ -9,7 +9,7 @@ statistic updated), hooks are removed even on error, and train/eval flags are re
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import torch
@@ -21,7 +21,7 @@ from torch.utils._pytree import tree_leaves, tree_map
 from cnnstat.analysis.describe import describe
 from cnnstat.analysis.memory import LiveMemory
 from cnnstat.analysis.records import LayerRecord
-from cnnstat.analysis.rules import op_cost
+from cnnstat.analysis.rules import NORMS, op_cost
 from cnnstat.errors import CnnstatError
 
 
@@ -47,7 +47,8 @@ class PassResult:
     """Peak of all live tensors, parameters and buffers included."""
     end_of_forward_bytes: int
     backward_macs: int = 0
-    called_modules: set[int] = field(default_factory=set)
+    unused_params: int = 0
+    """Parameters no op of the forward read (e.g. auxiliary heads in eval)."""
 
 
 class _CountingMode(TorchDispatchMode):
@@ -73,6 +74,9 @@ class _Tracer:
         self.uncounted: Counter = Counter()
         self.backward_macs = 0
         self.memory = LiveMemory()
+        self.param_storages: dict[int, int] = {}
+        """Storage id -> element count of each parameter stand-in, to find parameters never read."""
+        self.read_storages: set[int] = set()
 
     # -- module hooks ---------------------------------------------------------------
     def pre_hook(self, module: nn.Module, args, kwargs) -> None:
@@ -105,9 +109,17 @@ class _Tracer:
 
     # -- ops ---------------------------------------------------------------------------
     def on_op(self, func, args, kwargs, out) -> None:
-        for tensor in tree_leaves(out):
+        allocated = out
+        if not self.training and func._overloadpacket.__name__ in NORMS:
+            # In eval, CPU and CUDA norm kernels return empty statistics where the meta kernel
+            # returns per-channel ones; only the normalised output is a real allocation.
+            allocated = out[0] if isinstance(out, (tuple, list)) else out
+        for tensor in tree_leaves(allocated):
             if isinstance(tensor, torch.Tensor):
                 self.memory.add(tensor)
+        for tensor in tree_leaves((args, kwargs)):
+            if isinstance(tensor, torch.Tensor):
+                self.read_storages.add(id(tensor.untyped_storage()))
         cost = op_cost(func, args, kwargs, out, self.training)
         if not self.stack:  # outside every forward: the backward pass
             if cost is not None:
@@ -128,6 +140,9 @@ def _stand_in(tensor: torch.Tensor, device: torch.device, dtype: torch.dtype | N
     target_dtype = dtype if dtype is not None and tensor.is_floating_point() else tensor.dtype
     if device.type == "meta":
         copy = torch.empty_like(tensor, device="meta", dtype=target_dtype)
+    elif tensor.is_meta:  # no data to copy: make some (values do not change what is counted)
+        copy = torch.empty_like(tensor, device=device, dtype=target_dtype)
+        copy.normal_() if copy.is_floating_point() else copy.zero_()
     else:
         copy = tensor.detach().to(device=device, dtype=target_dtype, copy=True)
     return copy.requires_grad_(requires_grad)
@@ -178,6 +193,8 @@ def run_pass(
         for tensor in tree_leaves((state, inputs)):
             if isinstance(tensor, torch.Tensor):
                 tracer.memory.add(tensor)
+        for name, param in model.named_parameters():
+            tracer.param_storages[id(state[name].untyped_storage())] = param.numel()
         grad_context = torch.enable_grad() if backward else torch.no_grad()
         with grad_context, _CountingMode(tracer):
             try:
@@ -193,6 +210,7 @@ def run_pass(
                 loss.backward()
                 del loss
         peak = tracer.memory.peak
+        unused = sum(n for key, n in tracer.param_storages.items() if key not in tracer.read_storages)
         del state, inputs
     finally:
         for handle in handles:
@@ -200,8 +218,7 @@ def run_pass(
         for module, mode in modes.items():
             module.training = mode
     _finalise(tracer.records)
-    return PassResult(tracer.records, tracer.uncounted, peak, end_of_forward, tracer.backward_macs,
-                      set(tracer.calls))
+    return PassResult(tracer.records, tracer.uncounted, peak, end_of_forward, tracer.backward_macs, unused)
 
 
 def _forward_error(error: Exception, tracer: _Tracer, model_name: str) -> ForwardError:

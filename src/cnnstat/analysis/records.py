@@ -53,12 +53,12 @@ class Totals:
     params: int
     trainable_params: int
     unused_params: int
-    """Parameters of modules the forward did not call (e.g. auxiliary heads in eval)."""
+    """Parameters no op of the (eval) forward read, e.g. auxiliary heads."""
     param_bytes: int
     buffer_bytes: int
     macs: int
     flops: int
-    backward_macs: int
+    backward_macs: int | None
     """MACs of one backward pass (conv and matmul gradients), from the meta training pass."""
     input_bytes: int
     activation_bytes: int
@@ -67,12 +67,13 @@ class Totals:
     """Largest total of live tensors other than parameters and buffers during the forward."""
     est_peak_inference_bytes: int
     """Parameters + buffers + peak of live activations, following tensor lifetimes (no_grad)."""
-    saved_for_backward_bytes: int
+    saved_for_backward_bytes: int | None
     """Activations alive at the end of a training forward: those autograd keeps for backward."""
     grad_bytes: int
-    est_peak_training_bytes: int
+    est_peak_training_bytes: int | None
     """Peak of live tensors over one forward and backward step: parameters, buffers,
-    tensors saved for backward, gradients and the largest transient. Optimizer state is apart."""
+    tensors saved for backward, gradients and the largest transient. Optimizer state is apart.
+    None (with a note on the report) when the model cannot run a training step at this input."""
     optimizer_sgd_momentum_bytes: int
     optimizer_adam_bytes: int
 

@@ -111,6 +111,8 @@ def op_cost(func, args: tuple, kwargs: dict, out: Any, training: bool) -> tuple[
         query, key, value = args[:3]
         macs = sdpa_flop_count(query.shape, key.shape, value.shape) // 2
         return macs, 2 * macs
+    if name == "_native_multi_head_attention":
+        return _fused_multi_head_attention(args)
     if name in ZERO_COST:
         return 0, 0
     if name in ONE_PER_OUTPUT:
@@ -128,3 +130,16 @@ def op_cost(func, args: tuple, kwargs: dict, out: Any, training: bool) -> tuple[
     return None
 
 
+
+
+def _fused_multi_head_attention(args: tuple) -> tuple[int, int]:
+    """nn.MultiheadAttention's fused inference kernel: q/k/v and output projections plus
+    the two attention matmuls, as the unfused path counts them."""
+    query, key, _value, embed_dim, heads = args[:5]
+    batch, q_len, k_len = query.shape[0], query.shape[1], key.shape[1]
+    projections = batch * (q_len + 2 * k_len) * embed_dim * embed_dim + batch * q_len * embed_dim * embed_dim
+    attention = 2 * batch * q_len * k_len * embed_dim
+    biases = batch * (q_len + 2 * k_len) * embed_dim + batch * q_len * embed_dim
+    softmax = 3 * batch * heads * q_len * k_len
+    macs = projections + attention
+    return macs, 2 * macs + biases + softmax

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from cnnstat.frame.columns import LAYER_COLUMNS
+from cnnstat.frame.columns import LATENCY_COLUMNS, LAYER_COLUMNS
 from cnnstat.render.table import Table
 from cnnstat.render.units import human_bytes, human_count
 
@@ -24,10 +24,11 @@ def summary_table(frame, report: Mapping[str, Any], depth: int | None = None) ->
         rows.append({**record, "layer": short, "output_shape": record["output_shape"].split(", ")[0]})
     totals = report["totals"]
     total_row = {"layer": "Total", "params": totals["params"], "macs": totals["macs"], "flops": totals["flops"],
-                 "activation_bytes": totals["activation_bytes"]}
+                 "activation_bytes": totals["activation_bytes"], "latency_ms": totals.get("latency_ms")}
+    columns = LAYER_COLUMNS + (LATENCY_COLUMNS if "latency_ms" in frame.columns else [])
     title = (f"{report['model']}  input {'x'.join(map(str, report['input_shape']))}  {report['dtype']}  "
              f"{report['mode']}  device {report['device']}")
-    return Table(LAYER_COLUMNS, rows, title=title, footer=summary_footer(report), total=total_row,
+    return Table(columns, rows, title=title, footer=summary_footer(report), total=total_row,
                  indent=[int(d) for d in shown["depth"]])
 
 
@@ -35,20 +36,45 @@ def summary_footer(report: Mapping[str, Any]) -> list[str]:
     t = report["totals"]
     lines = [
         f"Params: {t['params']:,} ({human_count(t['params'])}), trainable {t['trainable_params']:,}"
-        + (f", {t['unused_params']:,} in modules this forward did not call" if t["unused_params"] else ""),
-        f"MACs: {human_count(t['macs'])}   FLOPs: {human_count(t['flops'])}   "
-        f"backward MACs (train step): {human_count(t['backward_macs'])}",
+        + (f", {t['unused_params']:,} not used by this forward" if t["unused_params"] else ""),
+        f"MACs: {human_count(t['macs'])}   FLOPs: {human_count(t['flops'])}"
+        + (f"   backward MACs (train step): {human_count(t['backward_macs'])}" if t["backward_macs"] is not None else ""),
         f"Parameters: {human_bytes(t['param_bytes'])}   buffers: {human_bytes(t['buffer_bytes'])}   "
         f"input: {human_bytes(t['input_bytes'])}   sum of layer outputs: {human_bytes(t['activation_bytes'])}",
         f"Estimated peak memory, inference: {human_bytes(t['est_peak_inference_bytes'])} "
         f"(activations at peak {human_bytes(t['peak_activation_bytes'])})",
-        f"Estimated peak memory, training step: {human_bytes(t['est_peak_training_bytes'])} "
-        f"(saved for backward {human_bytes(t['saved_for_backward_bytes'])}, gradients {human_bytes(t['grad_bytes'])}); "
-        f"optimizer state: SGD-momentum +{human_bytes(t['optimizer_sgd_momentum_bytes'])}, "
-        f"Adam +{human_bytes(t['optimizer_adam_bytes'])}",
-        report["conventions"],
     ]
+    if t["est_peak_training_bytes"] is not None:
+        lines.append(
+            f"Estimated peak memory, training step: {human_bytes(t['est_peak_training_bytes'])} "
+            f"(saved for backward {human_bytes(t['saved_for_backward_bytes'])}, "
+            f"gradients {human_bytes(t['grad_bytes'])}); optimizer state: "
+            f"SGD-momentum +{human_bytes(t['optimizer_sgd_momentum_bytes'])}, Adam +{human_bytes(t['optimizer_adam_bytes'])}"
+        )
+    lines.append(report["conventions"])
     if report["uncounted_ops"]:
         ops = ", ".join(f"{op} x{count}" for op, count in report["uncounted_ops"].items())
         lines.append(f"Uncounted ops (no cost rule): {ops}")
+    lines += [f"Note: {note}" for note in report.get("notes", [])]
+    if "latency_ms" in t:
+        lines += measured_footer(t)
+    return lines
+
+
+def measured_footer(t: Mapping[str, Any]) -> list[str]:
+    """The measured totals: latency, throughput, peak memory against the static estimate, and where."""
+    step = "training step" if t["measured_mode"] == "train" else "forward"
+    lines = [
+        f"Measured {step} latency: median {t['latency_ms']:,.3f} ms (IQR {t['latency_iqr_ms']:,.3f} ms, "
+        f"{t['runs']} runs)   throughput: {t['throughput_per_s']:,.1f} items/s",
+        f"Measured on {t['device_name']} ({t['measured_device']}, {t['threads']} threads, torch {t['torch_version']})",
+    ]
+    peak = f"Measured peak memory: {human_bytes(t['measured_peak_bytes'])}"
+    if t["peak_ratio"] is not None:
+        peak += f" vs static estimate {human_bytes(t['est_peak_bytes'])} (measured/estimate x{t['peak_ratio']:.2f})"
+    lines.append(peak + (f", {t['optimizer']} state included" if t["optimizer"] else ""))
+    if t["hook_overhead"] is not None:
+        lines.append(f"Per-layer latency by module hooks; their overhead: {t['hook_overhead']:+.1%} of the forward")
+    elif t["hooked_latency_ms"] is not None:
+        lines.append("Per-layer latency by module hooks, forward only: % time is of the whole training step")
     return lines
