@@ -18,7 +18,12 @@ def summary_command(
     in_channels: Optional[int] = typer.Option(None, "--in-channels", help="Input channels of the first layer."),
     mode: str = typer.Option("eval", "--mode", help="eval | train (train counts a training forward)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
-    device: str = typer.Option("meta", "--device", help="meta (static, instant) | cpu | cuda"),
+    device: str = typer.Option("auto", "--device",
+                               help="auto (cuda if present, else cpu) | cpu | cuda: measure latency and peak memory "
+                                    "there; meta: static figures only, instant."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads while measuring (default: torch's)."),
+    min_run_time: float = typer.Option(1.0, "--min-run-time", help="Seconds spent timing (split: whole model, layers)."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam: add the optimizer step (--mode train)."),
     depth: Optional[int] = typer.Option(None, "--depth", "-d", help="Fold rows deeper than this into their parent."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     fmt: str = FORMAT_OPTION,
@@ -40,7 +45,31 @@ def summary_command(
     from cnnstat.render.emit import emit
     from cnnstat.render.summary import summary_table
 
-    report = profile(model, shape, batch=batch, mode=mode, dtype=dtype, device=device, num_classes=classes,
+    from cnnstat.analysis.measure import pick_device
+
+    measure_on = pick_device(device)
+    report = profile(model, shape, batch=batch, mode=mode, dtype=dtype, device="meta", num_classes=classes,
                      in_channels=in_channels, options=options)
+    if measure_on is not None:
+        report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto", num_classes=classes,
+                                               in_channels=in_channels, options=options, optimizer=optimizer,
+                                               threads=threads, min_run_time=min_run_time)
     data = report.to_dict()
     emit(summary_table(report.to_frame(), data, depth), fmt, output, json_data=data)
+
+
+def measure_or_fall_back(report, device, *, fall_back: bool, **settings):
+    """Measure ``report``'s model on ``device``; what the device cannot hold is an error, or,
+    with ``fall_back`` (the default device choice), a note on stderr and the static figures."""
+    from cnnstat.analysis.measure import OutOfMemory, measure_report
+
+    try:
+        measured = measure_report(report, device, **settings)
+    except OutOfMemory as error:
+        if not fall_back:
+            raise
+        typer.echo(f"cnnstat: note: {error}; showing the static figures only", err=True)
+        return None
+    if measured.spread_warning:
+        typer.echo(f"cnnstat: warning: {measured.spread_warning}", err=True)
+    return measured

@@ -34,6 +34,9 @@ def layer_frame(report) -> pd.DataFrame:
         for layer in report.layers
     ]
     frame = pd.DataFrame(rows, columns=LAYER_FRAME_COLUMNS)
+    if report.measured is not None:
+        frame["latency_ms"] = pd.Series(report.layer_latency_ms(), dtype="float64")
+        frame["latency_pct"] = 100 * frame["latency_ms"] / report.measured.latency_ms
     integer_columns = ["index", "depth", "call", "parent", "params", "trainable_params", "macs", "flops",
                        "activation_bytes"]
     return frame.astype({column: "int64" for column in integer_columns} | {"is_leaf": "bool"})

@@ -36,6 +36,12 @@ LAYER_COLUMNS = [
 ]
 """What the terminal and Markdown tables of `cnnstat summary` show, in order."""
 
+LATENCY_COLUMNS = [
+    Column("latency_ms", "Latency (ms)", "float", decimals=3),
+    Column("latency_pct", "% time", "percent"),
+]
+"""Added to the summary table (and the layer frame) when the model was measured."""
+
 LAYER_FRAME_COLUMNS = [
     "index", "name", "type", "depth", "is_leaf", "call", "parent", "description", "input_shape",
     "output_shape", "params", "trainable_params", "macs", "flops", "activation_bytes",

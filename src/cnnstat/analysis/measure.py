@@ -1,0 +1,406 @@
+"""The measured pass: latency and peak memory of a real model on CPU or CUDA.
+
+End-to-end latency comes from ``torch.utils.benchmark.Timer.blocked_autorange`` (warm-up,
+blocks of runs, median and IQR). Per-layer latency comes from forward pre/post hooks on
+every module: ``perf_counter`` on CPU; on CUDA a pair of events per call, read after one
+synchronisation per forward (a synchronize per module would serialise the GPU). The
+hooks' own cost is reported as the slowdown of the hooked forward over the plain one.
+
+Peak memory: on CUDA the caching allocator's ``max_memory_allocated``; on CPU the
+allocator's own record of every allocation and free (``torch.profiler`` with
+``profile_memory=True``) added to the bytes already resident, so the figure is independent
+of the static lifetime estimate it is compared with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Iterator, Mapping
+
+import torch
+from torch import nn
+from torch.utils.benchmark import Timer
+from torch.utils._pytree import tree_leaves
+
+from cnnstat.analysis.profiler import _loss as loss_of
+from cnnstat.errors import CnnstatError
+
+OPTIMIZERS = ("sgd", "adam")
+MEASURE_DEVICES = ("auto", "cpu", "cuda", "meta")
+WIDE_SPREAD = 0.10
+"""Relative IQR above which a latency is flagged as noisy."""
+
+
+class OutOfMemory(CnnstatError):
+    """The measurement does not fit the device (refused up front, or a real out-of-memory)."""
+
+
+@dataclass
+class Measured:
+    """What one measured run found; times in milliseconds, memory in bytes."""
+
+    device: str
+    device_name: str
+    torch_version: str
+    threads: int
+    mode: str
+    optimizer: str | None
+    batch: int
+    latency_ms: float
+    """Median of the end-to-end forward (eval) or training step (train)."""
+    latency_iqr_ms: float
+    runs: int
+    """How many forwards or steps the median is taken over."""
+    throughput_per_s: float
+    """Items (batch elements) per second at the median latency."""
+    measured_peak_bytes: int
+    est_peak_bytes: int | None = None
+    """The static estimate this peak is compared with (optimizer state included when used)."""
+    layer_latency_ms: list[float] | None = None
+    """Median latency of every module call, in call order (the order of ``Report.layers``);
+    a forward-only figure in train mode."""
+    hooked_latency_ms: float | None = None
+    hook_overhead: float | None = None
+    """(hooked forward - plain forward) / plain forward."""
+    spread_warning: str | None = None
+
+    @property
+    def peak_ratio(self) -> float | None:
+        """Measured peak / static estimate."""
+        return self.measured_peak_bytes / self.est_peak_bytes if self.est_peak_bytes else None
+
+    def totals_dict(self) -> dict[str, Any]:
+        """The measured entries of ``totals`` in the JSON report."""
+        fields = asdict(self)
+        del fields["layer_latency_ms"]
+        fields["measured_device"] = fields.pop("device")
+        fields["measured_mode"] = fields.pop("mode")
+        fields["peak_ratio"] = self.peak_ratio
+        return fields
+
+
+# -- devices and memory --------------------------------------------------------------------
+
+def pick_device(device: str) -> torch.device | None:
+    """'auto' -> cuda when present, else cpu; 'meta' -> None (nothing to measure)."""
+    from cnnstat.analysis.report import resolve_device
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = resolve_device(device)
+    if resolved.type not in ("cpu", "cuda", "meta"):
+        raise CnnstatError(f"cannot measure on {device!r}; use {', '.join(MEASURE_DEVICES)}")
+    return None if resolved.type == "meta" else resolved
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine() or "cpu"
+
+
+def free_bytes(device: torch.device) -> int | None:
+    """Memory the device can still give (CUDA: free device memory; CPU: MemAvailable)."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return free
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return None
+
+
+def check_fits(estimate: int | None, device: torch.device, what: str) -> None:
+    """Refuse up front a run whose static peak estimate exceeds the device's free memory."""
+    free = free_bytes(device)
+    if estimate is not None and free is not None and estimate > free:
+        raise OutOfMemory(f"{what} needs about {estimate / 2**30:.2f} GiB (static estimate) but {device} has "
+                          f"{free / 2**30:.2f} GiB free; use a smaller --batch or --device meta")
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    if isinstance(error, torch.cuda.OutOfMemoryError):
+        return True
+    message = str(error)
+    return isinstance(error, RuntimeError) and ("out of memory" in message or "DefaultCPUAllocator" in message)
+
+
+@contextlib.contextmanager
+def out_of_memory_as_error(device: torch.device, what: str) -> Iterator[None]:
+    try:
+        yield
+    except (RuntimeError, MemoryError) as error:
+        if not (isinstance(error, MemoryError) or is_out_of_memory(error)):
+            raise
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        raise OutOfMemory(f"{what} ran out of memory on {device}; use a smaller --batch or --device meta") from None
+
+
+@contextlib.contextmanager
+def using_threads(threads: int | None) -> Iterator[int]:
+    """Run with ``threads`` intra-op threads (default: torch's, i.e. every core) and restore."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        if threads < 1:
+            raise CnnstatError(f"--threads must be at least 1, got {threads}")
+        torch.set_num_threads(threads)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def _storages(tensors) -> dict[int, int]:
+    return {id(t.untyped_storage()): t.untyped_storage().nbytes()
+            for t in tensors if isinstance(t, torch.Tensor) and t.device.type != "meta"}
+
+
+def _resident_tensors(model: nn.Module, inputs: tuple, optimizer: torch.optim.Optimizer | None) -> list:
+    params = list(model.parameters())
+    tensors = [*params, *model.buffers(), *(p.grad for p in params if p.grad is not None), *tree_leaves(inputs)]
+    if optimizer is not None:
+        tensors += tree_leaves(list(optimizer.state.values()))
+    return tensors
+
+
+def peak_memory(run: Callable[[], Any], device: torch.device, resident: list) -> int:
+    """Peak bytes of live tensors during ``run()``; ``resident`` are those alive before it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        run()
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device)
+    from torch.profiler import ProfilerActivity, profile
+
+    # libkineto prints profiler_start/stop lines on stderr at every session unless told not to
+    # (read when a session starts); a level the user set is kept.
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        run()
+    # Raw allocator records (prof.events() folds them into the ops that made them, hiding peaks inside an op).
+    records = sorted((event.start_ns(), event.nbytes()) for event in prof.profiler.kineto_results.events()
+                     if event.name() == "[memory]" and event.device_type() == torch.autograd.DeviceType.CPU)
+    live = peak = 0
+    for _start, nbytes in records:
+        live += nbytes
+        peak = max(peak, live)
+    return sum(_storages(resident).values()) + peak
+
+
+# -- timing ---------------------------------------------------------------------------------
+
+def time_it(run: Callable[[], Any], threads: int, min_run_time: float) -> "torch.utils.benchmark.Measurement":
+    """Median and IQR of ``run()`` by blocked autorange (it warms up while sizing its blocks)."""
+    return Timer(stmt="run()", globals={"run": run}, num_threads=threads).blocked_autorange(min_run_time=min_run_time)
+
+
+def spread_warning(measurement, what: str) -> str | None:
+    relative = measurement.iqr / measurement.median if measurement.median else 0.0
+    if relative <= WIDE_SPREAD:
+        return None
+    return (f"{what}: latency spread is wide (IQR {relative:.0%} of the median over {len(measurement.times)} "
+            f"blocks); other load on the machine? try --min-run-time or --threads")
+
+
+class LayerTimer:
+    """Forward pre/post hooks on every module that time each call; ``medians_ms()`` gives the
+    median per call position over all forwards seen (the position order is ``Report.layers``)."""
+
+    def __init__(self, model: nn.Module, device: torch.device) -> None:
+        self.model = model
+        self.cuda = device.type == "cuda"
+        self.samples: list[list[float]] = []
+        self._open: list[list] = []
+        self._stack: list[int] = []
+        self._handles: list = []
+
+    def __enter__(self) -> "LayerTimer":
+        for module in self.model.modules():
+            self._handles.append(module.register_forward_pre_hook(self._pre))
+            self._handles.append(module.register_forward_hook(self._post))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def _now(self):
+        if self.cuda:
+            event = torch.cuda.Event(enable_timing=True)
+            event.record()
+            return event
+        return time.perf_counter()
+
+    def _pre(self, module, args) -> None:
+        self._stack.append(len(self._open))
+        self._open.append([None, None])
+        self._open[-1][0] = self._now()  # last, so the hook's own work stays outside the span
+
+    def _post(self, module, args, output) -> None:
+        end = self._now()
+        self._open[self._stack.pop()][1] = end
+        if not self._stack:
+            self._close_forward()
+
+    def _close_forward(self) -> None:
+        if self.cuda:
+            torch.cuda.synchronize()
+            durations = [start.elapsed_time(end) for start, end in self._open]
+        else:
+            durations = [(end - start) * 1e3 for start, end in self._open]
+        self._open.clear()
+        if len(self.samples) != len(durations):
+            if self.samples:  # the call sequence changed between forwards: positions no longer align
+                raise CnnstatError("the model called its modules in a different order on different forwards; "
+                                   "per-layer latency is undefined")
+            self.samples = [[] for _ in durations]
+        for samples, duration in zip(self.samples, durations):
+            samples.append(duration)
+
+    def reset(self) -> None:
+        self.samples = []
+
+    def medians_ms(self) -> list[float]:
+        return [float(torch.tensor(samples).median()) for samples in self.samples]
+
+
+# -- one measured run -------------------------------------------------------------------------
+
+def make_optimizer(name: str | None, model: nn.Module) -> torch.optim.Optimizer | None:
+    if name is None:
+        return None
+    if name not in OPTIMIZERS:
+        raise CnnstatError(f"unknown optimizer {name!r}; choose {' or '.join(OPTIMIZERS)}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.SGD(params, lr=1e-3, momentum=0.9) if name == "sgd" else torch.optim.Adam(params, lr=1e-3)
+
+
+def make_step(model: nn.Module, inputs: tuple, mode: str, optimizer: torch.optim.Optimizer | None) -> Callable[[], None]:
+    """One inference forward (no_grad) or one training step (forward, backward, optimizer step)."""
+    if mode == "eval":
+        def step() -> None:
+            with torch.no_grad():
+                model(*inputs)
+        return step
+
+    def step() -> None:
+        model.zero_grad(set_to_none=True)
+        loss = loss_of(model(*inputs))
+        if loss is not None:
+            loss.backward()
+        if optimizer is not None:
+            optimizer.step()
+    return step
+
+
+def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: str | None = None,
+            threads: int | None = None, min_run_time: float = 1.0, per_layer: bool = True,
+            est_peak_bytes: int | None = None, name: str | None = None) -> Measured:
+    """Time ``model(*inputs)`` (eval) or one training step (train) where the model and the
+    inputs live, and measure its peak memory. In eval the model is left as found (hooks
+    removed, train/eval flags restored); a train step is real (gradients, BN statistics and,
+    with an optimizer, the weights change)."""
+    if optimizer is not None and mode != "train":
+        raise CnnstatError("--optimizer needs --mode train")
+    if min_run_time <= 0:
+        raise CnnstatError(f"--min-run-time must be positive, got {min_run_time}")
+    tensors = [t for t in tree_leaves(inputs) if isinstance(t, torch.Tensor)]
+    device = tensors[0].device if tensors else next(model.parameters()).device
+    batch = int(tensors[0].shape[0]) if tensors and tensors[0].dim() else 1
+    what = name or type(model).__name__
+    modes = {module: module.training for module in model.modules()}
+    torch_optimizer = make_optimizer(optimizer, model)
+    step = make_step(model, inputs, mode, torch_optimizer)
+    budget = min_run_time / 2 if per_layer else min_run_time
+    try:
+        with using_threads(threads) as used_threads, out_of_memory_as_error(device, what):
+            model.train(mode == "train")
+            step()  # first run: lazy inits (cuDNN, optimizer state) stay out of the timing and the peak
+            plain = time_it(step, used_threads, budget)
+            layers = hooked = None
+            if per_layer:
+                with LayerTimer(model, device) as layer_timer:
+                    forward = make_step(model, inputs, "eval", None) if mode == "eval" else lambda: model(*inputs)
+                    forward()
+                    layer_timer.reset()  # keep only the forwards timed below
+                    hooked = time_it(forward, used_threads, budget)
+                    layers = layer_timer.medians_ms()
+            # The CPU profiler misses frees of blocks allocated before it started: drop the old
+            # gradients first, so that the step's own allocations are all it sees.
+            model.zero_grad(set_to_none=True)
+            peak = peak_memory(step, device, _resident_tensors(model, inputs, torch_optimizer))
+    finally:
+        for module, training in modes.items():
+            module.training = training
+    warning = spread_warning(plain, what)
+    latency_ms = plain.median * 1e3
+    return Measured(
+        device=str(device),
+        device_name=device_name(device),
+        torch_version=torch.__version__,
+        threads=used_threads,
+        mode=mode,
+        optimizer=optimizer,
+        batch=batch,
+        latency_ms=latency_ms,
+        latency_iqr_ms=plain.iqr * 1e3,
+        runs=len(plain.raw_times) * plain.number_per_run,
+        throughput_per_s=batch / plain.median,
+        measured_peak_bytes=peak,
+        est_peak_bytes=est_peak_bytes,
+        layer_latency_ms=layers,
+        hooked_latency_ms=hooked.median * 1e3 if hooked else None,
+        hook_overhead=(hooked.median / plain.median - 1) if hooked and mode == "eval" else None,
+        spread_warning=warning,
+    )
+
+
+def static_peak_bytes(totals, mode: str, optimizer: str | None) -> int | None:
+    """The static estimate a measured peak is compared with: inference, or training step plus optimizer state."""
+    if mode == "eval":
+        return totals.est_peak_inference_bytes
+    if totals.est_peak_training_bytes is None:
+        return None
+    state = {"sgd": totals.optimizer_sgd_momentum_bytes, "adam": totals.optimizer_adam_bytes}.get(optimizer, 0)
+    return totals.est_peak_training_bytes + state
+
+
+def measure_report(report, device: torch.device, *, num_classes: int | None = None, in_channels: int | None = None,
+                   options: Mapping[str, Any] | None = None, optimizer: str | None = None, threads: int | None = None,
+                   min_run_time: float = 1.0, per_layer: bool = True, channels_last: bool = False,
+                   compile: bool = False) -> Measured:
+    """Build the zoo model of a static ``Report`` on ``device`` and measure it at the report's
+    input, batch, dtype and mode. Refuses up front what the device cannot hold."""
+    from cnnstat.analysis.report import build_model, resolve_dtype
+
+    estimate = static_peak_bytes(report.totals, report.mode, optimizer)
+    what = f"{report.model} at batch {report.batch}"
+    check_fits(estimate, device, what)
+    dtype = resolve_dtype(report.dtype)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    with out_of_memory_as_error(device, what):
+        model = build_model(report.model, num_classes, in_channels, options, device=device)
+        model = model.to(dtype=dtype, memory_format=memory_format)
+        inputs = tuple(torch.randn(shape, device=device, dtype=dtype).contiguous(
+            memory_format=memory_format if len(shape) == 4 else torch.contiguous_format)
+            for shape in report.input_shapes)
+    if compile:
+        model = torch.compile(model)
+    return measure(model, inputs, mode=report.mode, optimizer=optimizer, threads=threads, min_run_time=min_run_time,
+                   per_layer=per_layer and not compile, est_peak_bytes=estimate, name=what)
