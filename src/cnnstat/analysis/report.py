@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from cnnstat.analysis.profiler import run_pass
+from cnnstat.analysis.profiler import ForwardError, run_pass
 from cnnstat.analysis.records import LayerRecord, Totals
 from cnnstat.errors import CnnstatError
 
@@ -39,6 +39,8 @@ class Report:
     layers: list[LayerRecord]
     totals: Totals
     uncounted_ops: dict[str, int]
+    notes: list[str] = field(default_factory=list)
+    """What the reader should know about these figures (e.g. an estimate left out, and why)."""
     measured: Measured | None = None
     """Latency and peak memory measured on a real device (``cnnstat.analysis.measure``)."""
 
@@ -90,6 +92,7 @@ class Report:
                 for layer, latency in zip(self.layers, self.layer_latency_ms())
             ],
             "uncounted_ops": dict(self.uncounted_ops),
+            "notes": list(self.notes),
         }
 
 
@@ -212,7 +215,16 @@ def profile(
 
     common = dict(device=torch_device, dtype=torch_dtype, model_name=name)
     inference = run_pass(model, args, kwargs, training=False, backward=False, **common)
-    training = run_pass(model, args, kwargs, training=True, backward=True, **common)
+    notes = []
+    try:
+        training = run_pass(model, args, kwargs, training=True, backward=True, **common)
+    except ForwardError as error:
+        if mode == "train":
+            raise
+        # e.g. BatchNorm after global pooling refuses a training batch of 1: the eval
+        # figures stand, the training estimate is left out and the reason is shown.
+        training = None
+        notes.append(f"no training-memory estimate: {error}")
     shown = training if mode == "train" else inference
 
     totals = _totals(model, shown, inference, training, torch_dtype, args, kwargs)
@@ -230,6 +242,7 @@ def profile(
         layers=shown.records,
         totals=totals,
         uncounted_ops=dict(sorted(shown.uncounted_ops.items())),
+        notes=notes,
     )
 
 
@@ -250,26 +263,24 @@ def _totals(model: nn.Module, shown, inference, training, dtype, args, kwargs) -
     buffer_bytes = _bytes_of(model.buffers(), dtype)
     input_bytes = _bytes_of((t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)), dtype)
     grad_bytes = _bytes_of(trainable, dtype)
-    unused = sum(p.numel() for module in model.modules() if id(module) not in shown.called_modules
-                 for p in module.parameters(recurse=False))
     resident = param_bytes + buffer_bytes
     root = shown.records[0]
     return Totals(
         params=sum(p.numel() for p in params),
         trainable_params=sum(p.numel() for p in trainable),
-        unused_params=unused,
+        unused_params=shown.unused_params,
         param_bytes=param_bytes,
         buffer_bytes=buffer_bytes,
         macs=root.macs,
         flops=root.flops,
-        backward_macs=training.backward_macs,
+        backward_macs=training.backward_macs if training else None,
         input_bytes=input_bytes,
         activation_bytes=sum(r.output_bytes for r in shown.records if r.is_leaf),
         peak_activation_bytes=inference.peak_bytes - resident,
         est_peak_inference_bytes=inference.peak_bytes,
-        saved_for_backward_bytes=training.end_of_forward_bytes - resident - input_bytes,
+        saved_for_backward_bytes=training.end_of_forward_bytes - resident - input_bytes if training else None,
         grad_bytes=grad_bytes,
-        est_peak_training_bytes=training.peak_bytes,
+        est_peak_training_bytes=training.peak_bytes if training else None,
         optimizer_sgd_momentum_bytes=grad_bytes,
         optimizer_adam_bytes=2 * grad_bytes,
     )

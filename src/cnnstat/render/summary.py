@@ -36,22 +36,26 @@ def summary_footer(report: Mapping[str, Any]) -> list[str]:
     t = report["totals"]
     lines = [
         f"Params: {t['params']:,} ({human_count(t['params'])}), trainable {t['trainable_params']:,}"
-        + (f", {t['unused_params']:,} in modules this forward did not call" if t["unused_params"] else ""),
-        f"MACs: {human_count(t['macs'])}   FLOPs: {human_count(t['flops'])}   "
-        f"backward MACs (train step): {human_count(t['backward_macs'])}",
+        + (f", {t['unused_params']:,} not used by this forward" if t["unused_params"] else ""),
+        f"MACs: {human_count(t['macs'])}   FLOPs: {human_count(t['flops'])}"
+        + (f"   backward MACs (train step): {human_count(t['backward_macs'])}" if t["backward_macs"] is not None else ""),
         f"Parameters: {human_bytes(t['param_bytes'])}   buffers: {human_bytes(t['buffer_bytes'])}   "
         f"input: {human_bytes(t['input_bytes'])}   sum of layer outputs: {human_bytes(t['activation_bytes'])}",
         f"Estimated peak memory, inference: {human_bytes(t['est_peak_inference_bytes'])} "
         f"(activations at peak {human_bytes(t['peak_activation_bytes'])})",
-        f"Estimated peak memory, training step: {human_bytes(t['est_peak_training_bytes'])} "
-        f"(saved for backward {human_bytes(t['saved_for_backward_bytes'])}, gradients {human_bytes(t['grad_bytes'])}); "
-        f"optimizer state: SGD-momentum +{human_bytes(t['optimizer_sgd_momentum_bytes'])}, "
-        f"Adam +{human_bytes(t['optimizer_adam_bytes'])}",
-        report["conventions"],
     ]
+    if t["est_peak_training_bytes"] is not None:
+        lines.append(
+            f"Estimated peak memory, training step: {human_bytes(t['est_peak_training_bytes'])} "
+            f"(saved for backward {human_bytes(t['saved_for_backward_bytes'])}, "
+            f"gradients {human_bytes(t['grad_bytes'])}); optimizer state: "
+            f"SGD-momentum +{human_bytes(t['optimizer_sgd_momentum_bytes'])}, Adam +{human_bytes(t['optimizer_adam_bytes'])}"
+        )
+    lines.append(report["conventions"])
     if report["uncounted_ops"]:
         ops = ", ".join(f"{op} x{count}" for op, count in report["uncounted_ops"].items())
         lines.append(f"Uncounted ops (no cost rule): {ops}")
+    lines += [f"Note: {note}" for note in report.get("notes", [])]
     if "latency_ms" in t:
         lines += measured_footer(t)
     return lines
