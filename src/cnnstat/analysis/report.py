@@ -200,6 +200,10 @@ def profile(
             input_size = entry.input_size
             if in_channels is not None:
                 input_size = (in_channels, *input_size[1:])
+        elif len(input_size) != len(entry.input_size):
+            example = "x".join(map(str, entry.input_size))
+            raise CnnstatError(f"malformed --input {'x'.join(map(str, input_size))!r}: {entry.name} takes "
+                               f"{len(entry.input_size)} sizes (channels and spatial), e.g. {example}")
         model = build_model(entry.name, num_classes, in_channels, options, device="meta")
     elif isinstance(model_or_name, nn.Module):
         model = model_or_name

@@ -44,6 +44,7 @@ def summary_command(
     from cnnstat.analysis import profile
     from cnnstat.render.emit import emit
     from cnnstat.render.summary import summary_table
+    from cnnstat.render.table import frame_table
 
     from cnnstat.analysis.measure import pick_device
 
@@ -55,7 +56,8 @@ def summary_command(
                                                in_channels=in_channels, options=options, optimizer=optimizer,
                                                threads=threads, min_run_time=min_run_time)
     data = report.to_dict()
-    emit(summary_table(report.to_frame(), data, depth), fmt, output, json_data=data)
+    frame = report.to_frame()
+    emit(summary_table(frame, data, depth), fmt, output, json_data=data, csv_table=frame_table(frame))
 
 
 def measure_or_fall_back(report, device, *, fall_back: bool, **settings):

@@ -19,10 +19,12 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def render_text(table: Table, fmt: str, json_data: Any = None, width: int | None = None) -> str:
-    """The table as text in ``fmt``; ``json_data`` is what the json format writes."""
+def render_text(table: Table, fmt: str, json_data: Any = None, width: int | None = None,
+                csv_table: Table | None = None) -> str:
+    """The table as text in ``fmt``; ``json_data`` is what the json format writes and
+    ``csv_table`` (every column of the data, not only those shown) what csv writes."""
     if fmt == "csv":
-        return to_csv(table)
+        return to_csv(csv_table or table)
     if fmt == "md":
         return to_markdown(table)
     if fmt == "json":
@@ -42,15 +44,16 @@ class _NullWriter:
         pass
 
 
-def emit(table: Table, fmt: str, output: str | None = None, json_data: Any = None) -> None:
+def emit(table: Table, fmt: str, output: str | None = None, json_data: Any = None,
+         csv_table: Table | None = None) -> None:
     """Print to stdout (Rich for a terminal table) or write the file atomically."""
     check_format(fmt)
     if output:
-        write_atomic(output, render_text(table, fmt, json_data))
+        write_atomic(output, render_text(table, fmt, json_data, csv_table=csv_table))
         return
     if fmt == "table":
         from rich.console import Console
 
         Console().print(to_rich(table))
         return
-    sys.stdout.write(render_text(table, fmt, json_data))
+    sys.stdout.write(render_text(table, fmt, json_data, csv_table=csv_table))

@@ -87,3 +87,9 @@ def formatted(table: Table) -> tuple[list[str], list[list[str]], list[str] | Non
             totals.append("" if total_value is None else format_value(column, total_value, divisor))
     body_rows = [list(cells) for cells in zip(*bodies)] if table.rows else []
     return headers, body_rows, totals if table.total is not None else None
+
+
+def frame_table(frame) -> Table:
+    """Every column of a DataFrame, raw: what a CSV export holds."""
+    columns = [Column(str(name), str(name)) for name in frame.columns]
+    return Table(columns, frame.to_dict("records"))
