@@ -2,5 +2,6 @@
 
 from cnnstat.analysis.records import LayerRecord, Totals
 from cnnstat.analysis.report import Report, profile
+from cnnstat.analysis.compare import ModelFigures, ModelSpec, compare
 
-__all__ = ["LayerRecord", "Report", "Totals", "profile"]
+__all__ = ["LayerRecord", "ModelFigures", "ModelSpec", "Report", "Totals", "compare", "profile"]

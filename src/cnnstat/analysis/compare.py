@@ -1,0 +1,154 @@
+"""``compare()``: the same figures for several models side by side, with ratios to a baseline.
+
+Static figures always come from the meta pass of ``profile()`` (deterministic, instant);
+a real device adds measured figures from ``cnnstat.analysis.measure`` where that module is
+installed (the measurement issue), so a comparison never mixes two ways of counting.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from cnnstat.analysis.report import Report, profile, resolve_device
+from cnnstat.errors import CnnstatError
+
+STATIC_FIGURES = ("params", "macs", "flops", "activation_bytes", "est_peak_inference_bytes",
+                  "est_peak_training_bytes")
+MEASURED_FIGURES = ("latency_ms", "latency_iqr_ms", "throughput_per_s", "measured_peak_bytes")
+"""What a measurement adds, in the key names of issue 4's JSON totals."""
+MACHINE_FIELDS = ("device_name", "threads", "torch_version")
+MEASURE_MODULE = "cnnstat.analysis.measure"
+
+
+def format_options(options: Mapping[str, Any]) -> str:
+    """{'k': 3, 'n': 3} -> 'k=3,n=3': the inline syntax the CLI reads back."""
+    return ",".join(f"{key}={value}" for key, value in options.items())
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A zoo model with options, e.g. ``ModelSpec("block/conv", {"k": 3, "n": 3})``."""
+
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    label: str | None = None
+    """How a table names the row (default: the spec itself)."""
+
+    @property
+    def spec(self) -> str:
+        """The spec as ``cnnstat compare`` takes it: ``block/conv:k=3,n=3``."""
+        return f"{self.name}:{format_options(self.options)}" if self.options else self.name
+
+    @property
+    def shown_as(self) -> str:
+        return self.label or self.spec
+
+
+@dataclass
+class ModelFigures:
+    """One model's row: what it is, its figures (raw counts and bytes), and ratios to the baseline."""
+
+    label: str
+    spec: str
+    model: str
+    """The registered name (an alias resolved)."""
+    family: str
+    input_shape: tuple[int, ...]
+    """With the batch dimension."""
+    output_shape: tuple[int, ...]
+    device: str
+    figures: dict[str, float | None]
+    """None where the analysis could not give a figure (its report's notes say why)."""
+    machine: dict[str, Any] = field(default_factory=dict)
+    """Device name, threads and torch version of the measured figures; empty on meta."""
+    ratios: dict[str, float | None] = field(default_factory=dict)
+    """``figure / baseline's figure`` for every figure both have."""
+    report: Report | None = field(default=None, repr=False, compare=False)
+    """The static report behind the figures, for studies that read per-layer records."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """One flat JSON object: every figure and ``<figure>_ratio``."""
+        return {
+            "model": self.label,
+            "spec": self.spec,
+            "name": self.model,
+            "family": self.family,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "device": self.device,
+            **self.machine,
+            **self.figures,
+            **{f"{key}_ratio": value for key, value in self.ratios.items()},
+        }
+
+
+def as_spec(model: str | ModelSpec) -> ModelSpec:
+    return model if isinstance(model, ModelSpec) else ModelSpec(model)
+
+
+def measure_available() -> bool:
+    return importlib.util.find_spec(MEASURE_MODULE) is not None
+
+
+def measured_figures(spec: ModelSpec, report: Report, device: str) -> tuple[dict[str, float], dict[str, Any]]:
+    """Latency, throughput and peak memory of the report's model on a real device, and the
+    machine they hold for (device name, threads, torch version)."""
+    if not measure_available():
+        raise CnnstatError(f"--device {device}: measured figures need {MEASURE_MODULE}, which this build "
+                           "does not have yet; use --device meta for the static figures")
+    measure = importlib.import_module(MEASURE_MODULE)
+    measured = measure.measure_report(report, resolve_device(device), options=dict(spec.options), per_layer=False)
+    machine = {key: getattr(measured, key) for key in MACHINE_FIELDS}
+    return {key: getattr(measured, key) for key in MEASURED_FIGURES}, machine
+
+
+def figures_of(model: str | ModelSpec, input_size: tuple[int, ...] | None = None, batch: int = 1,
+               device: str = "meta") -> ModelFigures:
+    from cnnstat.zoo import get_entry
+
+    spec = as_spec(model)
+    entry = get_entry(spec.name)
+    report = profile(spec.name, input_size, batch=batch, options=spec.options, device="meta")
+    figures: dict[str, float | None] = {key: getattr(report.totals, key) for key in STATIC_FIGURES}
+    machine: dict[str, Any] = {}
+    if resolve_device(device).type != "meta":
+        measured, machine = measured_figures(spec, report, device)
+        figures.update(measured)
+    root_output = report.layers[0].output_shape or ()
+    return ModelFigures(label=spec.shown_as, spec=spec.spec, model=entry.name, family=entry.family,
+                        input_shape=report.input_shape, output_shape=tuple(root_output[1:]), device=device,
+                        figures=figures, machine=machine, report=report)
+
+
+def find_baseline(rows: Sequence[ModelFigures], baseline: str | None) -> ModelFigures:
+    """The row named ``baseline`` (by label, spec or registered name); the first when None."""
+    if baseline is None:
+        return rows[0]
+    for row in rows:
+        if baseline in (row.label, row.spec, row.model):
+            return row
+    raise CnnstatError(f"baseline {baseline!r} is not among the compared models: "
+                       f"{', '.join(row.label for row in rows)}")
+
+
+def add_ratios(rows: Sequence[ModelFigures], baseline: str | None = None) -> ModelFigures:
+    """Fill every row's ratios against the baseline row; returns the baseline."""
+    base = find_baseline(rows, baseline)
+    for row in rows:
+        row.ratios = {key: value / base.figures[key] if value is not None and base.figures.get(key) else None
+                      for key, value in row.figures.items()}
+    return base
+
+
+def compare(models: Sequence[str | ModelSpec], input_size: tuple[int, ...] | None = None, batch: int = 1,
+            baseline: str | None = None, device: str = "meta") -> list[ModelFigures]:
+    """Figures of every model (each at its own default input unless ``input_size`` is given),
+    with ratios against ``baseline`` (default: the first model)."""
+    if not models:
+        raise CnnstatError("give at least one model to compare")
+    rows = [figures_of(model, input_size, batch, device) for model in models]
+    add_ratios(rows, baseline)
+    return rows

@@ -1,0 +1,70 @@
+"""`cnnstat report`: regenerate the reports/ folder (zoo table, every study, plots, index)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cnnstat.cli.compare import DEVICE_HELP, conventions_footer, measured_footer
+from cnnstat.cli.study import study_footer
+from cnnstat.errors import CnnstatError
+
+
+def _write_tables(frame, hidden, title, footer, stem: Path) -> None:
+    """stem.md (chosen columns, units) and stem.csv (every column, raw numbers)."""
+    from cnnstat.render.compare import comparison_table
+    from cnnstat.render.emit import render_text
+    from cnnstat.render.output import write_atomic
+
+    for suffix, fmt in ((".md", "md"), (".csv", "csv")):
+        table = comparison_table(frame, hidden, title, footer, full=fmt == "csv")
+        write_atomic(stem.with_suffix(suffix), render_text(table, fmt))
+
+
+def report_command(
+    out: Path = typer.Option(Path("reports"), "--out", help="The folder to (re)write."),
+    device: str = typer.Option("meta", "--device", help=DEVICE_HELP),
+) -> None:
+    """Regenerate OUT: README.md (index and reading guide), zoo.md/zoo.csv, one .md/.csv/.png per study,
+    and the zoo's params-vs-MACs plot. On meta (the default) every figure is deterministic."""
+    from rich.console import Console
+
+    from cnnstat.analysis.compare import figures_of
+    from cnnstat.analysis.report import CONVENTIONS
+    from cnnstat.analysis.studies import list_studies
+    from cnnstat.frame.compare import comparison_frame
+    from cnnstat.render.compare import STUDY_HIDDEN, ZOO_HIDDEN, report_index
+    from cnnstat.render.output import write_atomic
+    from cnnstat.render.plots import study_bars, zoo_scatter
+    from cnnstat.zoo import get_entry, list_models
+
+    if out.exists() and not out.is_dir():
+        raise CnnstatError(f"--out {out}: not a directory")
+    (out / "studies").mkdir(parents=True, exist_ok=True)
+    progress = Console(stderr=True)
+
+    models = [name for name in list_models() if get_entry(name).family != "block"]
+    with progress.status("") as status:
+        rows = []
+        for name in models:
+            status.update(f"zoo: {name}")
+            rows.append(figures_of(name, device=device))
+        zoo = comparison_frame([row.to_dict() for row in rows])
+        _write_tables(zoo, ZOO_HIDDEN, "cnnstat zoo (default input, batch 1)", conventions_footer(rows),
+                      out / "zoo")
+        zoo_scatter(zoo, out / "zoo_params_vs_macs.png")
+
+        studies = list_studies()
+        for study in studies:
+            status.update(f"study: {study.name}")
+            result = study.run(device)
+            frame = comparison_frame(result.to_records())
+            stem = out / "studies" / study.name
+            _write_tables(frame, STUDY_HIDDEN, result.title, study_footer(result), stem)
+            study_bars(frame, result.title, stem.with_suffix(".png"))
+
+    index = report_index([(s.name, s.title, s.source) for s in studies], len(models), measured_footer(rows), CONVENTIONS)
+    write_atomic(out / "README.md", index)
+    progress.print(f"wrote {out}/: README.md, zoo.md, zoo.csv, zoo_params_vs_macs.png, "
+                   f"{len(studies)} studies (md, csv, png)")

@@ -1,0 +1,30 @@
+"""reports/ is committed; this fails when its static figures are stale (regenerate with `cnnstat report`)."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cnnstat.frame.compare import FIGURE_COLUMNS, STATIC_KEYS
+
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
+MACHINE_DEPENDENT = ({c.key for c in FIGURE_COLUMNS} - set(STATIC_KEYS)) | {"device", "device_name", "threads",
+                                                                                "torch_version"}
+
+
+def _static(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column but those a measurement adds (and their ratios)."""
+    keep = [key for key in frame.columns if key.removesuffix("_ratio") not in MACHINE_DEPENDENT]
+    return frame[keep]
+
+
+@pytest.mark.slow
+def test_committed_reports_are_current(cli, tmp_path):
+    cli("report", "--out", str(tmp_path), check=True, timeout=600)
+    fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.csv"))
+    committed = sorted(p.relative_to(REPORTS) for p in REPORTS.rglob("*.csv"))
+    assert fresh == committed, "reports/ lists other files than `cnnstat report` writes: regenerate it"
+    for path in fresh:
+        pd.testing.assert_frame_equal(_static(pd.read_csv(REPORTS / path)), _static(pd.read_csv(tmp_path / path)),
+                                      obj=f"reports/{path} (stale: run `cnnstat report`)")
+    assert (REPORTS / "README.md").read_text() == (tmp_path / "README.md").read_text()
