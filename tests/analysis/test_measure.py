@@ -152,3 +152,53 @@ def test_cuda_without_cuda_is_a_clear_error():
         pytest.skip("this machine has CUDA")
     result = run_cli("summary", "cifar_lenet", "--device", "cuda")
     assert result.returncode == 2 and "CUDA" in result.stderr and "Traceback" not in result.stderr
+
+
+# -- roofline and bench --------------------------------------------------------------------------
+
+@pytest.fixture
+def quick_probe(monkeypatch, tmp_path):
+    from cnnstat.analysis import roofline
+
+    monkeypatch.setattr(roofline, "cache_file", lambda: tmp_path / "roofline.json")
+    monkeypatch.setattr(roofline, "PROBE_SECONDS", 0.01)
+    monkeypatch.setattr(roofline, "GEMM_SIZE", {"cpu": 64, "cuda": 256})
+    monkeypatch.setattr(roofline, "HALF_GEMM_SIZE_CPU", 32)
+    monkeypatch.setattr(roofline, "COPY_BYTES", {"cpu": 2**20, "cuda": 2**20})
+    return roofline
+
+
+def test_machine_probe_is_cached_until_reprobed(quick_probe):
+    first = quick_probe.probe(CPU, threads=1)
+    assert set(first.peak_flops) == {"float32", "float16", "bfloat16"}
+    assert first.bandwidth_bytes_per_s > 0 and first.threads == 1
+    assert quick_probe.probe(CPU, threads=1) == first
+    assert quick_probe.probe(CPU, threads=1, reprobe=True).peak_flops != first.peak_flops
+
+
+def test_layer_roofline(quick_probe):
+    report = profile("cifar_lenet", batch=2)
+    report.measured = measure_report(report, CPU, min_run_time=QUICK)
+    machine = quick_probe.probe(CPU, threads=1)
+    rows = quick_probe.layer_rooflines(report, machine)
+    assert len(rows) == len(report.layers)
+    conv = rows[[layer.name for layer in report.layers].index("conv1")]
+    assert conv.intensity > 0 and conv.achieved_flops_per_s > 0 and conv.bound in ("memory", "compute")
+    assert 0 < quick_probe.peak_fraction(report, machine)
+
+
+def test_bench_rows_in_json(tmp_path):
+    import json
+
+    target = tmp_path / "bench.json"
+    run_cli("bench", "cifar_lenet", "--batch", "1,2", "--device", "cpu", "--min-run-time", "0.02", "--format", "json",
+            "-o", str(target), check=True)
+    rows = json.loads(target.read_text())["rows"]
+    assert [(row["model"], row["batch"]) for row in rows] == [("cifar_lenet", 1), ("cifar_lenet", 2)]
+    assert all(row["latency_ms"] > 0 and row["measured_peak_bytes"] > 0 and row["achieved_flops_per_s"] > 0
+               for row in rows)
+
+
+def test_bench_refuses_meta():
+    result = run_cli("bench", "cifar_lenet", "--device", "meta")
+    assert result.returncode == 2 and "real device" in result.stderr

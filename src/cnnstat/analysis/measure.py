@@ -169,7 +169,8 @@ def _storages(tensors) -> dict[int, int]:
             for t in tensors if isinstance(t, torch.Tensor) and t.device.type != "meta"}
 
 
-def _resident_tensors(model: nn.Module, inputs: tuple, optimizer: torch.optim.Optimizer | None) -> list:
+def resident_tensors(model: nn.Module, inputs: tuple, optimizer: torch.optim.Optimizer | None) -> list:
+    """Tensors alive across steps: parameters, buffers, gradients, inputs and optimizer state."""
     params = list(model.parameters())
     tensors = [*params, *model.buffers(), *(p.grad for p in params if p.grad is not None), *tree_leaves(inputs)]
     if optimizer is not None:
@@ -200,6 +201,15 @@ def peak_memory(run: Callable[[], Any], device: torch.device, resident: list) ->
         live += nbytes
         peak = max(peak, live)
     return sum(_storages(resident).values()) + peak
+
+
+def step_peak_bytes(model: nn.Module, inputs: tuple, step: Callable[[], Any], device: torch.device,
+                    optimizer: torch.optim.Optimizer | None = None) -> int:
+    """Peak bytes of one ``step()``, run after a warm-up step (lazy state already allocated)."""
+    # The CPU profiler misses frees of blocks allocated before it started: drop the old
+    # gradients first, so that the step's own allocations are all it sees.
+    model.zero_grad(set_to_none=True)
+    return peak_memory(step, device, resident_tensors(model, inputs, optimizer))
 
 
 # -- timing ---------------------------------------------------------------------------------
@@ -341,10 +351,7 @@ def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: s
                     layer_timer.reset()  # keep only the forwards timed below
                     hooked = time_it(forward, used_threads, budget)
                     layers = layer_timer.medians_ms()
-            # The CPU profiler misses frees of blocks allocated before it started: drop the old
-            # gradients first, so that the step's own allocations are all it sees.
-            model.zero_grad(set_to_none=True)
-            peak = peak_memory(step, device, _resident_tensors(model, inputs, torch_optimizer))
+            peak = step_peak_bytes(model, inputs, step, device, torch_optimizer)
     finally:
         for module, training in modes.items():
             module.training = training

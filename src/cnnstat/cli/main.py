@@ -9,6 +9,7 @@ import typer
 
 from cnnstat import __version__
 from cnnstat.cli import compare, listing, report, state, study, summary
+from cnnstat.cli import bench
 from cnnstat.cli.errors import handle_errors
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ def main(
 
 app.command("list")(handle_errors(listing.list_command))
 app.command("summary")(handle_errors(summary.summary_command))
+app.command("bench")(handle_errors(bench.bench_command))
 app.command("compare")(handle_errors(compare.compare_command))
 app.command("study")(handle_errors(study.study_command))
 app.command("report")(handle_errors(report.report_command))

@@ -1,0 +1,80 @@
+"""`cnnstat bench`: measured latency, throughput and peak memory, one row per model and batch."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from cnnstat.cli.options import FORMAT_OPTION, OUTPUT_OPTION, parse_int_list
+from cnnstat.errors import CnnstatError
+
+
+def bench_command(
+    models: list[str] = typer.Argument(..., help="Zoo model names (see `cnnstat list`)."),
+    batch: str = typer.Option("1", "--batch", "-b", help="Batch sizes, e.g. 1,8,32."),
+    device: str = typer.Option("auto", "--device", help="auto (cuda if present, else cpu) | cpu | cuda"),
+    mode: str = typer.Option("eval", "--mode", help="eval (a forward) | train (a training step)."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
+    channels_last: bool = typer.Option(False, "--channels-last", help="Model and input in channels_last layout."),
+    compile_: bool = typer.Option(False, "--compile", help="torch.compile the model (warm-up includes compiling)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: torch's)."),
+    min_run_time: float = typer.Option(1.0, "--min-run-time", help="Seconds of timing per configuration."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam: add the optimizer step (--mode train)."),
+    roofline: bool = typer.Option(False, "--roofline", help="Add the fraction of this machine's probed peak FLOP/s."),
+    reprobe: bool = typer.Option(False, "--reprobe", help="Probe the machine again instead of using the cached figures."),
+    fmt: str = FORMAT_OPTION,
+    output: Optional[str] = OUTPUT_OPTION,
+) -> None:
+    """Time each MODEL at each batch size on a real device."""
+    from cnnstat.render.emit import check_format
+    from cnnstat.render.output import check_writable
+
+    check_format(fmt)
+    batches = parse_int_list(batch, "--batch")
+    if output:
+        check_writable(output)
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from cnnstat.analysis import profile
+    from cnnstat.analysis.measure import pick_device
+    from cnnstat.analysis.roofline import achieved_flops_per_s, peak_fraction, probe
+    from cnnstat.cli.summary import measure_or_fall_back
+    from cnnstat.render.bench import bench_table
+    from cnnstat.render.emit import emit
+
+    measure_on = pick_device(device)
+    if measure_on is None:
+        raise CnnstatError("bench measures on a real device; use --device auto, cpu or cuda (summary shows meta figures)")
+    machine = probe(measure_on, threads, reprobe) if roofline else None
+    rows = []
+    configurations = [(model, size) for model in models for size in batches]
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("bench", total=len(configurations))
+        for model, size in configurations:
+            progress.update(task, description=f"{model} batch {size}")
+            report = profile(model, batch=size, mode=mode, dtype=dtype)
+            report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto", optimizer=optimizer,
+                                                   threads=threads, min_run_time=min_run_time, per_layer=False,
+                                                   channels_last=channels_last, compile=compile_)
+            row = {"model": report.model, "batch": report.batch, "flops": report.totals.flops,
+                   "est_peak_inference_bytes": report.totals.est_peak_inference_bytes,
+                   "est_peak_training_bytes": report.totals.est_peak_training_bytes}
+            if report.measured is None:
+                row["skipped"] = "not measured: the device cannot hold it (static estimate)"
+            else:
+                row |= report.measured.totals_dict() | {"achieved_flops_per_s": achieved_flops_per_s(report)}
+                if machine:
+                    row["peak_fraction"] = 100 * peak_fraction(report, machine)
+            rows.append(row)
+            progress.advance(task)
+    settings = {"device": str(measure_on), "mode": mode, "dtype": dtype, "channels_last": channels_last,
+                "compile": compile_, "optimizer": optimizer}
+    machine_data = None
+    if machine:
+        machine_data = {"device_name": machine.device_name, "dtype": dtype, "peak_flops": machine.peak_flops[dtype],
+                        "bandwidth_bytes_per_s": machine.bandwidth_bytes_per_s}
+    emit(bench_table(rows, settings, machine_data), fmt, output,
+         json_data={"settings": settings, "machine": machine_data, "rows": rows})
