@@ -27,7 +27,8 @@ def summary_table(frame, report: Mapping[str, Any], depth: int | None = None) ->
                  "activation_bytes": totals["activation_bytes"], "latency_ms": totals.get("latency_ms")}
     columns = LAYER_COLUMNS + (LATENCY_COLUMNS if "latency_ms" in frame.columns else [])
     title = (f"{report['model']}  input {'x'.join(map(str, report['input_shape']))}  {report['dtype']}  "
-             f"{report['mode']}  device {report['device']}")
+             f"{report['mode']}  static pass on {report['device']}"
+             + (f", measured on {report['totals']['measured_device']}" if "measured_device" in report["totals"] else ""))
     return Table(columns, rows, title=title, footer=summary_footer(report), total=total_row,
                  indent=[int(d) for d in shown["depth"]])
 
