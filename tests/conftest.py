@@ -10,9 +10,10 @@ SHARED = REPO.parent / "shared"
 REFERENCE = SHARED / "reference"
 
 
-def run_cli(*args: str, check: bool = False, timeout: float = 300, cwd=None) -> subprocess.CompletedProcess:
-    """Run the real console entry point in a subprocess."""
-    env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
+def run_cli(*args: str, check: bool = False, timeout: float = 300, cwd=None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the real console entry point in a subprocess (``env``: variables added to ours)."""
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1", **(env or {}))
     result = subprocess.run([sys.executable, "-m", "cnnstat", *args], capture_output=True, text=True,
                             timeout=timeout, env=env, cwd=cwd)
     if check and result.returncode != 0:

@@ -30,7 +30,7 @@ def format_options(options: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A zoo model with options, e.g. ``ModelSpec("block/conv", {"k": 3, "n": 3})``."""
+    """A model spec (``cnnstat.zoo.loader``) with options, e.g. ``ModelSpec("block/conv", {"k": 3, "n": 3})``."""
 
     name: str
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -54,8 +54,9 @@ class ModelFigures:
     label: str
     spec: str
     model: str
-    """The registered name (an alias resolved)."""
+    """The registered name (an alias resolved), or the spec of a model from outside the zoo."""
     family: str
+    """The zoo family; "" for a model from outside the zoo."""
     input_shape: tuple[int, ...]
     """With the batch dimension."""
     output_shape: tuple[int, ...]
@@ -107,10 +108,10 @@ def measured_figures(spec: ModelSpec, report: Report, device: str) -> tuple[dict
 
 def figures_of(model: str | ModelSpec, input_size: tuple[int, ...] | None = None, batch: int = 1,
                device: str = "meta") -> ModelFigures:
-    from cnnstat.zoo import get_entry
+    from cnnstat.zoo.loader import zoo_entry
 
     spec = as_spec(model)
-    entry = get_entry(spec.name)
+    entry = zoo_entry(spec.name)
     report = profile(spec.name, input_size, batch=batch, options=spec.options, device="meta")
     figures: dict[str, float | None] = {key: getattr(report.totals, key) for key in STATIC_FIGURES}
     machine: dict[str, Any] = {}
@@ -118,7 +119,7 @@ def figures_of(model: str | ModelSpec, input_size: tuple[int, ...] | None = None
         measured, machine = measured_figures(spec, report, device)
         figures.update(measured)
     root_output = report.layers[0].output_shape or ()
-    return ModelFigures(label=spec.shown_as, spec=spec.spec, model=entry.name, family=entry.family,
+    return ModelFigures(label=spec.shown_as, spec=spec.spec, model=report.model, family=entry.family if entry else "",
                         input_shape=report.input_shape, output_shape=tuple(root_output[1:]), device=device,
                         figures=figures, machine=machine, report=report)
 

@@ -292,11 +292,19 @@ class LayerTimer:
 
 # -- one measured run -------------------------------------------------------------------------
 
+def check_optimizer(name: str | None, mode: str) -> None:
+    """Refuse an optimizer step the run would not take (unknown name, or no training step)."""
+    if name is None:
+        return
+    if name not in OPTIMIZERS:
+        raise CnnstatError(f"unknown optimizer {name!r}; choose {' or '.join(OPTIMIZERS)}")
+    if mode != "train":
+        raise CnnstatError("--optimizer needs --mode train")
+
+
 def make_optimizer(name: str | None, model: nn.Module) -> torch.optim.Optimizer | None:
     if name is None:
         return None
-    if name not in OPTIMIZERS:
-        raise CnnstatError(f"unknown optimizer {name!r}; choose {' or '.join(OPTIMIZERS)}")
     params = [p for p in model.parameters() if p.requires_grad]
     return torch.optim.SGD(params, lr=1e-3, momentum=0.9) if name == "sgd" else torch.optim.Adam(params, lr=1e-3)
 
@@ -326,8 +334,7 @@ def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: s
     inputs live, and measure its peak memory. In eval the model is left as found (hooks
     removed, train/eval flags restored); a train step is real (gradients, BN statistics and,
     with an optimizer, the weights change)."""
-    if optimizer is not None and mode != "train":
-        raise CnnstatError("--optimizer needs --mode train")
+    check_optimizer(optimizer, mode)
     if min_run_time <= 0:
         raise CnnstatError(f"--min-run-time must be positive, got {min_run_time}")
     tensors = [t for t in tree_leaves(inputs) if isinstance(t, torch.Tensor)]
@@ -392,7 +399,7 @@ def measure_report(report, device: torch.device, *, num_classes: int | None = No
                    options: Mapping[str, Any] | None = None, optimizer: str | None = None, threads: int | None = None,
                    min_run_time: float = 1.0, per_layer: bool = True, channels_last: bool = False,
                    compile: bool = False) -> Measured:
-    """Build the zoo model of a static ``Report`` on ``device`` and measure it at the report's
+    """Build the model of a static ``Report`` (from its spec) on ``device`` and measure it at the report's
     input, batch, dtype and mode. Refuses up front what the device cannot hold."""
     from cnnstat.analysis.report import build_model, resolve_dtype
 
@@ -402,7 +409,7 @@ def measure_report(report, device: torch.device, *, num_classes: int | None = No
     dtype = resolve_dtype(report.dtype)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     with out_of_memory_as_error(device, what):
-        model = build_model(report.model, num_classes, in_channels, options, device=device)
+        model = build_model(report.spec or report.model, num_classes, in_channels, options, device=device)
         model = model.to(dtype=dtype, memory_format=memory_format)
         inputs = tuple(torch.randn(shape, device=device, dtype=dtype).contiguous(
             memory_format=memory_format if len(shape) == 4 else torch.contiguous_format)

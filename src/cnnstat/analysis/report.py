@@ -13,6 +13,7 @@ from torch.overrides import TorchFunctionMode
 from cnnstat.analysis.profiler import ForwardError, run_pass
 from cnnstat.analysis.records import LayerRecord, Totals
 from cnnstat.errors import CnnstatError
+from cnnstat.zoo.loader import BuildError, LoadedModel
 
 if TYPE_CHECKING:
     from cnnstat.analysis.measure import Measured
@@ -43,6 +44,9 @@ class Report:
     """What the reader should know about these figures (e.g. an estimate left out, and why)."""
     measured: Measured | None = None
     """Latency and peak memory measured on a real device (``cnnstat.analysis.measure``)."""
+    spec: str | None = None
+    """The model spec it was built from (``cnnstat.zoo.loader``), to rebuild it on a real
+    device; None for a module passed in."""
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -134,17 +138,34 @@ class _SkipInitOnMeta(TorchFunctionMode):
 
 def build_model(name: str, num_classes: int | None = None, in_channels: int | None = None,
                 options: Mapping[str, Any] | None = None, device: str | torch.device = "meta") -> nn.Module:
-    """A zoo model built directly on ``device`` (on meta no weight is materialised)."""
-    from cnnstat.zoo import create_model
+    """The model a spec names (see ``cnnstat.zoo.loader``) built directly on ``device``."""
+    return load_on(name, num_classes, in_channels, options, device).module
 
-    skip_init = _SkipInitOnMeta() if torch.device(device).type == "meta" else contextlib.nullcontext()
+
+def load_on(spec: str, num_classes: int | None = None, in_channels: int | None = None,
+            options: Mapping[str, Any] | None = None, device: str | torch.device = "meta") -> LoadedModel:
+    """Load ``spec`` on ``device`` (on meta no weight is materialised). A constructor that
+    needs real numbers (e.g. ``torch.linspace(...).item()`` in timm) cannot run on meta: it
+    is built on the CPU instead, and the static pass copies its tensors to meta stand-ins."""
+    from cnnstat.zoo.loader import load_model
+
+    on_meta = torch.device(device).type == "meta"
     try:
-        with torch.device(device), skip_init:
-            return create_model(name, num_classes=num_classes, in_channels=in_channels, **dict(options or {}))
-    except CnnstatError:
-        raise
-    except (TypeError, ValueError) as error:
-        raise CnnstatError(f"{name}: cannot build with these options: {error}") from None
+        with torch.device(device), _SkipInitOnMeta() if on_meta else contextlib.nullcontext():
+            return load_model(spec, num_classes, in_channels, options)
+    except BuildError:
+        if not on_meta:
+            raise
+    with torch.device("cpu"):
+        return load_model(spec, num_classes, in_channels, options)
+
+
+def default_input_size(name: str, declared: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The input size a loaded model declares; a model from user code may declare none."""
+    if declared is None:
+        raise CnnstatError(f"{name}: give the input size (--input 3x224x224), or state it as an "
+                           "input_size attribute of the model's class or factory")
+    return declared
 
 
 def _example_inputs(inputs: Any, input_size: tuple[int, ...], batch: int) -> tuple[tuple, dict]:
@@ -191,20 +212,18 @@ def profile(
         raise CnnstatError(f"unknown mode {mode!r}; choose eval or train")
     torch_dtype = resolve_dtype(dtype)
     torch_device = resolve_device(device)
+    spec = None
     if isinstance(model_or_name, str):
-        from cnnstat.zoo import get_entry
-
-        entry = get_entry(model_or_name)
-        name = name or entry.name
-        if input_size is None:
-            input_size = entry.input_size
-            if in_channels is not None:
-                input_size = (in_channels, *input_size[1:])
-        elif len(input_size) != len(entry.input_size):
-            example = "x".join(map(str, entry.input_size))
-            raise CnnstatError(f"malformed --input {'x'.join(map(str, input_size))!r}: {entry.name} takes "
-                               f"{len(entry.input_size)} sizes (channels and spatial), e.g. {example}")
-        model = build_model(entry.name, num_classes, in_channels, options, device="meta")
+        loaded = load_on(model_or_name, num_classes, in_channels, options, device="meta")
+        spec, name = loaded.name, name or loaded.name
+        default_size = loaded.input_size
+        if input_size is None and inputs is None:
+            input_size = default_input_size(name, default_size)
+        elif input_size is not None and default_size is not None and len(input_size) != len(default_size):
+            example = "x".join(map(str, default_size))
+            raise CnnstatError(f"malformed --input {'x'.join(map(str, input_size))!r}: {name} takes "
+                               f"{len(default_size)} sizes (channels and spatial), e.g. {example}")
+        model = loaded.module
     elif isinstance(model_or_name, nn.Module):
         model = model_or_name
         name = name or type(model).__name__
@@ -247,6 +266,7 @@ def profile(
         totals=totals,
         uncounted_ops=dict(sorted(shown.uncounted_ops.items())),
         notes=notes,
+        spec=spec,
     )
 
 

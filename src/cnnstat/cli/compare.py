@@ -15,13 +15,15 @@ DEVICE_HELP = "meta: static figures only (deterministic, instant) | cpu | cuda: 
 
 
 def parse_model_spec(text: str, shared: dict[str, Any]):
-    """'block/conv:k=3,n=3' -> ModelSpec('block/conv', {**shared, 'k': 3, 'n': 3}); inline options win."""
+    """'block/conv:k=3,n=3' -> ModelSpec('block/conv', {**shared, 'k': 3, 'n': 3}); inline options win.
+    A spec with a factory takes its options after one more colon: 'pkg.mod:build:width=2'."""
     from cnnstat.analysis.compare import ModelSpec
+    from cnnstat.zoo.loader import split_inline_options
 
-    name, colon, inline = text.partition(":")
-    if colon and not inline.strip():
+    name, inline = split_inline_options(text)
+    if inline is not None and not inline.strip():
         raise CnnstatError(f"malformed model {text!r}: options after ':' are key=value pairs, e.g. block/conv:k=3")
-    return ModelSpec(name, {**shared, **parse_set([inline] if colon else [])}, label=text)
+    return ModelSpec(name, {**shared, **parse_set([inline] if inline is not None else [])}, label=text)
 
 
 def measured_footer(rows) -> list[str]:

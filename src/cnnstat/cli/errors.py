@@ -16,7 +16,7 @@ def print_error(message: str) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]cnnstat: error:[/] {escape(message)}")
+    Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(f"[bold red]cnnstat: error:[/] {escape(message)}")
 
 
 def handle_errors(command):

@@ -9,7 +9,8 @@ import typer
 
 from cnnstat.errors import CnnstatError
 
-MODEL_HELP = "A zoo model name (see `cnnstat list`)."
+MODEL_HELP = ("A zoo model name (see `cnnstat list`), pkg.module:factory, path/to/file.py:ClassName, "
+              "torchvision:NAME or timm:NAME (constructor arguments via --set).")
 INPUT_HELP = "Input shape without batch, e.g. 3x224x224 (default: the model's own)."
 SET_HELP = "Model options, e.g. --set k=7,cin=16 or --set width_mult=0.5."
 
@@ -64,10 +65,15 @@ def parse_set(items: Optional[list[str]]) -> dict[str, Any]:
     return options
 
 
+def check_positive(value: Optional[int], option: str) -> Optional[int]:
+    """A count the user may leave out (None) but never set below 1."""
+    if value is not None and value < 1:
+        raise CnnstatError(f"{option} must be at least 1, got {value}")
+    return value
+
+
 def check_batch(batch: int) -> int:
-    if batch < 1:
-        raise CnnstatError(f"--batch must be at least 1, got {batch}")
-    return batch
+    return check_positive(batch, "--batch")
 
 
 def check_depth(depth: Optional[int]) -> Optional[int]:

@@ -1,0 +1,237 @@
+"""One resolver for every model spec a command takes.
+
+=============================  ===============================================================
+``resnet50``                   a zoo name (or alias), see ``cnnstat list``
+``pkg.module:factory``         an importable module and a class or function in it
+``path/to/file.py:ClassName``  a Python file loaded by path (its folder is importable meanwhile)
+``torchvision:resnet50``       ``torchvision.models.get_model`` (extra ``cnnstat[torchvision]``)
+``timm:convnext_tiny``         ``timm.create_model`` (extra ``cnnstat[timm]``)
+=============================  ===============================================================
+
+Constructor arguments are keyword options (``--set key=value``). The default input of a
+zoo model is its registry entry's; torchvision's is 3x224x224 and timm's the model's own
+``pretrained_cfg``; a user's factory may state it as an ``input_size`` attribute on the
+class, the function or the module it returns (channels and spatial sizes, no batch).
+Everything that goes wrong here is a ``CnnstatError`` naming the spec.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from torch import nn
+
+from cnnstat.errors import CnnstatError, UnknownModelError
+from cnnstat.zoo._registry import ModelEntry, get_entry
+
+HUBS = ("torchvision", "timm")
+HUB_INPUT_SIZE = (3, 224, 224)
+
+
+class BuildError(CnnstatError):
+    """The model's constructor raised (not a bad option: anything else it raised)."""
+
+
+@dataclass(frozen=True)
+class ParsedSpec:
+    kind: str
+    """"zoo", "import", "file", or a hub name ("torchvision", "timm")."""
+    target: str
+    """The zoo name, module path, file path or hub model name."""
+    attr: str = ""
+    """The factory inside an imported module or file."""
+
+
+@dataclass
+class LoadedModel:
+    module: nn.Module
+    name: str
+    """How reports name it: the zoo name (alias resolved) or the spec as written."""
+    input_size: tuple[int, ...] | None
+    """Default input without batch; None when the spec does not say."""
+    entry: ModelEntry | None = None
+    """The registry entry of a zoo model."""
+
+
+def parse_spec(spec: str) -> ParsedSpec:
+    head, colon, tail = spec.partition(":")
+    if not colon:
+        return ParsedSpec("zoo", spec)
+    if not head or not tail:
+        raise CnnstatError(f"malformed model {spec!r}: expected NAME, pkg.module:factory, file.py:Class "
+                           "or torchvision:NAME / timm:NAME")
+    if head in HUBS:
+        return ParsedSpec(head, tail)
+    path, _, attr = spec.rpartition(":")
+    if path.endswith(".py"):
+        return ParsedSpec("file", path, attr)
+    return ParsedSpec("import", head, tail)
+
+
+def split_inline_options(text: str) -> tuple[str, str | None]:
+    """``'block/conv:k=3'`` -> (``'block/conv'``, ``'k=3'``); ``'pkg.mod:build:width=2'`` ->
+    (``'pkg.mod:build'``, ``'width=2'``); no options -> (text, None). Options follow the
+    first colon after a zoo name, else the last colon when key=value pairs follow it."""
+    head, colon, tail = text.partition(":")
+    if colon and _is_registered(head):
+        return head, tail
+    spec, colon, tail = text.rpartition(":")
+    if colon and (not tail or "=" in tail):
+        return spec, tail
+    return text, None
+
+
+def _is_registered(name: str) -> bool:
+    try:
+        get_entry(name)
+    except UnknownModelError:
+        return False
+    return True
+
+
+def is_zoo_spec(spec: str) -> bool:
+    return parse_spec(spec).kind == "zoo"
+
+
+def zoo_entry(spec: str) -> ModelEntry | None:
+    """The registry entry of a zoo spec (an unknown name raises); None for any other spec."""
+    return get_entry(spec) if is_zoo_spec(spec) else None
+
+
+def load_model(spec: str, num_classes: int | None = None, in_channels: int | None = None,
+               options: Mapping[str, Any] | None = None) -> LoadedModel:
+    """Build the model ``spec`` names (on torch's current default device)."""
+    parsed = parse_spec(spec)
+    kwargs = dict(options or {})
+    if parsed.kind == "zoo":
+        from cnnstat.zoo._registry import create_model
+
+        entry = get_entry(parsed.target)
+        input_size = entry.input_size if in_channels is None else (in_channels, *entry.input_size[1:])
+        module = _call(spec, lambda: create_model(entry.name, num_classes, in_channels, **kwargs))
+        return LoadedModel(module, entry.name, input_size, entry)
+    if num_classes is not None:
+        kwargs["num_classes"] = num_classes
+    if in_channels is not None:
+        kwargs["in_chans" if parsed.kind == "timm" else "in_channels"] = in_channels
+    if parsed.kind in HUBS:
+        factory = _hub_factory(spec, parsed)
+    else:
+        factory = _user_factory(spec, parsed)
+    module = _call(spec, lambda: factory(**kwargs))
+    if not isinstance(module, nn.Module):
+        raise CnnstatError(f"{spec}: not a model factory: it returned {type(module).__name__}, not a torch.nn.Module")
+    return LoadedModel(module, spec, _declared_input_size(spec, parsed, factory, module))
+
+
+def _call(spec: str, build: Callable[[], Any]) -> Any:
+    try:
+        return build()
+    except CnnstatError:
+        raise
+    except (TypeError, ValueError) as error:
+        raise CnnstatError(f"{spec}: cannot build with these options: {error}") from None
+    except Exception as error:  # the user's constructor: any failure is theirs to see, in one line
+        raise BuildError(f"{spec}: building the model raised {type(error).__name__}: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _import_extra(package: str):
+    try:
+        return importlib.import_module(package)
+    except ImportError:
+        raise CnnstatError(f"{package} models need {package}, which is not installed: "
+                           f"pip install 'cnnstat[{package}]'") from None
+
+
+def _hub_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
+    hub = _import_extra(parsed.kind)
+    if parsed.kind == "torchvision":
+        import torchvision.models  # noqa: F401  (the submodule holding the builders)
+
+        names = hub.models.list_models()
+        build = lambda **kwargs: hub.models.get_model(parsed.target, **kwargs)  # noqa: E731
+    else:
+        names = hub.list_models()
+        build = lambda **kwargs: hub.create_model(parsed.target, pretrained=False, **kwargs)  # noqa: E731
+    if parsed.target not in names:
+        matches = difflib.get_close_matches(parsed.target, names, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(matches)}?" if matches else ""
+        raise CnnstatError(f"{spec}: {parsed.kind} has no model {parsed.target!r}{hint}")
+    return build
+
+
+def _user_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
+    module = _load_file(spec, Path(parsed.target)) if parsed.kind == "file" else _import(spec, parsed.target)
+    if not hasattr(module, parsed.attr):
+        defined = sorted(name for name, value in vars(module).items()
+                         if callable(value) and not name.startswith("_") and getattr(value, "__module__", None) == module.__name__)
+        matches = difflib.get_close_matches(parsed.attr, defined, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(matches)}?" if matches else f"; it defines {', '.join(defined)}" if defined else ""
+        raise CnnstatError(f"{spec}: {parsed.target} has no attribute {parsed.attr!r}{hint}")
+    factory = getattr(module, parsed.attr)
+    if not callable(factory):
+        raise CnnstatError(f"{spec}: not a model factory: {parsed.attr} is a {type(factory).__name__}, "
+                           "not a class or function returning a torch.nn.Module")
+    return factory
+
+
+def _import(spec: str, module_name: str):
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name and module_name.startswith(error.name):
+            raise CnnstatError(f"{spec}: no module named {error.name!r} (is it installed, or on PYTHONPATH?)") from None
+        raise CnnstatError(f"{spec}: importing {module_name} failed: {_first_line(error)}") from None
+    except Exception as error:
+        raise CnnstatError(f"{spec}: importing {module_name} raised {type(error).__name__}: {_first_line(error)}") from None
+
+
+def _load_file(spec: str, path: Path):
+    if not path.is_file():
+        raise CnnstatError(f"{spec}: no such file {str(path)!r}")
+    resolved = path.resolve()
+    # A name unique to the file: two files called model.py must not share a module.
+    module_name = f"cnnstat_user_{resolved.stem}_{hashlib.sha1(str(resolved).encode()).hexdigest()[:8]}"
+    import_spec = importlib.util.spec_from_file_location(module_name, resolved)
+    module = importlib.util.module_from_spec(import_spec)
+    sys.modules[module_name] = module  # dataclasses and pickling look their module up here
+    sys.path.insert(0, str(resolved.parent))  # so the file can import its neighbours
+    try:
+        import_spec.loader.exec_module(module)
+    except Exception as error:
+        del sys.modules[module_name]
+        raise CnnstatError(f"{spec}: running {path} raised {type(error).__name__}: {_first_line(error)}") from None
+    finally:
+        sys.path.remove(str(resolved.parent))
+    return module
+
+
+def _declared_input_size(spec: str, parsed: ParsedSpec, factory: Any, module: nn.Module) -> tuple[int, ...] | None:
+    if parsed.kind == "torchvision":
+        return HUB_INPUT_SIZE
+    if parsed.kind == "timm":
+        config = getattr(module, "pretrained_cfg", None) or {}
+        return tuple(config.get("input_size", HUB_INPUT_SIZE))
+    declared = getattr(module, "input_size", None) or getattr(factory, "input_size", None)
+    if declared is None:
+        return None
+    try:
+        size = tuple(int(d) for d in declared)
+    except (TypeError, ValueError):
+        raise CnnstatError(f"{spec}: input_size must be a tuple of ints such as (3, 224, 224), "
+                           f"got {declared!r}") from None
+    if not size or any(d < 1 for d in size):
+        raise CnnstatError(f"{spec}: input_size must be positive sizes such as (3, 224, 224), got {declared!r}")
+    return size
