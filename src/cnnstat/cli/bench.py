@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from cnnstat.cli.plotting import PLOT_OPTION, check_plot
 from cnnstat.cli.options import FORMAT_OPTION, OUTPUT_OPTION, parse_int_list
 from cnnstat.errors import CnnstatError
 
@@ -25,6 +26,7 @@ def bench_command(
     reprobe: bool = typer.Option(False, "--reprobe", help="Probe the machine again instead of using the cached figures."),
     fmt: str = FORMAT_OPTION,
     output: Optional[str] = OUTPUT_OPTION,
+    plot: Optional[str] = PLOT_OPTION,
 ) -> None:
     """Time each MODEL at each batch size on a real device."""
     from cnnstat.render.emit import check_format
@@ -34,6 +36,7 @@ def bench_command(
     batches = parse_int_list(batch, "--batch")
     if output:
         check_writable(output)
+    check_plot(plot)
 
     from rich.console import Console
     from rich.progress import Progress
@@ -76,5 +79,9 @@ def bench_command(
     if machine:
         machine_data = {"device_name": machine.device_name, "dtype": dtype, "peak_flops": machine.peak_flops[dtype],
                         "bandwidth_bytes_per_s": machine.bandwidth_bytes_per_s}
-    emit(bench_table(rows, settings, machine_data), fmt, output,
-         json_data={"settings": settings, "machine": machine_data, "rows": rows})
+    table = bench_table(rows, settings, machine_data)
+    emit(table, fmt, output, json_data={"settings": settings, "machine": machine_data, "rows": rows})
+    if plot:
+        from cnnstat.render.plots import bench_curves
+
+        bench_curves(rows, table.title, plot)

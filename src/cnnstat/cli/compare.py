@@ -6,6 +6,7 @@ from typing import Any, Collection, Optional, Sequence
 
 import typer
 
+from cnnstat.cli.plotting import PLOT_OPTION, check_plot
 from cnnstat.cli.options import FORMAT_OPTION, INPUT_HELP, OUTPUT_OPTION, check_batch, parse_set, parse_shape
 from cnnstat.errors import CnnstatError
 
@@ -64,6 +65,7 @@ def compare_command(
                                              "a model's own NAME:key=value options win over these."),
     fmt: str = FORMAT_OPTION,
     output: Optional[str] = OUTPUT_OPTION,
+    plot: Optional[str] = PLOT_OPTION,
 ) -> None:
     """Params, MACs, FLOPs and memory of MODELS side by side, with ratios to a baseline.
 
@@ -78,6 +80,7 @@ def compare_command(
     check_batch(batch)
     if output:
         check_writable(output)
+    check_plot(plot)
     shape = parse_shape(input)
     specs = [parse_model_spec(text, parse_set(set_)) for text in models]
 
@@ -90,4 +93,10 @@ def compare_command(
     title = f"{' vs '.join(row.label for row in rows)}  (input {inputs}, batch {batch}, device {device})"
     footer = [f"Columns \"... x\": each model's figure / {base}'s (x0.5: half of {base}'s).",
               *conventions_footer(rows)]
-    emit_comparison([row.to_dict() for row in rows], COMPARE_HIDDEN, title, footer, fmt, output)
+    records = [row.to_dict() for row in rows]
+    emit_comparison(records, COMPARE_HIDDEN, title, footer, fmt, output)
+    if plot:
+        from cnnstat.frame.compare import comparison_frame
+        from cnnstat.render.plots import COMPARE_FIGURES, LATENCY, study_bars
+
+        study_bars(comparison_frame(records), title, plot, (*COMPARE_FIGURES, LATENCY))

@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from cnnstat.cli.plotting import PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
 from cnnstat.cli.options import (FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION, SET_HELP, check_batch,
                                  check_depth, parse_set, parse_shape)
 
@@ -28,6 +29,8 @@ def summary_command(
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     fmt: str = FORMAT_OPTION,
     output: Optional[str] = OUTPUT_OPTION,
+    plot: Optional[str] = PLOT_OPTION,
+    plot_metric: str = PLOT_METRIC_OPTION,
 ) -> None:
     """Shapes, params, MACs/FLOPs and memory of every layer of MODEL."""
     from cnnstat.render.emit import check_format
@@ -38,6 +41,7 @@ def summary_command(
     check_depth(depth)
     if output:
         check_writable(output)
+    check_plot(plot)
     shape = parse_shape(input)
     options = parse_set(set_)
 
@@ -49,6 +53,8 @@ def summary_command(
     from cnnstat.analysis.measure import pick_device
 
     measure_on = pick_device(device)
+    if plot:
+        check_plot_metric(plot_metric, measured=measure_on is not None)
     report = profile(model, shape, batch=batch, mode=mode, dtype=dtype, device="meta", num_classes=classes,
                      in_channels=in_channels, options=options)
     if measure_on is not None:
@@ -58,6 +64,10 @@ def summary_command(
     data = report.to_dict()
     frame = report.to_frame()
     emit(summary_table(frame, data, depth), fmt, output, json_data=data, csv_table=frame_table(frame))
+    if plot:
+        from cnnstat.cli.plotting import summary_plot
+
+        summary_plot(report, frame, plot_metric, plot, measure_on, threads)
 
 
 def measure_or_fall_back(report, device, *, fall_back: bool, **settings):

@@ -1,16 +1,47 @@
-"""Comparison frames -> PNG figures (matplotlib, Agg: no display needed)."""
+"""Figures (matplotlib, Agg: no display needed), PNG or SVG by the file's extension.
+
+Plots take frames or plain numbers, never torch objects. Every axis names its figure and
+unit: counts in SI units (G = 10^9), bytes in binary units (MiB = 2^20), as in the tables.
+"""
 
 from __future__ import annotations
 
 import io
-from typing import Callable, Sequence
+import math
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
 
-from cnnstat.render.output import write_atomic
+from cnnstat.errors import CnnstatError
+from cnnstat.frame.columns import Column
+from cnnstat.render.output import check_writable, write_atomic
+from cnnstat.render.table import column_unit, header_with_unit
 from cnnstat.render.units import human_bytes, human_count
 
-BAR_FIGURES = (("params", "Params", human_count), ("macs", "MACs", human_count),
-               ("est_peak_training_bytes", "Est. peak memory, training step", human_bytes))
+PLOT_FORMATS = {".png": "png", ".svg": "svg"}
+TOP_LAYERS = 15
+"""How many layers a per-layer figure names; the rest are summed in its title."""
+
+PARAMS = Column("params", "Params", "si")
+MACS = Column("macs", "MACs", "si")
+EVAL_PEAK = Column("est_peak_inference_bytes", "Est. peak memory, inference", "binary")
+TRAIN_PEAK = Column("est_peak_training_bytes", "Est. peak memory, training step", "binary")
+LATENCY = Column("latency_ms", "Latency (ms)", "float")
+THROUGHPUT = Column("throughput_per_s", "Throughput (items/s)", "float")
+OUTPUT_MEMORY = Column("activation_bytes", "Output memory", "binary")
+LAYER_METRICS = {"macs": MACS, "memory": OUTPUT_MEMORY, "latency": LATENCY}
+"""What per-layer bars can show (keys of the layer frame)."""
+BAR_FIGURES = (PARAMS, MACS, TRAIN_PEAK)
 """What a study's bars show: size, compute, and the memory a training step needs."""
+COMPARE_FIGURES = (PARAMS, MACS, EVAL_PEAK, TRAIN_PEAK)
+
+
+def check_plot_path(path: str | Path) -> Path:
+    """Fail before any work when ``path`` has no known plot extension or cannot be written."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in PLOT_FORMATS:
+        raise CnnstatError(f"cannot plot to {path}: unknown extension {suffix or '(none)'!r}; "
+                           f"use {' or '.join(PLOT_FORMATS)}")
+    return check_writable(path)
 
 
 def _pyplot():
@@ -23,11 +54,60 @@ def _pyplot():
 
 
 def _save(figure, path) -> None:
+    fmt = PLOT_FORMATS[check_plot_path(path).suffix.lower()]
+    # No software or date stamp: the file then changes only when the figures do.
+    metadata = {"Software": None} if fmt == "png" else {"Creator": None, "Date": None}
     buffer = io.BytesIO()
-    # No "Software" stamp: the PNG then changes only when the figures do.
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    figure.savefig(buffer, format=fmt, dpi=110, bbox_inches="tight", metadata=metadata)
     _pyplot().close(figure)
     write_atomic(path, buffer.getvalue())
+
+
+def _present(values) -> list[float]:
+    """Numbers as floats, a missing one (None, NaN, pandas NA) as 0: no bar."""
+    return [0.0 if value is None or value != value else float(value) for value in values]
+
+
+def _scaled(column: Column, values: Sequence[float]) -> tuple[list[float], str]:
+    """Values in the unit that keeps the largest readable, and the axis label naming that unit."""
+    divisor, prefix = column_unit(column, values)
+    return [value / divisor for value in values], header_with_unit(column, prefix)
+
+
+def _human(column: Column) -> Callable[[float], str]:
+    if column.scale == "binary":
+        return human_bytes
+    if column.scale == "si":
+        return human_count
+    return lambda value: f"{value:,.3g}"
+
+
+def _log_axis(axes, which: str, column: Column) -> None:
+    """A log axis with unit-prefixed ticks: powers of 2 for bytes (1 GiB) and batch sizes,
+    of 10 otherwise (10 G); call it after plotting (a short base-10 span also labels 2 and 5)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    base = 2 if column.scale in ("binary", "raw") else 10
+    getattr(axes, f"set_{which}scale")("log", base=base)
+    if column.scale == "raw":
+        tick = lambda value: f"{value:,.0f}"  # noqa: E731
+    elif column.scale in ("binary", "si"):
+        human = _human(column)
+        tick = lambda value: human(value, 0)  # noqa: E731
+    else:
+        tick = lambda value: f"{value:,.3g}"  # noqa: E731
+    axis = getattr(axes, f"{which}axis")
+    axis.set_major_formatter(FuncFormatter(lambda value, _: tick(value)))
+    low, high = getattr(axes, f"get_{which}lim")()
+    if base == 10 and high < 100 * low:
+        axis.set_minor_formatter(FuncFormatter(lambda value, _: tick(value) if _leading_digit(value) in (2, 5) else ""))
+    else:
+        axis.set_minor_formatter(NullFormatter())
+    axis.set_label_text(column.header)
+
+
+def _leading_digit(value: float) -> int:
+    return round(value / 10 ** math.floor(math.log10(value))) if value > 0 else 0
 
 
 def zoo_scatter(frame, path) -> None:
@@ -49,19 +129,157 @@ def zoo_scatter(frame, path) -> None:
     _save(figure, path)
 
 
-def study_bars(frame, title: str, path, figures: Sequence[tuple[str, str, Callable]] = BAR_FIGURES) -> None:
-    """One horizontal bar chart per figure, rows in the study's order, values printed."""
+def _bar_panels(labels: Sequence[str], series: Sequence[tuple[Column, Sequence[Any]]], title: str, path) -> None:
+    """One horizontal bar chart per (column, values), sharing the row labels; first row on top,
+    each bar labelled with its value in units, each x axis naming its unit."""
     plt = _pyplot()
-    labels = list(frame["model"])
-    figure, panels = plt.subplots(1, len(figures), figsize=(4.2 * len(figures), 0.9 + 0.42 * len(labels)),
-                                  sharey=True)
-    for axes, (key, header, human) in zip(panels, figures):
-        values = [0 if value is None or value != value else value for value in frame[key]]  # missing: no bar
-        bars = axes.barh(labels, values, color="tab:blue")
+    width = max(len(label) for label in labels)
+    figure, panels = plt.subplots(1, len(series), figsize=(0.07 * width + 3.6 * len(series), 1.1 + 0.34 * len(labels)),
+                                  sharey=True, squeeze=False)
+    for axes, (column, raw) in zip(panels[0], series):
+        values = _present(raw)
+        scaled, label = _scaled(column, values)
+        human = _human(column)
+        bars = axes.barh(labels, scaled, color="tab:blue")
         axes.bar_label(bars, labels=[human(v) if v else "n/a" for v in values], fontsize=7, padding=2)
-        axes.set_title(header, fontsize=9)
-        axes.ticklabel_format(axis="x", style="sci", scilimits=(0, 3))
-        axes.margins(x=0.25)
-    panels[0].invert_yaxis()  # shared by every panel: first row on top
+        axes.set_xlabel(label, fontsize=9)
+        axes.margins(x=0.3)
+        axes.grid(True, axis="x", alpha=0.3)
+    panels[0][0].invert_yaxis()  # shared by every panel
+    panels[0][0].tick_params(axis="y", labelsize=8)
     figure.suptitle(title, fontsize=10)
+    _save(figure, path)
+
+
+def study_bars(frame, title: str, path, figures: Sequence[Column] = BAR_FIGURES) -> None:
+    """One horizontal bar chart per figure, rows in the study's (or comparison's) order."""
+    present = [column for column in figures if column.key in frame and frame[column.key].notna().any()]
+    _bar_panels(list(frame["model"]), [(column, frame[column.key]) for column in present], title, path)
+
+
+def layer_bars(frame, column: Column, title: str, path, top: int = TOP_LAYERS) -> None:
+    """The ``top`` leaf layers by ``column`` (a layer frame's key), largest first, with the
+    share they hold of the model's total in the title."""
+    leaves = frame[frame["is_leaf"]]
+    values = _present(leaves[column.key])
+    total = sum(values)
+    if not total:
+        raise CnnstatError(f"no layer has a {column.header} figure to plot")
+    ranked = sorted(zip(values, leaves["name"], leaves["type"], leaves["call"]), key=lambda row: -row[0])[:top]
+    labels = [f"{name}{f' (call {call + 1})' if call else ''}  {kind}" for _, name, kind, call in ranked]
+    shown = sum(value for value, *_ in ranked)
+    _bar_panels(labels, [(column, [value for value, *_ in ranked])],
+                f"{title}\ntop {len(ranked)} of {len(leaves)} layers: {shown / total:.0%} of the {column.header}", path)
+
+
+def roofline_plot(layers: Sequence[Mapping[str, Any]], peak_flops_per_s: float, bandwidth_bytes_per_s: float,
+                  title: str, path, top: int = 10) -> None:
+    """The machine's roof (memory bandwidth x intensity, capped by the peak FLOP/s) and one dot
+    per layer at (FLOPs per byte, achieved FLOP/s); the ``top`` layers by FLOPs are named.
+    ``layers``: dicts with name, type, flops, intensity and achieved_flops_per_s."""
+    plt = _pyplot()
+    placed = [layer for layer in layers if layer["achieved_flops_per_s"]]
+    if not placed:
+        raise CnnstatError("no layer has a measured latency to place on the roofline")
+    ridge = peak_flops_per_s / bandwidth_bytes_per_s
+    intensities = [layer["intensity"] for layer in placed]
+    low = min(min(intensities), ridge) / 4
+    high = max(max(intensities), ridge) * 4
+    xs = [low * (high / low) ** (i / 200) for i in range(201)]
+    figure, axes = plt.subplots(figsize=(9, 6))
+    axes.plot(xs, [min(peak_flops_per_s, bandwidth_bytes_per_s * x) for x in xs], color="black", linewidth=1.5,
+              label=f"roof: {human_count(peak_flops_per_s)}FLOP/s peak, {human_bytes(bandwidth_bytes_per_s)}/s")
+    axes.axvline(ridge, color="grey", linestyle=":", linewidth=1, label=f"ridge: {ridge:.1f} FLOP/byte")
+    flops = [layer["flops"] for layer in placed]
+    largest = max(flops)
+    colours = {kind: f"C{index % 10}" for index, kind in enumerate(sorted({layer["type"] for layer in placed}))}
+    for kind, colour in colours.items():
+        group = [layer for layer in placed if layer["type"] == kind]
+        axes.scatter([layer["intensity"] for layer in group], [layer["achieved_flops_per_s"] for layer in group],
+                     s=[12 + 150 * layer["flops"] / largest for layer in group], color=colour, alpha=0.7,
+                     label=kind, edgecolors="none")
+    for layer in sorted(placed, key=lambda layer: -layer["flops"])[:top]:
+        axes.annotate(layer["name"], (layer["intensity"], layer["achieved_flops_per_s"]), fontsize=6,
+                      xytext=(3, 2), textcoords="offset points")
+    axes.set_xlim(low, high)
+    _log_axis(axes, "x", Column("intensity", "Arithmetic intensity (FLOP/byte)", "float"))
+    _log_axis(axes, "y", Column("achieved", "Achieved FLOP/s", "si"))
+    axes.grid(True, which="major", alpha=0.3)
+    axes.legend(fontsize=7, loc="lower right")
+    above = sum(layer["achieved_flops_per_s"] > 1.05 * min(peak_flops_per_s, bandwidth_bytes_per_s * layer["intensity"])
+                for layer in placed)
+    warning = (f"\n{above} layer(s) above the roof: the probed ceilings are low (a busy machine while probing?), "
+               f"probe again on an idle one (cnnstat bench --roofline --reprobe)" if above else "")
+    axes.set_title(f"{title}\ndot area ~ the layer's FLOPs; the {min(top, len(placed))} largest are named{warning}",
+                   fontsize=10)
+    _save(figure, path)
+
+
+Curve = tuple[str | None, Sequence[float], Sequence[Any], str, str]
+"""(legend label or None, xs, ys, line style, colour); a missing y leaves its point out."""
+PIXELS = Column("pixels", "Pixels (H x W)", "si")
+BATCH = Column("batch", "Batch", "raw")
+PEAK_MEMORY = Column("peak", "Est. peak memory", "binary")
+
+
+def _curve_panel(axes, curves: Sequence[Curve], x: Column, y: Column) -> None:
+    for label, xs, ys, style, colour in curves:
+        pairs = [(a, b) for a, b in zip(xs, _present(ys)) if b]
+        if pairs:
+            axes.plot(*zip(*pairs), style, label=label, color=colour, markersize=4)
+    _log_axis(axes, "x", x)
+    _log_axis(axes, "y", y)
+    axes.grid(True, which="major", alpha=0.3)
+    axes.legend(fontsize=7)
+
+
+def _shape_text(point: Mapping[str, Any]) -> str:
+    return "x".join(map(str, point["input_shape"]))
+
+
+def sweep_curves(data: Mapping[str, Any], path) -> None:
+    """MACs and memory against pixels (a curve per batch) and against batch (a curve per input),
+    log-log: a straight line of slope k is cost ~ x^k. ``data``: ``SweepResult.to_dict()``."""
+    plt = _pyplot()
+    figure, panels = plt.subplots(2, 2, figsize=(11, 8.5))
+    fits = {(fit["figure"], fit["against"]): fit for fit in data["fits"]}
+    groupings = ((PIXELS, lambda p: f"batch {p['batch']}"), (BATCH, lambda p: f"input {_shape_text(p)}"))
+    for col, (x, group_of) in enumerate(groupings):
+        groups: dict[str, list] = {}
+        for point in data["points"]:
+            groups.setdefault(group_of(point), []).append(point)
+        colours = {name: f"C{index % 10}" for index, name in enumerate(groups)}
+
+        def curve(name, key, style, labelled=True) -> Curve:
+            group = groups[name]
+            return (name if labelled else None, [p[x.key] for p in group], [p[key] for p in group], style, colours[name])
+
+        _curve_panel(panels[0][col], [curve(name, MACS.key, "-o") for name in groups], x, MACS)
+        _curve_panel(panels[1][col], [c for name in groups for c in (
+            curve(name, EVAL_PEAK.key, "-o"), curve(name, TRAIN_PEAK.key, "--s", labelled=False))], x, PEAK_MEMORY)
+        for row, keys in enumerate(((MACS.key,), (EVAL_PEAK.key, TRAIN_PEAK.key))):
+            found = [fits[key, x.key] for key in keys if (key, x.key) in fits]
+            if found:
+                growth = ", ".join(f"^{fit['exponent']:.3f}" + ("" if row == 0 else " (training, dashed)"
+                                   if fit["figure"] == TRAIN_PEAK.key else " (inference, solid)") for fit in found)
+                what = "MACs" if row == 0 else "peak memory"
+                panels[row][col].set_title(f"{what} ~ {x.key}{growth} at {found[0]['held']}", fontsize=9)
+    figure.suptitle(f"{data['model']}: growth with input size and batch ({data['dtype']}, {data['mode']}, "
+                    f"device {data['device']})", fontsize=11)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def bench_curves(rows: Sequence[Mapping[str, Any]], title: str, path) -> None:
+    """Latency and throughput against batch, one curve per model (log-log)."""
+    plt = _pyplot()
+    models = list(dict.fromkeys(row["model"] for row in rows))
+    figure, panels = plt.subplots(1, 2, figsize=(11, 4.8))
+    for axes, y in zip(panels, (LATENCY, THROUGHPUT)):
+        curves = [(model, [row["batch"] for row in rows if row["model"] == model],
+                   [row.get(y.key) for row in rows if row["model"] == model], "-o", f"C{index % 10}")
+                  for index, model in enumerate(models)]
+        _curve_panel(axes, curves, BATCH, y)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
     _save(figure, path)

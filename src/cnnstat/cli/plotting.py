@@ -1,0 +1,56 @@
+"""The --plot options the commands share, and the per-layer figures of `cnnstat summary`."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from cnnstat.errors import CnnstatError
+
+PLOT_OPTION = typer.Option(None, "--plot", help="Also draw a figure to this file: .png or .svg (written atomically).")
+PLOT_METRICS = ("macs", "memory", "latency", "roofline")
+PLOT_METRIC_OPTION = typer.Option(
+    "macs", "--plot-metric",
+    help="What --plot shows per layer: macs | memory (output bytes) | latency | roofline (this machine's "
+         "measured ceilings, layers by FLOP/byte and achieved FLOP/s). latency and roofline need --device cpu or cuda.")
+
+
+def check_plot(path: Optional[str]) -> None:
+    """Refuse an unknown extension or an unwritable path before any work."""
+    if path:
+        from cnnstat.render.plots import check_plot_path
+
+        check_plot_path(path)
+
+
+def check_plot_metric(metric: str, measured: bool) -> None:
+    if metric not in PLOT_METRICS:
+        raise CnnstatError(f"unknown --plot-metric {metric!r}; choose one of {', '.join(PLOT_METRICS)}")
+    if metric in ("latency", "roofline") and not measured:
+        raise CnnstatError(f"--plot-metric {metric} needs a measurement: use --device cpu or cuda, not meta")
+
+
+def plot_title(report) -> str:
+    where = f"{report.measured.device_name} ({report.measured.device}, {report.measured.threads} threads)" \
+        if report.measured else "device meta"
+    return (f"{report.model}  input {'x'.join(map(str, report.input_shape[1:]))}  batch {report.batch}  "
+            f"{report.dtype}  {report.mode}  {where}")
+
+
+def summary_plot(report, frame, metric: str, path: str, device=None, threads: Optional[int] = None) -> None:
+    """Per-layer bars of MACs, output memory or latency, or the roofline (of the machine
+    ``device`` is on) with the layers placed on it."""
+    from cnnstat.render import plots
+
+    if metric == "roofline":
+        from cnnstat.analysis.roofline import layer_rooflines, probe
+
+        machine = probe(device, threads)
+        layers = [{"name": layer.name, "type": layer.type, "flops": layer.flops, "intensity": roof.intensity,
+                   "achieved_flops_per_s": roof.achieved_flops_per_s}
+                  for layer, roof in zip(report.layers, layer_rooflines(report, machine)) if roof and layer.is_leaf]
+        plots.roofline_plot(layers, machine.peak_flops[report.dtype], machine.bandwidth_bytes_per_s,
+                            plot_title(report), path)
+        return
+    plots.layer_bars(frame, plots.LAYER_METRICS[metric], plot_title(report), path)

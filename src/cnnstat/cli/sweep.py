@@ -1,0 +1,62 @@
+"""`cnnstat sweep`: one model over input sizes and batch sizes, with fitted growth exponents."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from cnnstat.cli.plotting import PLOT_OPTION, check_plot
+from cnnstat.cli.options import (FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, parse_int_list, parse_set,
+                                 parse_shape)
+
+DEFAULT_INPUTS = "3x128x128,3x224x224,3x320x320,3x512x512"
+
+
+def parse_shape_list(text: str) -> list[tuple[int, ...]]:
+    """'3x128x128,3x224x224' -> [(3, 128, 128), (3, 224, 224)]."""
+    return [parse_shape(part.strip()) for part in text.split(",") if part.strip()]
+
+
+def sweep_command(
+    model: str = typer.Argument(..., help=MODEL_HELP),
+    input: str = typer.Option(DEFAULT_INPUTS, "--input", "-i", help="Input shapes without batch, comma-separated."),
+    batch: str = typer.Option("1,8,32", "--batch", "-b", help="Batch sizes, comma-separated."),
+    device: str = typer.Option("meta", "--device", help="meta: static figures only, instant | cpu | cuda: "
+                                                        "also measure latency, throughput and peak memory."),
+    mode: str = typer.Option("eval", "--mode", help="eval | train (train counts a training forward)."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads while measuring (default: torch's)."),
+    min_run_time: float = typer.Option(0.5, "--min-run-time", help="Seconds of timing per point (real device)."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
+    fmt: str = FORMAT_OPTION,
+    output: Optional[str] = OUTPUT_OPTION,
+    plot: Optional[str] = PLOT_OPTION,
+) -> None:
+    """MACs, FLOPs and memory of MODEL at every (input, batch), and how they grow: the exponent k
+    of cost ~ pixels^k and ~ batch^k, with the layers that make a model depart from pixels^1.0."""
+    from cnnstat.render.emit import check_format
+    from cnnstat.render.output import check_writable
+
+    check_format(fmt)
+    shapes = parse_shape_list(input)
+    batches = parse_int_list(batch, "--batch")
+    if output:
+        check_writable(output)
+    check_plot(plot)
+    options = parse_set(set_)
+
+    from cnnstat.analysis.sweep import sweep
+    from cnnstat.render.emit import emit
+    from cnnstat.render.sweep import MEASURED_COLUMNS, SWEEP_COLUMNS, sweep_rows, sweep_table
+    from cnnstat.render.table import Table
+
+    result = sweep(model, shapes, batches, device=device, mode=mode, dtype=dtype, options=options, threads=threads,
+                   min_run_time=min_run_time)
+    data = result.to_dict()
+    emit(sweep_table(data), fmt, output, json_data=data,
+         csv_table=Table(SWEEP_COLUMNS + MEASURED_COLUMNS, sweep_rows(data)))
+    if plot:
+        from cnnstat.render.plots import sweep_curves
+
+        sweep_curves(data, plot)
