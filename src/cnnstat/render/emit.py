@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -11,6 +12,7 @@ from cnnstat.render.text import to_csv, to_json, to_markdown, to_rich
 from cnnstat.render.output import write_atomic
 
 FORMATS = ("table", "csv", "md", "json")
+PIPED_WIDTH = 200
 
 
 def check_format(fmt: str) -> str:
@@ -31,7 +33,7 @@ def render_text(table: Table, fmt: str, json_data: Any = None, width: int | None
         return to_json(json_data)
     from rich.console import Console
 
-    console = Console(record=True, width=width or 200, file=_NullWriter())
+    console = Console(record=True, width=width or PIPED_WIDTH, file=_NullWriter())
     console.print(to_rich(table))
     return console.export_text()
 
@@ -54,6 +56,10 @@ def emit(table: Table, fmt: str, output: str | None = None, json_data: Any = Non
     if fmt == "table":
         from rich.console import Console
 
-        Console().print(to_rich(table))
+        console = Console()
+        if not console.is_terminal and "COLUMNS" not in os.environ:
+            # Piped or redirected: nobody's window to fit, so do not squeeze columns to 80.
+            console = Console(width=PIPED_WIDTH)
+        console.print(to_rich(table))
         return
     sys.stdout.write(render_text(table, fmt, json_data, csv_table=csv_table))

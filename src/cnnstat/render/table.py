@@ -33,15 +33,16 @@ def _is_missing(value: Any) -> bool:
 
 
 def column_unit(column: Column, values: Sequence[Any]) -> tuple[float, str]:
-    """The divisor and prefix that show a column's typical (median non-zero) value as at
-    least 1: small layers keep their digits, and totals get thousands separators."""
-    numbers = sorted(abs(v) for v in values if not _is_missing(v) and isinstance(v, (int, float)) and v)
-    typical = numbers[len(numbers) // 2] if numbers else 0
+    """The smallest unit that keeps a column's largest value under five digits: small
+    layers keep their digits, and the total still reads at a glance (4,089.18 M)."""
+    numbers = [abs(v) for v in values if not _is_missing(v) and isinstance(v, (int, float))]
+    largest = max(numbers, default=0)
     prefixes = SI_PREFIXES if column.scale == "si" else BINARY_PREFIXES if column.scale == "binary" else []
-    for divisor, prefix in prefixes:
-        if typical >= divisor:
+    base = (1.0, "B" if column.scale == "binary" else "")
+    for divisor, prefix in [base, *reversed(prefixes)]:
+        if largest < 10_000 * divisor:
             return divisor, prefix
-    return 1.0, "B" if column.scale == "binary" else ""
+    return prefixes[0] if prefixes else base
 
 
 def header_with_unit(column: Column, prefix: str) -> str:
