@@ -10,6 +10,7 @@ import typer
 from cnnstat import __version__
 from cnnstat.cli import compare, listing, report, state, study, summary
 from cnnstat.cli import bench
+from cnnstat.cli import crosscheck
 from cnnstat.cli import sweep
 from cnnstat.cli.errors import handle_errors
 
@@ -44,6 +45,7 @@ app.command("bench")(handle_errors(bench.bench_command))
 app.command("compare")(handle_errors(compare.compare_command))
 app.command("study")(handle_errors(study.study_command))
 app.command("report")(handle_errors(report.report_command))
+app.command("crosscheck")(handle_errors(crosscheck.crosscheck_command))
 app.command("sweep")(handle_errors(sweep.sweep_command))
 
 

@@ -1,0 +1,54 @@
+"""`cnnstat crosscheck`: our counts beside fvcore's, torchinfo's (and thop's, ptflops'), every
+difference attributed to a named convention; exit 1 when one is not."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from cnnstat.cli.options import FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION, SET_HELP, check_batch, \
+    parse_set, parse_shape
+from cnnstat.errors import CnnstatError
+
+
+class UnexplainedDifference(CnnstatError):
+    exit_code = 1
+
+
+def crosscheck_command(
+    model: str = typer.Argument(..., help=MODEL_HELP),
+    input: Optional[str] = typer.Option(None, "--input", "-i", help=INPUT_HELP),
+    batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
+    fmt: str = FORMAT_OPTION,
+    output: Optional[str] = OUTPUT_OPTION,
+) -> None:
+    """Run fvcore, torchinfo (and thop, ptflops when installed) on MODEL beside cnnstat, per layer,
+    and explain every difference by a named convention. Exit 1 when one is left unexplained."""
+    from cnnstat.render.emit import check_format
+    from cnnstat.render.output import check_writable
+
+    check_format(fmt)
+    check_batch(batch)
+    if output:
+        check_writable(output)
+    shape = parse_shape(input)
+    options = parse_set(set_)
+
+    from cnnstat.analysis.crosscheck import crosscheck
+    from cnnstat.render.crosscheck import layers_table, rules_table
+    from cnnstat.render.emit import emit
+
+    result = crosscheck(model, shape, batch=batch, options=options)
+    data = result.to_dict()
+    if fmt in ("table", "md") and not output:
+        emit(layers_table(data), fmt)
+        emit(rules_table(data), fmt)
+    else:
+        emit(layers_table(data), fmt, output, json_data=data)
+    if data["unexplained"]:
+        first = data["unexplained"][0]
+        raise UnexplainedDifference(f"{len(data['unexplained'])} difference(s) no convention explains, e.g. "
+                                    f"{first['tool']} on {first['layer']}: {first['reported']:,} reported, "
+                                    f"{first['predicted']:,} predicted")
