@@ -169,7 +169,8 @@ def layer_bars(frame, column: Column, title: str, path, top: int = TOP_LAYERS) -
     labels = [f"{name}{f' (call {call + 1})' if call else ''}  {kind}" for _, name, kind, call in ranked]
     shown = sum(value for value, *_ in ranked)
     _bar_panels(labels, [(column, [value for value, *_ in ranked])],
-                f"{title}\ntop {len(ranked)} of {len(leaves)} layers: {shown / total:.0%} of the {column.header}", path)
+                f"{title}\ntop {len(ranked)} of {len(leaves)} layers: {shown / total:.0%} of the "
+                f"{column.header.split(' (')[0]}", path)
 
 
 def roofline_plot(layers: Sequence[Mapping[str, Any]], peak_flops_per_s: float, bandwidth_bytes_per_s: float,
@@ -260,10 +261,9 @@ def sweep_curves(data: Mapping[str, Any], path) -> None:
         for row, keys in enumerate(((MACS.key,), (EVAL_PEAK.key, TRAIN_PEAK.key))):
             found = [fits[key, x.key] for key in keys if (key, x.key) in fits]
             if found:
-                growth = ", ".join(f"^{fit['exponent']:.3f}" + ("" if row == 0 else " (training, dashed)"
-                                   if fit["figure"] == TRAIN_PEAK.key else " (inference, solid)") for fit in found)
-                what = "MACs" if row == 0 else "peak memory"
-                panels[row][col].set_title(f"{what} ~ {x.key}{growth} at {found[0]['held']}", fontsize=9)
+                names = {MACS.key: "MACs", EVAL_PEAK.key: "inference (solid)", TRAIN_PEAK.key: "training (dashed)"}
+                growth = ", ".join(f"{names[fit['figure']]} ~ {x.key}^{fit['exponent']:.3f}" for fit in found)
+                panels[row][col].set_title(f"{growth}\nfitted at {found[0]['held']}", fontsize=9)
     figure.suptitle(f"{data['model']}: growth with input size and batch ({data['dtype']}, {data['mode']}, "
                     f"device {data['device']})", fontsize=11)
     figure.tight_layout()
