@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import FORMAT_OPTION, OUTPUT_OPTION, parse_int_list
+from cnnstat.cli.options import FORMAT_OPTION, OUTPUT_OPTION, check_positive, parse_int_list
 from cnnstat.errors import CnnstatError
 
 
@@ -34,6 +34,7 @@ def bench_command(
 
     check_format(fmt)
     batches = parse_int_list(batch, "--batch")
+    check_positive(threads, "--threads")
     if output:
         check_writable(output)
     check_plot(plot)
@@ -42,23 +43,26 @@ def bench_command(
     from rich.progress import Progress
 
     from cnnstat.analysis import profile
-    from cnnstat.analysis.measure import pick_device
+    from cnnstat.analysis.measure import check_optimizer, pick_device
     from cnnstat.analysis.roofline import achieved_flops_per_s, peak_fraction, probe
     from cnnstat.cli.summary import measure_or_fall_back
     from cnnstat.render.bench import bench_table
     from cnnstat.render.emit import emit
 
+    check_optimizer(optimizer, mode)
     measure_on = pick_device(device)
     if measure_on is None:
         raise CnnstatError("bench measures on a real device; use --device auto, cpu or cuda (summary shows meta figures)")
+    # Every static pass first: a mistake in the last model is reported before any timing starts.
+    reports = [profile(model, batch=size, mode=mode, dtype=dtype) for model in models for size in batches]
     machine = probe(measure_on, threads, reprobe) if roofline else None
     rows = []
-    configurations = [(model, size) for model in models for size in batches]
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("bench", total=len(configurations))
-        for model, size in configurations:
-            progress.update(task, description=f"{model} batch {size}")
-            report = profile(model, batch=size, mode=mode, dtype=dtype)
+    stderr = Console(stderr=True)
+    # Off when stderr is not a terminal: a transient bar would leave a blank line in a log.
+    with Progress(console=stderr, transient=True, disable=not stderr.is_terminal) as progress:
+        task = progress.add_task("bench", total=len(reports))
+        for report in reports:
+            progress.update(task, description=f"{report.model} batch {report.batch}")
             report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto", optimizer=optimizer,
                                                    threads=threads, min_run_time=min_run_time, per_layer=False,
                                                    channels_last=channels_last, compile=compile_)

@@ -31,7 +31,7 @@ def report_command(
     from rich.console import Console
 
     from cnnstat.analysis.compare import figures_of
-    from cnnstat.analysis.report import CONVENTIONS
+    from cnnstat.analysis.report import CONVENTIONS, resolve_device
     from cnnstat.analysis.studies import list_studies
     from cnnstat.frame.compare import comparison_frame
     from cnnstat.render.compare import STUDY_HIDDEN, ZOO_HIDDEN, report_index
@@ -39,9 +39,13 @@ def report_command(
     from cnnstat.render.plots import study_bars, zoo_scatter
     from cnnstat.zoo import get_entry, list_models
 
+    resolve_device(device)  # before any folder is made
     if out.exists() and not out.is_dir():
-        raise CnnstatError(f"--out {out}: not a directory")
-    (out / "studies").mkdir(parents=True, exist_ok=True)
+        raise CnnstatError(f"--out {out} is a file, not a directory; give a folder to write the reports into")
+    try:
+        (out / "studies").mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CnnstatError(f"cannot create --out {out}: {error.strerror}; give a folder you can write") from None
     progress = Console(stderr=True)
 
     models = [name for name in list_models() if get_entry(name).family != "block"]

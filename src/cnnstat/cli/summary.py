@@ -8,7 +8,7 @@ import typer
 
 from cnnstat.cli.plotting import PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
 from cnnstat.cli.options import (FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION, SET_HELP, check_batch,
-                                 check_depth, parse_set, parse_shape)
+                                 check_depth, check_positive, parse_set, parse_shape)
 
 
 def summary_command(
@@ -39,6 +39,9 @@ def summary_command(
     check_format(fmt)
     check_batch(batch)
     check_depth(depth)
+    check_positive(classes, "--classes")
+    check_positive(in_channels, "--in-channels")
+    check_positive(threads, "--threads")
     if output:
         check_writable(output)
     check_plot(plot)
@@ -50,8 +53,9 @@ def summary_command(
     from cnnstat.render.summary import summary_table
     from cnnstat.render.table import frame_table
 
-    from cnnstat.analysis.measure import pick_device
+    from cnnstat.analysis.measure import check_optimizer, pick_device
 
+    check_optimizer(optimizer, mode)
     measure_on = pick_device(device)
     if plot:
         check_plot_metric(plot_metric, measured=measure_on is not None)
