@@ -24,6 +24,25 @@ class Column:
 
 
 
+FIGURES = {column.key: column for column in [
+    Column("params", "Params", "raw"),
+    Column("macs", "MACs", "si"),
+    Column("flops", "FLOPs", "si"),
+    Column("activation_bytes", "Act. mem", "binary"),
+    Column("est_peak_inference_bytes", "Eval peak", "binary"),
+    Column("est_peak_training_bytes", "Train peak", "binary"),
+    Column("latency_ms", "Latency (ms)", "float", decimals=3),
+    Column("latency_iqr_ms", "IQR (ms)", "float", decimals=3),
+    Column("throughput_per_s", "Throughput (items/s)", "float", decimals=1),
+    Column("measured_peak_bytes", "Measured peak", "binary"),
+]}
+"""A model's figures as every per-model table (compare, study, sweep, bench) shows them."""
+
+
+def figure_columns(*keys: str) -> list[Column]:
+    return [FIGURES[key] for key in keys]
+
+
 LAYER_COLUMNS = [
     Column("layer", "Layer"),
     Column("type", "Type"),
@@ -37,7 +56,7 @@ LAYER_COLUMNS = [
 """What the terminal and Markdown tables of `cnnstat summary` show, in order."""
 
 LATENCY_COLUMNS = [
-    Column("latency_ms", "Latency (ms)", "float", decimals=3),
+    FIGURES["latency_ms"],
     Column("latency_pct", "% time", "percent"),
 ]
 """Added to the summary table (and the layer frame) when the model was measured."""

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from cnnstat.frame.columns import Column
+from cnnstat.frame.columns import Column, figure_columns
 
 IDENTITY_COLUMNS = [
     Column("model", "Model"),
@@ -22,18 +22,9 @@ IDENTITY_COLUMNS = [
     Column("torch_version", "Torch"),
 ]
 
-FIGURE_COLUMNS = [
-    Column("params", "Params", "raw"),
-    Column("macs", "MACs", "si"),
-    Column("flops", "FLOPs", "si"),
-    Column("activation_bytes", "Act. mem", "binary"),
-    Column("est_peak_inference_bytes", "Eval peak", "binary"),
-    Column("est_peak_training_bytes", "Train peak", "binary"),
-    Column("latency_ms", "Latency (ms)", "float", decimals=3),
-    Column("latency_iqr_ms", "IQR (ms)", "float", decimals=3),
-    Column("throughput_per_s", "Throughput (/s)", "float", decimals=1),
-    Column("measured_peak_bytes", "Measured peak", "binary"),
-]
+FIGURE_COLUMNS = figure_columns(
+    "params", "macs", "flops", "activation_bytes", "est_peak_inference_bytes", "est_peak_training_bytes",
+    "latency_ms", "latency_iqr_ms", "throughput_per_s", "measured_peak_bytes")
 """A model's figures, in the order every comparison shows them; the measured ones appear
 only when a real device was given."""
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from cnnstat.frame.columns import Column
+from cnnstat.frame.columns import Column, figure_columns
 from cnnstat.render.table import Table
 
 BENCH_COLUMNS = [
     Column("model", "Model"),
     Column("batch", "Batch", "raw"),
-    Column("latency_ms", "Latency (ms)", "float", decimals=3),
-    Column("latency_iqr_ms", "IQR (ms)", "float", decimals=3),
-    Column("throughput_per_s", "Throughput (items/s)", "float", decimals=1),
-    Column("measured_peak_bytes", "Peak memory", "binary"),
+    *figure_columns("latency_ms", "latency_iqr_ms", "throughput_per_s", "measured_peak_bytes"),
     Column("peak_ratio", "Peak / estimate", "ratio"),
     Column("achieved_flops_per_s", "Achieved", "si", unit="FLOP/s"),
 ]

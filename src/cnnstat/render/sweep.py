@@ -4,25 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from cnnstat.frame.columns import Column
+from cnnstat.frame.columns import Column, figure_columns
 from cnnstat.render.table import Table
 
 SWEEP_COLUMNS = [
     Column("input", "Input"),
     Column("batch", "Batch", "raw"),
     Column("pixels", "Pixels", "raw"),
-    Column("macs", "MACs", "si"),
-    Column("flops", "FLOPs", "si"),
-    Column("activation_bytes", "Act. mem", "binary"),
-    Column("est_peak_inference_bytes", "Eval peak", "binary"),
-    Column("est_peak_training_bytes", "Train peak", "binary"),
+    *figure_columns("macs", "flops", "activation_bytes", "est_peak_inference_bytes", "est_peak_training_bytes"),
     Column("fixed_share_pct", "Fixed-size MACs", "percent"),
 ]
-MEASURED_COLUMNS = [
-    Column("latency_ms", "Latency (ms)", "float", decimals=3),
-    Column("throughput_per_s", "Throughput (items/s)", "float", decimals=1),
-    Column("measured_peak_bytes", "Measured peak", "binary"),
-]
+MEASURED_COLUMNS = figure_columns("latency_ms", "throughput_per_s", "measured_peak_bytes")
 FIGURE_NAMES = {"macs": "MACs", "activation_bytes": "Act. mem", "est_peak_inference_bytes": "Eval peak",
                 "est_peak_training_bytes": "Train peak", "latency_ms": "Latency"}
 
