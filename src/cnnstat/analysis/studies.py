@@ -134,7 +134,7 @@ def _kernel_stack(device: str):
     ], "seed 002 (VGG section)", device)
     notes.append("The article's 13,824 is 3 x (3x3x16x32): it counts every conv as 16 -> 32. In a real stack the "
                  "second and third convs take 32 channels, so the module's count is higher; still below the 7x7's, "
-                 "with three ReLUs where the 7x7 has none.")
+                 "with two ReLUs between the convs where the 7x7 has none.")
     return rows, extras, notes
 
 
