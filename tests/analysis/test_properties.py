@@ -7,6 +7,7 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
+from torch.nn import functional as F
 
 from cnnstat.analysis import profile
 
@@ -48,6 +49,7 @@ def test_conv(dims, data):
     assert report.totals.macs == macs
     assert report.totals.flops == 2 * macs + (outputs if c["bias"] else 0)
     assert report.totals.params == params
+    assert report.layers[0].trainable_params == params  # in eval too, where the pass takes no gradients
 
 
 @SETTINGS
@@ -105,6 +107,51 @@ def test_batchnorm_and_activations(channels, side, batch, mode):
     norm = 2 * elements + (2 * elements + 1 if mode == "train" else 0)
     assert [l.flops for l in report.layers[1:]] == [norm, elements, elements]
     assert report.totals.params == 2 * channels
+
+
+UNARY = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "exp": torch.exp, "neg": torch.neg,
+         "gelu": F.gelu, "silu": F.silu, "hardswish": F.hardswish, "leaky_relu": F.leaky_relu, "relu6": F.relu6}
+BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div, "maximum": torch.maximum}
+
+
+class Chain(nn.Module):
+    """Elementwise ops in sequence; a binary op takes a buffer that broadcasts to the input."""
+
+    def __init__(self, steps):
+        super().__init__()
+        self.steps = steps
+        for index, (_name, operand) in enumerate(steps):
+            if operand is not None:
+                self.register_buffer(f"operand{index}", torch.ones(operand))
+
+    def forward(self, x):
+        for index, (name, operand) in enumerate(self.steps):
+            x = UNARY[name](x) if operand is None else BINARY[name](x, getattr(self, f"operand{index}"))
+        return x
+
+
+@st.composite
+def broadcasting_to(draw, shape):
+    """A shape that broadcasts to ``shape``: some sizes 1, some leading dimensions left out."""
+    sizes = tuple(draw(st.sampled_from([size, 1])) for size in shape)
+    return sizes[draw(st.integers(0, len(sizes) - 1)):]
+
+
+@SETTINGS
+@given(data=st.data())
+def test_elementwise_ops_and_fused_chains(data):
+    shape = tuple(data.draw(st.lists(st.integers(1, 6), min_size=1, max_size=4)))
+    batch = data.draw(st.integers(1, 3))
+    full = (batch, *shape)
+    step = st.one_of(st.tuples(st.sampled_from(sorted(UNARY)), st.none()),
+                     st.tuples(st.sampled_from(sorted(BINARY)), broadcasting_to(full)))
+    steps = data.draw(st.lists(step, min_size=1, max_size=5))
+    report = profile(Chain(steps), shape, batch=batch, mode=data.draw(st.sampled_from(["eval", "train"])))
+    assert report.layers[0].output_shape == full
+    assert report.uncounted_ops == {}
+    assert report.totals.macs == 0 and report.totals.params == 0
+    # one FLOP per output element and op, whatever broadcasts
+    assert report.totals.flops == len(steps) * math.prod(full)
 
 
 class Branching(nn.Module):

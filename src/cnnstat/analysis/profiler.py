@@ -63,11 +63,21 @@ class _CountingMode(TorchDispatchMode):
         return out
 
 
+def _param_counts(module: nn.Module) -> tuple[int, int, int]:
+    """(params, trainable params, own params not in a child)."""
+    params = list(module.parameters())
+    return (sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad),
+            sum(p.numel() for p in module.parameters(recurse=False)))
+
+
 class _Tracer:
     def __init__(self, model: nn.Module, training: bool) -> None:
         self.model = model
         self.training = training
         self.names = {id(module): name for name, module in model.named_modules()}
+        # Counted now, from the real parameters: inside functional_call a module's parameters are
+        # the stand-ins, whose requires_grad is off in a pass without backward.
+        self.param_counts = {id(module): _param_counts(module) for module in model.modules()}
         self.records: list[LayerRecord] = []
         self.stack: list[LayerRecord] = []
         self.calls: Counter = Counter()
@@ -96,9 +106,7 @@ class _Tracer:
             description=describe(module),
         )
         if first:
-            record.params = sum(p.numel() for p in module.parameters())
-            record.trainable_params = sum(p.numel() for p in module.parameters() if p.requires_grad)
-            record.own_params = sum(p.numel() for p in module.parameters(recurse=False))
+            record.params, record.trainable_params, record.own_params = self.param_counts[key]
         self.records.append(record)
         self.stack.append(record)
 
