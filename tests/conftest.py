@@ -26,5 +26,13 @@ def cli():
     return run_cli
 
 
+@pytest.fixture(scope="session")
+def fresh_reports(tmp_path_factory):
+    """`cnnstat report` on meta, run once per session (it takes half a minute)."""
+    out = tmp_path_factory.mktemp("reports")
+    run_cli("report", "--out", str(out), check=True, timeout=600, env={"PYTHONHASHSEED": "1"})
+    return out
+
+
 def needs_reference():
     return pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared/reference is absent")

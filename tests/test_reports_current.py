@@ -19,12 +19,11 @@ def _static(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_committed_reports_are_current(cli, tmp_path):
-    cli("report", "--out", str(tmp_path), check=True, timeout=600)
-    fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.csv"))
+def test_committed_reports_are_current(fresh_reports):
+    fresh = sorted(p.relative_to(fresh_reports) for p in fresh_reports.rglob("*.csv"))
     committed = sorted(p.relative_to(REPORTS) for p in REPORTS.rglob("*.csv"))
     assert fresh == committed, "reports/ lists other files than `cnnstat report` writes: regenerate it"
     for path in fresh:
-        pd.testing.assert_frame_equal(_static(pd.read_csv(REPORTS / path)), _static(pd.read_csv(tmp_path / path)),
+        pd.testing.assert_frame_equal(_static(pd.read_csv(REPORTS / path)), _static(pd.read_csv(fresh_reports / path)),
                                       obj=f"reports/{path} (stale: run `cnnstat report`)")
-    assert (REPORTS / "README.md").read_text() == (tmp_path / "README.md").read_text()
+    assert (REPORTS / "README.md").read_text() == (fresh_reports / "README.md").read_text()
