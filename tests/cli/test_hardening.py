@@ -94,6 +94,7 @@ if "crosscheck" in COMMANDS:
     MISTAKES += [
         (["crosscheck", "resnet5O"], "did you mean resnet50"),
         (["crosscheck", "cifar_lenet", "--batch", "0"], "--batch must be at least 1"),
+        (["crosscheck", "cifar_lenet", "--input", "3x32"], "cifar_lenet takes 3 sizes"),
         (["crosscheck", "cifar_lenet", "--input", "3x8x8"], "layer conv2 (Conv2d) failed on input 1x8x2x2"),
         (["crosscheck", "cifar_lenet", "--input", "1x32x32"], "layer conv1 (Conv2d) failed on input 1x1x32x32"),
         (["crosscheck", "cifar_lenet", "--set", "k"], "expected key=value"),

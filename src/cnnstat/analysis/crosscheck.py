@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from cnnstat.analysis.records import LayerRecord
-from cnnstat.analysis.report import Report, default_input_size, load_on, profile
+from cnnstat.analysis.report import Report, check_input_rank, default_input_size, load_on, profile
 from cnnstat.errors import CnnstatError
 
 OUTSIDE_LEAVES = "(outside leaf modules)"
@@ -335,6 +335,7 @@ def crosscheck(spec: str, input_size: tuple[int, ...] | None = None, batch: int 
     torch.manual_seed(0)
     loaded = load_on(spec, options=options, device="cpu")
     model = loaded.module.eval()
+    check_input_rank(loaded.name, input_size, loaded.input_size)
     report = profile(model, input_size or default_input_size(loaded.name, loaded.input_size), batch=batch,
                      name=loaded.name)
     example = torch.randn(report.input_shape)

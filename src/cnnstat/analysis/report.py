@@ -187,6 +187,14 @@ def check_input_size(input_size: tuple[int, ...], batch: int) -> None:
         raise CnnstatError(f"every input dimension must be at least 1, got {'x'.join(map(str, input_size))}")
 
 
+def check_input_rank(name: str, input_size: tuple[int, ...] | None, default_size: tuple[int, ...] | None) -> None:
+    """An input with another number of sizes than the model's own is a malformed --input."""
+    if input_size is not None and default_size is not None and len(input_size) != len(default_size):
+        example = "x".join(map(str, default_size))
+        raise CnnstatError(f"malformed --input {'x'.join(map(str, input_size))!r}: {name} takes "
+                           f"{len(default_size)} sizes (channels and spatial), e.g. {example}")
+
+
 def profile(
     model_or_name: nn.Module | str,
     input_size: tuple[int, ...] | None = None,
@@ -219,10 +227,8 @@ def profile(
         default_size = loaded.input_size
         if input_size is None and inputs is None:
             input_size = default_input_size(name, default_size)
-        elif input_size is not None and default_size is not None and len(input_size) != len(default_size):
-            example = "x".join(map(str, default_size))
-            raise CnnstatError(f"malformed --input {'x'.join(map(str, input_size))!r}: {name} takes "
-                               f"{len(default_size)} sizes (channels and spatial), e.g. {example}")
+        else:
+            check_input_rank(name, input_size, default_size)
         model = loaded.module
     elif isinstance(model_or_name, nn.Module):
         model = model_or_name
