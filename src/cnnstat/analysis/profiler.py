@@ -8,6 +8,8 @@ statistic updated), hooks are removed even on error, and train/eval flags are re
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -20,6 +22,7 @@ from torch.utils._pytree import tree_leaves, tree_map
 
 from cnnstat.analysis.describe import describe
 from cnnstat.analysis.memory import LiveMemory
+from cnnstat.analysis.meta_shapes import meta_outputs
 from cnnstat.analysis.records import LayerRecord
 from cnnstat.analysis.rules import NORMS, op_cost
 from cnnstat.errors import CnnstatError
@@ -52,13 +55,22 @@ class PassResult:
 
 
 class _CountingMode(TorchDispatchMode):
-    def __init__(self, tracer: "_Tracer") -> None:
+    def __init__(self, tracer: "_Tracer", on_meta: bool) -> None:
         super().__init__()
         self.tracer = tracer
+        self.on_meta = on_meta
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # No torch.compile runs under this mode; wrapping it in dynamo.disable would import
+        # torch._dynamo (over a second) on the first op.
+        return False
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        out = meta_outputs(func, args, kwargs) if self.on_meta else None
+        if out is None:
+            out = func(*args, **kwargs)
         self.tracer.on_op(func, args, kwargs, out)
         return out
 
@@ -170,7 +182,7 @@ def _finalise(records: list[LayerRecord]) -> None:
 def _loss(output: Any) -> torch.Tensor | None:
     terms = [t.sum() for t in tree_leaves(output)
              if isinstance(t, torch.Tensor) and t.is_floating_point() and t.requires_grad]
-    return torch.stack(terms).sum() if terms else None
+    return functools.reduce(operator.add, terms) if terms else None
 
 
 def run_pass(
@@ -204,7 +216,7 @@ def run_pass(
         for name, param in model.named_parameters():
             tracer.param_storages[id(state[name].untyped_storage())] = param.numel()
         grad_context = torch.enable_grad() if backward else torch.no_grad()
-        with grad_context, _CountingMode(tracer):
+        with grad_context, _CountingMode(tracer, on_meta=device.type == "meta"):
             try:
                 output = functional_call(model, state, inputs[0], inputs[1], tie_weights=True, strict=False)
             except CnnstatError:

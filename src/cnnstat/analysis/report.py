@@ -131,9 +131,13 @@ class _SkipInitOnMeta(TorchFunctionMode):
                           torch.Tensor.copy_, torch.Tensor.exponential_})
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        if func in self.INIT_OPS and args and isinstance(args[0], torch.Tensor) and args[0].is_meta:
-            return args[0]
-        return func(*args, **(kwargs or {}))
+        kwargs = kwargs or {}
+        is_init = func in self.INIT_OPS or getattr(func, "__module__", None) == "torch.nn.init"
+        # torch.nn.init functions reach a mode with every argument by keyword.
+        target = args[0] if args else kwargs.get("tensor")
+        if is_init and isinstance(target, torch.Tensor) and target.is_meta:
+            return target
+        return func(*args, **kwargs)
 
 
 def build_model(name: str, num_classes: int | None = None, in_channels: int | None = None,

@@ -1,0 +1,197 @@
+"""Output shapes of the ops whose meta kernels torch writes in Python.
+
+On the meta device, batch norm and its backward run torch's Python decompositions: a dozen
+elementwise references each, with dtype promotion and broadcasting checks, which make them
+most of a static pass's time (and import ``torch._dynamo`` on first use). Here the same outputs
+(shape, strides, dtype) are allocated directly. A rule returns ``None`` for a case it does not
+cover (a layout that is not dense), and the op then runs torch's own meta kernel;
+tests/analysis/test_meta_shapes.py holds every rule equal to torch's kernel.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+aten = torch.ops.aten
+
+
+def _is_dense(tensor: torch.Tensor) -> bool:
+    return tensor.is_contiguous() or (tensor.dim() == 4 and tensor.is_contiguous(memory_format=torch.channels_last))
+
+
+def _is_row_major(tensor: torch.Tensor) -> bool:
+    """Strides in decreasing order over the dimensions that are neither size 1 nor broadcast:
+    an elementwise result of such a tensor (a slice, an expand) is a contiguous tensor."""
+    strides = [stride for size, stride in zip(tensor.shape, tensor.stride()) if size > 1 and stride > 0]
+    return all(a > b for a, b in zip(strides, strides[1:]))
+
+
+def _like(tensor: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor | None:
+    """The output of an elementwise op on ``tensor``: its layout if dense, else contiguous."""
+    dtype = dtype or tensor.dtype
+    if _is_dense(tensor):
+        return torch.empty_like(tensor, dtype=dtype)
+    if _is_row_major(tensor):
+        return torch.empty(tensor.shape, dtype=dtype, device=tensor.device)
+    return None
+
+
+def _statistics_dtype(dtype: torch.dtype) -> torch.dtype:
+    # Half-precision statistics are kept in float32, as the kernels accumulate.
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
+def _channel_vector(input: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    return torch.empty((input.shape[1],), dtype=dtype, device=input.device)
+
+
+def _batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps):
+    output = _like(input)
+    if input.dim() < 2 or output is None:
+        return None
+    if training and input.numel() <= input.shape[1] or not training and (running_mean is None or running_var is None):
+        return None  # torch's kernel raises the error (one value per channel, no statistics)
+    statistics = _statistics_dtype(input.dtype)
+    return output, _channel_vector(input, statistics), _channel_vector(input, statistics)
+
+
+def _batch_norm_backward(grad_out, input, weight, running_mean, running_var, save_mean, save_invstd,
+                         train, eps, output_mask):
+    grad_input = _elementwise(grad_out, input)
+    if input.dim() < 2 or grad_input is None:
+        return None
+    parameter_dtype = weight.dtype if weight is not None else input.dtype
+    grad_weight = _channel_vector(input, parameter_dtype) if output_mask[1] else None
+    grad_bias = _channel_vector(input, parameter_dtype) if output_mask[2] else None
+    return grad_input, grad_weight, grad_bias
+
+
+def _elementwise(*tensors) -> torch.Tensor | None:
+    """The output of an elementwise op on tensors of one shape and dtype: laid out like them
+    when they share strides, contiguous when each is row-major (e.g. a slice beside a
+    contiguous tensor), otherwise left to torch."""
+    first = tensors[0]
+    if not all(isinstance(t, torch.Tensor) and (t.shape, t.dtype, t.device) == (first.shape, first.dtype, first.device)
+               for t in tensors):
+        return None
+    if all(t.stride() == first.stride() for t in tensors):
+        return _like(first)
+    if all(_is_row_major(t) for t in tensors):
+        return torch.empty(first.shape, dtype=first.dtype, device=first.device)
+    return None
+
+
+def _activation_backward(grad_output, saved, *scalars):
+    """threshold_backward (ReLU), sigmoid_backward, hardtanh_backward and the like: the
+    gradient has the layout of the incoming gradient."""
+    if not (grad_output.is_floating_point() and all(type(s) in (int, float, bool) for s in scalars)):
+        return None
+    return _elementwise(grad_output, saved)
+
+
+def _broadcasts_into(small: torch.Tensor, full: torch.Tensor) -> bool:
+    """``small`` (contiguous) broadcasts to ``full`` (dense) without changing the order in which
+    TensorIterator lays out the output: ``full``'s strides decrease over ``small``'s non-1 dims,
+    as in a squeeze-and-excitation gate (N, C, 1, 1) times a feature map."""
+    if small.dim() > full.dim() or not small.is_contiguous() or not _is_dense(full):
+        return False
+    offset = full.dim() - small.dim()
+    kept = [offset + d for d, size in enumerate(small.shape) if size > 1]
+    if any(small.shape[d - offset] != full.shape[d] for d in kept):
+        return False
+    strides = [full.stride(d) for d in kept]
+    return all(a > b for a, b in zip(strides, strides[1:]))
+
+
+def _binary_float(self, other):
+    if not (isinstance(self, torch.Tensor) and isinstance(other, torch.Tensor) and self.is_floating_point()
+            and self.dtype == other.dtype and self.device == other.device):
+        return None
+    if self.shape == other.shape:
+        return _elementwise(self, other)
+    for full, small in ((self, other), (other, self)):
+        if _broadcasts_into(small, full):
+            return torch.empty_like(full)
+    return None
+
+
+def _unary_float(self, *scalars):
+    """Activations: the output is laid out like the input; in-place variants return it."""
+    if not (self.is_floating_point() and all(type(s) in (int, float, bool) for s in scalars)):
+        return None
+    return _like(self)
+
+
+def _unary_float_inplace(self, *scalars):
+    return self if _unary_float(self, *scalars) is not None else None
+
+
+def _cat(tensors, dim=0):
+    first = tensors[0] if tensors else None
+    if first is None or first.dim() == 0 or any(t.dtype != first.dtype or t.dim() != first.dim() for t in tensors):
+        return None
+    dim %= first.dim()
+    if any(t.shape[:dim] != first.shape[:dim] or t.shape[dim + 1:] != first.shape[dim + 1:] for t in tensors):
+        return None  # torch's kernel raises the error a user should see
+    shape = list(first.shape)
+    shape[dim] = sum(t.shape[dim] for t in tensors)
+    if all(t.is_contiguous() for t in tensors):
+        layout = torch.contiguous_format
+    elif first.dim() == 4 and all(t.is_contiguous(memory_format=torch.channels_last) for t in tensors):
+        layout = torch.channels_last
+    else:
+        return None
+    return torch.empty(shape, dtype=first.dtype, device=first.device, memory_format=layout)
+
+
+def _scalar_float(self, other):
+    if not (self.is_floating_point() and type(other) in (int, float)):
+        return None
+    return _like(self)
+
+
+def _mean_dim(self, dim, keepdim=False, dtype=None):
+    if not (self.is_contiguous() and self.is_floating_point() and dim) or dtype not in (None, self.dtype):
+        return None
+    reduced = {d % self.dim() for d in dim}
+    shape = [1 if d in reduced else size for d, size in enumerate(self.shape) if keepdim or d not in reduced]
+    return torch.empty(shape, dtype=self.dtype, device=self.device)
+
+
+def _addmm(self, mat1, mat2):
+    if not (mat1.dim() == mat2.dim() == 2 and mat1.dtype == mat2.dtype == self.dtype and mat1.is_floating_point()):
+        return None
+    return torch.empty((mat1.shape[0], mat2.shape[1]), dtype=mat1.dtype, device=mat1.device)
+
+
+_ACTIVATIONS = ("relu", "hardtanh", "sigmoid", "silu", "hardswish", "hardsigmoid", "leaky_relu", "elu", "tanh")
+
+_ACTIVATION_BACKWARDS = ("threshold_backward", "hardtanh_backward", "sigmoid_backward", "silu_backward",
+                         "hardswish_backward", "hardsigmoid_backward", "leaky_relu_backward",
+                         "tanh_backward")
+
+RULES: dict[torch._ops.OpOverload, Callable] = {
+    **{getattr(aten, name).default: _unary_float for name in _ACTIVATIONS},
+    **{getattr(aten, name + "_").default: _unary_float_inplace for name in _ACTIVATIONS},
+    aten.native_batch_norm.default: _batch_norm,
+    aten.native_batch_norm_backward.default: _batch_norm_backward,
+    **{getattr(aten, name).default: _activation_backward for name in _ACTIVATION_BACKWARDS},
+    aten.add.Tensor: _binary_float,
+    aten.sub.Tensor: _binary_float,
+    aten.mul.Tensor: _binary_float,
+    aten.mul.Scalar: _scalar_float,
+    aten.div.Scalar: _scalar_float,
+    aten.mean.dim: _mean_dim,
+    aten.cat.default: _cat,
+    aten.addmm.default: _addmm,
+}
+
+
+def meta_outputs(func, args, kwargs):
+    """The outputs of ``func`` on meta tensors, or ``None`` where torch's own kernel must run."""
+    rule = RULES.get(func)
+    if rule is None or kwargs:
+        return None
+    return rule(*args)

@@ -1,0 +1,185 @@
+"""Our direct shape rules (cnnstat.analysis.meta_shapes) against torch's own meta kernels:
+for every case a rule accepts, the outputs have torch's shapes, dtypes and memory layout; the
+layouts CNNs use (contiguous, channels_last) must be accepted, so the fast path cannot
+silently stop applying."""
+
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from cnnstat.analysis.meta_shapes import RULES, meta_outputs
+
+aten = torch.ops.aten
+META = "meta"
+DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+
+
+def layouts(shape, dtype=torch.float32):
+    """Tensors of ``shape`` in the layouts a forward or backward hands an op."""
+    found = {"contiguous": torch.empty(shape, dtype=dtype, device=META)}
+    if len(shape) == 4:
+        found["channels_last"] = torch.empty(shape, dtype=dtype, device=META).contiguous(memory_format=torch.channels_last)
+    wide = torch.empty((*shape[:-1], 2 * shape[-1]), dtype=dtype, device=META)
+    found["strided_slice"] = wide[..., ::2]
+    found["channel_slice"] = torch.empty((shape[0], shape[1] + 3, *shape[2:]), dtype=dtype, device=META)[:, 3:]
+    found["expanded"] = torch.empty((*shape[:-1], 1), dtype=dtype, device=META).expand(shape)
+    if len(shape) >= 2 and shape[-1] != shape[-2]:
+        found["transposed"] = torch.empty((*shape[:-2], shape[-1], shape[-2]), dtype=dtype, device=META).transpose(-1, -2)
+    return found
+
+
+def same_result(ours, theirs):
+    """Same structure, shapes, dtypes, and strides over every dimension bigger than 1 (the
+    stride of a size-1 dimension does not change where any element lies)."""
+    ours_flat = list(ours) if isinstance(ours, (tuple, list)) else [ours]
+    theirs_flat = list(theirs) if isinstance(theirs, (tuple, list)) else [theirs]
+    assert len(ours_flat) == len(theirs_flat)
+    for a, b in zip(ours_flat, theirs_flat):
+        if b is None:
+            assert a is None
+            continue
+        assert (a.shape, a.dtype, a.device) == (b.shape, b.dtype, b.device)
+        assert [s for n, s in zip(a.shape, a.stride()) if n > 1] == [s for n, s in zip(b.shape, b.stride()) if n > 1]
+
+
+def check(func, *args, must_cover=False):
+    ours = meta_outputs(func, args, {})
+    if ours is None:
+        assert not must_cover, f"{func} fell back to torch's kernel on a layout it must cover"
+        return
+    theirs = func(*args)
+    same_result(ours, theirs)
+    if func._schema.name.endswith("_") or func._schema.is_mutable:
+        assert ours is args[0]
+
+
+SHAPES = [(2, 3, 5, 7), (1, 8, 1, 1), (4, 6), (2, 4, 3, 5, 6)]
+COVERED = ("contiguous", "channels_last")
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+def test_batch_norm_forward_and_backward(shape, dtype, training, affine):
+    channels = shape[1]
+    statistics = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+    weight = torch.empty(channels, dtype=statistics, device=META) if affine else None
+    running = [torch.empty(channels, dtype=statistics, device=META) for _ in range(2)]
+    one_value_per_channel = training and math.prod(shape) == channels  # torch raises; so must we
+    for name, x in layouts(shape, dtype).items():
+        check(aten.native_batch_norm.default, x, weight, weight, *running, training, 0.1, 1e-5,
+              must_cover=name in COVERED and not one_value_per_channel)
+        save = [torch.empty(channels, dtype=statistics, device=META) for _ in range(2)]
+        for grad_name, grad in layouts(shape, dtype).items():
+            for mask in ([True, True, True], [True, False, False]):
+                check(aten.native_batch_norm_backward.default, grad, x, weight, *running, *save, training, 1e-5, mask,
+                      must_cover=name == grad_name and name in COVERED)
+
+
+def test_batch_norm_in_training_without_running_statistics():
+    x = torch.empty(2, 3, 4, 4, device=META)
+    check(aten.native_batch_norm.default, x, None, None, None, None, True, 0.1, 1e-5, must_cover=True)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_elementwise_binary_and_scalar(shape, dtype):
+    for a_name, a in layouts(shape, dtype).items():
+        for b_name, b in layouts(shape, dtype).items():
+            for func in (aten.add.Tensor, aten.sub.Tensor, aten.mul.Tensor):
+                check(func, a, b, must_cover=a_name == b_name and a_name in COVERED)
+        for func, scalar in ((aten.mul.Scalar, 0.5), (aten.div.Scalar, 49), (aten.mul.Scalar, 2)):
+            check(func, a, scalar, must_cover=a_name in COVERED)
+
+
+@pytest.mark.parametrize("small_shape", [(2, 3, 1, 1), (1, 3, 5, 7), (3, 1, 1), (1, 1, 5, 1), (7,), (2, 1, 5, 7)], ids=str)
+def test_broadcast_products(small_shape):
+    """A gate or a bias broadcast onto a feature map, in either order, in either layout."""
+    small = torch.empty(small_shape, device=META)
+    for name, full in layouts((2, 3, 5, 7)).items():
+        for func in (aten.mul.Tensor, aten.add.Tensor):
+            check(func, full, small, must_cover=small_shape == (2, 3, 1, 1) and name in COVERED)
+            check(func, small, full, must_cover=small_shape == (2, 3, 1, 1) and name in COVERED)
+
+
+ACTIVATIONS = [name.removesuffix("_") for name in ("relu", "hardtanh", "sigmoid", "silu", "hardswish",
+                                                    "hardsigmoid", "leaky_relu", "elu", "tanh")]
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_activations(name, dtype):
+    for shape in SHAPES:
+        for layout, x in layouts(shape, dtype).items():
+            check(getattr(aten, name).default, x, must_cover=layout in COVERED)
+            check(getattr(aten, name + "_").default, x, must_cover=layout in COVERED)
+
+
+BACKWARDS = [
+    (aten.threshold_backward.default, (0,)),
+    (aten.hardtanh_backward.default, (0.0, 6.0)),
+    (aten.sigmoid_backward.default, ()),
+    (aten.tanh_backward.default, ()),
+    (aten.silu_backward.default, ()),
+    (aten.hardswish_backward.default, ()),
+    (aten.hardsigmoid_backward.default, ()),
+    (aten.leaky_relu_backward.default, (0.01, False)),
+]
+
+
+@pytest.mark.parametrize(("func", "scalars"), BACKWARDS, ids=lambda value: str(value))
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_activation_backwards(func, scalars, dtype):
+    for shape in SHAPES:
+        for g_name, grad in layouts(shape, dtype).items():
+            for s_name, saved in layouts(shape, dtype).items():
+                check(func, grad, saved, *scalars, must_cover=g_name == s_name and g_name in COVERED)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_mean_over_dims(shape):
+    for layout, x in layouts(shape).items():
+        for dims in ([-1], [-1, -2], [0], [1]):
+            for keepdim in (True, False):
+                check(aten.mean.dim, x, dims, keepdim, must_cover=layout == "contiguous")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_addmm(dtype):
+    x, weight, bias = (torch.empty(shape, dtype=dtype, device=META) for shape in ((5, 7), (3, 7), (3,)))
+    check(aten.addmm.default, bias, x, weight.t(), must_cover=True)
+    check(aten.addmm.default, bias, x.t().contiguous().t(), weight.t(), must_cover=True)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1, 3])
+def test_cat(dim):
+    shapes = [(2, 3, 5, 7), (2, 3, 5, 7)]
+    for name in ("contiguous", "channels_last", "strided_slice", "channel_slice", "transposed"):
+        parts = [layouts(shape)[name] for shape in shapes]
+        check(aten.cat.default, parts, dim, must_cover=name in COVERED)
+    mixed = [layouts(shapes[0])["contiguous"], layouts(shapes[1])["channels_last"]]
+    check(aten.cat.default, mixed, dim)
+    check(aten.cat.default, [torch.empty(2, 3, device=META), torch.empty(2, 5, device=META)], 1, must_cover=True)
+
+
+def test_every_rule_is_exercised():
+    exercised = {aten.native_batch_norm.default, aten.native_batch_norm_backward.default, aten.add.Tensor,
+                 aten.sub.Tensor, aten.mul.Tensor, aten.mul.Scalar, aten.div.Scalar, aten.mean.dim,
+                 aten.addmm.default, aten.cat.default}
+    exercised |= {getattr(aten, name).default for name in ACTIVATIONS}
+    exercised |= {getattr(aten, name + "_").default for name in ACTIVATIONS}
+    exercised |= {func for func, _ in BACKWARDS}
+    assert set(RULES) == exercised
+
+
+def test_resnet50_static_pass_stays_off_dynamo():
+    """The static pass of a ReLU/BN/conv net runs no Python meta kernel, so it never imports
+    torch._dynamo (over a second of a `cnnstat summary`)."""
+    code = ("import sys, cnnstat; cnnstat.profile('resnet50', batch=2); "
+            "print('torch._dynamo' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
