@@ -23,7 +23,6 @@ from typing import Any, Callable, Iterator, Mapping
 
 import torch
 from torch import nn
-from torch.utils.benchmark import Timer
 from torch.utils._pytree import tree_leaves
 
 from cnnstat.analysis.profiler import _loss as loss_of
@@ -216,6 +215,8 @@ def step_peak_bytes(model: nn.Module, inputs: tuple, step: Callable[[], Any], de
 
 def time_it(run: Callable[[], Any], threads: int, min_run_time: float) -> "torch.utils.benchmark.Measurement":
     """Median and IQR of ``run()`` by blocked autorange (it warms up while sizing its blocks)."""
+    from torch.utils.benchmark import Timer  # imported here: the static path never times
+
     return Timer(stmt="run()", globals={"run": run}, num_threads=threads).blocked_autorange(min_run_time=min_run_time)
 
 

@@ -28,11 +28,16 @@ def _is_row_major(tensor: torch.Tensor) -> bool:
     return all(a > b for a, b in zip(strides, strides[1:]))
 
 
+def _same_strides(tensor: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    # Not torch.empty_like: on meta it runs a Python reference that imports sympy (half a second).
+    return torch.empty_strided(tensor.shape, tensor.stride(), dtype=dtype or tensor.dtype, device=tensor.device)
+
+
 def _like(tensor: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor | None:
     """The output of an elementwise op on ``tensor``: its layout if dense, else contiguous."""
     dtype = dtype or tensor.dtype
     if _is_dense(tensor):
-        return torch.empty_like(tensor, dtype=dtype)
+        return _same_strides(tensor, dtype)
     if _is_row_major(tensor):
         return torch.empty(tensor.shape, dtype=dtype, device=tensor.device)
     return None
@@ -113,7 +118,7 @@ def _binary_float(self, other):
         return _elementwise(self, other)
     for full, small in ((self, other), (other, self)):
         if _broadcasts_into(small, full):
-            return torch.empty_like(full)
+            return _same_strides(full)
     return None
 
 
@@ -152,10 +157,12 @@ def _scalar_float(self, other):
     return _like(self)
 
 
-def _mean_dim(self, dim, keepdim=False, dtype=None):
-    if not (self.is_contiguous() and self.is_floating_point() and dim) or dtype not in (None, self.dtype):
+def _reduce_dims(self, dim=None, keepdim=False, dtype=None):
+    """mean and sum over dimensions (a bias gradient, a global pool): torch's meta kernel returns
+    them contiguous whatever the input's layout."""
+    if not self.is_floating_point() or dtype not in (None, self.dtype) or self.dim() == 0:
         return None
-    reduced = {d % self.dim() for d in dim}
+    reduced = {d % self.dim() for d in dim} if dim else set(range(self.dim()))
     shape = [1 if d in reduced else size for d, size in enumerate(self.shape) if keepdim or d not in reduced]
     return torch.empty(shape, dtype=self.dtype, device=self.device)
 
@@ -166,11 +173,97 @@ def _addmm(self, mat1, mat2):
     return torch.empty((mat1.shape[0], mat2.shape[1]), dtype=mat1.dtype, device=mat1.device)
 
 
+def _spatial(values, count: int) -> list[int] | None:
+    values = list(values)
+    return values * count if len(values) == 1 else values if len(values) == count else None
+
+
+def _convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
+    """Contiguous layouts only: torch's meta kernel picks channels_last differently across versions."""
+    spatial = input.dim() - 2
+    if not (spatial in (1, 2, 3) and weight.dim() == input.dim() and input.is_contiguous() and weight.is_contiguous()
+            and input.dtype == weight.dtype and (bias is None or bias.dtype == input.dtype)):
+        return None
+    stride, padding, dilation, output_padding = (_spatial(v, spatial) for v in (stride, padding, dilation, output_padding))
+    if None in (stride, padding, dilation, output_padding):
+        return None
+    kernel = weight.shape[2:]
+    if transposed:
+        if input.shape[1] != weight.shape[0]:
+            return None
+        channels = weight.shape[1] * groups
+        sizes = [(n - 1) * s - 2 * p + d * (k - 1) + o + 1
+                 for n, s, p, d, k, o in zip(input.shape[2:], stride, padding, dilation, kernel, output_padding)]
+    else:
+        if input.shape[1] != weight.shape[1] * groups or weight.shape[0] % groups:
+            return None
+        channels = weight.shape[0]
+        sizes = [(n + 2 * p - d * (k - 1) - 1) // s + 1
+                 for n, s, p, d, k in zip(input.shape[2:], stride, padding, dilation, kernel)]
+    if min(sizes) <= 0 or min(stride) <= 0:
+        return None  # torch's kernel raises the error a user should see
+    return torch.empty((input.shape[0], channels, *sizes), dtype=input.dtype, device=input.device)
+
+
+def _convolution_backward(grad_output, input, weight, bias_sizes, stride, padding, dilation, transposed,
+                          output_padding, groups, output_mask):
+    if not (input.is_contiguous() and weight.is_contiguous()):
+        return None
+    def empty(shape, wanted):
+        return torch.empty(shape, dtype=grad_output.dtype, device=grad_output.device) if wanted else None
+    return (empty(input.shape, output_mask[0]), empty(weight.shape, output_mask[1]),
+            empty(bias_sizes, output_mask[2] and bias_sizes is not None))
+
+
+def _max_pool2d(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    if self.dim() != 4 or not self.is_contiguous():
+        return None
+    kernel = _spatial(kernel_size, 2)
+    stride = _spatial(stride, 2) if stride else kernel
+    padding, dilation = _spatial([padding] if isinstance(padding, int) else padding, 2), \
+        _spatial([dilation] if isinstance(dilation, int) else dilation, 2)
+    if None in (kernel, stride, padding, dilation) or min(*kernel, *stride, *dilation) <= 0 \
+            or any(p > k // 2 for p, k in zip(padding, kernel)):
+        return None
+    sizes = []
+    for n, k, s, p, d in zip(self.shape[2:], kernel, stride, padding, dilation):
+        size = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (size - 1) * s >= n + p:
+            size -= 1  # the last window must start inside the input or its left padding
+        sizes.append(size)
+    if min(sizes) <= 0:
+        return None
+    shape = (*self.shape[:2], *sizes)
+    return (torch.empty(shape, dtype=self.dtype, device=self.device),
+            torch.empty(shape, dtype=torch.int64, device=self.device))
+
+
+def _max_pool2d_backward(grad_output, self, kernel_size, stride, padding, dilation, ceil_mode, indices):
+    if self.dim() != 4 or not self.is_contiguous():
+        return None
+    return torch.empty(self.shape, dtype=self.dtype, device=self.device)
+
+
+def _filled_like(self, *, dtype=None, layout=None, device=None, pin_memory=None, memory_format=None):
+    """ones_like and zeros_like as autograd calls them (the seed of a backward)."""
+    if not (dtype in (None, self.dtype) and layout in (None, torch.strided) and device in (None, self.device)
+            and not pin_memory and memory_format in (None, torch.preserve_format)):
+        return None
+    return _like(self)
+
+
 _ACTIVATIONS = ("relu", "hardtanh", "sigmoid", "silu", "hardswish", "hardsigmoid", "leaky_relu", "elu", "tanh")
 
 _ACTIVATION_BACKWARDS = ("threshold_backward", "hardtanh_backward", "sigmoid_backward", "silu_backward",
                          "hardswish_backward", "hardsigmoid_backward", "leaky_relu_backward",
                          "tanh_backward")
+
+def _mm(self, mat2):
+    if not (self.dim() == mat2.dim() == 2 and self.shape[1] == mat2.shape[0] and self.dtype == mat2.dtype
+            and self.is_floating_point()):
+        return None
+    return torch.empty((self.shape[0], mat2.shape[1]), dtype=self.dtype, device=self.device)
+
 
 RULES: dict[torch._ops.OpOverload, Callable] = {
     **{getattr(aten, name).default: _unary_float for name in _ACTIVATIONS},
@@ -183,15 +276,23 @@ RULES: dict[torch._ops.OpOverload, Callable] = {
     aten.mul.Tensor: _binary_float,
     aten.mul.Scalar: _scalar_float,
     aten.div.Scalar: _scalar_float,
-    aten.mean.dim: _mean_dim,
+    aten.mean.dim: _reduce_dims,
+    aten.sum.dim_IntList: _reduce_dims,
     aten.cat.default: _cat,
     aten.addmm.default: _addmm,
+    aten.mm.default: _mm,
+    aten.ones_like.default: _filled_like,
+    aten.zeros_like.default: _filled_like,
+    aten.convolution.default: _convolution,
+    aten.convolution_backward.default: _convolution_backward,
+    aten.max_pool2d_with_indices.default: _max_pool2d,
+    aten.max_pool2d_with_indices_backward.default: _max_pool2d_backward,
 }
 
 
 def meta_outputs(func, args, kwargs):
     """The outputs of ``func`` on meta tensors, or ``None`` where torch's own kernel must run."""
     rule = RULES.get(func)
-    if rule is None or kwargs:
+    if rule is None or kwargs and rule is not _filled_like:
         return None
-    return rule(*args)
+    return rule(*args, **kwargs)

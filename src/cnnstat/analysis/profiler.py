@@ -159,7 +159,8 @@ class _Tracer:
 def _stand_in(tensor: torch.Tensor, device: torch.device, dtype: torch.dtype | None, requires_grad: bool):
     target_dtype = dtype if dtype is not None and tensor.is_floating_point() else tensor.dtype
     if device.type == "meta":
-        copy = torch.empty_like(tensor, device="meta", dtype=target_dtype)
+        # Not empty_like: on meta it runs a Python reference that imports sympy (half a second).
+        copy = torch.empty_strided(tensor.shape, tensor.stride(), dtype=target_dtype, device="meta")
     elif tensor.is_meta:  # no data to copy: make some (values do not change what is counted)
         copy = torch.empty_like(tensor, device=device, dtype=target_dtype)
         copy.normal_() if copy.is_floating_point() else copy.zero_()

@@ -49,7 +49,7 @@ def summary_command(
     options = parse_set(set_)
 
     from cnnstat.analysis import profile
-    from cnnstat.render.emit import emit
+    from cnnstat.render.emit import emit, emit_json
     from cnnstat.render.summary import summary_table
     from cnnstat.render.table import frame_table
 
@@ -66,6 +66,9 @@ def summary_command(
                                                in_channels=in_channels, options=options, optimizer=optimizer,
                                                threads=threads, min_run_time=min_run_time)
     data = report.to_dict()
+    if fmt == "json" and not plot:
+        emit_json(data, output)
+        return
     frame = report.to_frame()
     emit(summary_table(frame, data, depth), fmt, output, json_data=data, csv_table=frame_table(frame))
     if plot:

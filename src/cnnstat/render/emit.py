@@ -46,10 +46,22 @@ class _NullWriter:
         pass
 
 
+def emit_json(data: Any, output: str | None = None) -> None:
+    """JSON alone, for a command that need not build its table (nor import pandas) for it."""
+    text = to_json(data)
+    if output:
+        write_atomic(output, text)
+    else:
+        sys.stdout.write(text)
+
+
 def emit(table: Table, fmt: str, output: str | None = None, json_data: Any = None,
          csv_table: Table | None = None) -> None:
     """Print to stdout (Rich for a terminal table) or write the file atomically."""
     check_format(fmt)
+    if fmt == "json":
+        emit_json(json_data, output)
+        return
     if output:
         write_atomic(output, render_text(table, fmt, json_data, csv_table=csv_table))
         return
