@@ -390,10 +390,8 @@ def static_peak_bytes(totals, mode: str, optimizer: str | None) -> int | None:
     """The static estimate a measured peak is compared with: inference, or training step plus optimizer state."""
     if mode == "eval":
         return totals.est_peak_inference_bytes
-    if totals.est_peak_training_bytes is None:
-        return None
-    state = {"sgd": totals.optimizer_sgd_momentum_bytes, "adam": totals.optimizer_adam_bytes}.get(optimizer, 0)
-    return totals.est_peak_training_bytes + state
+    return {None: totals.est_peak_training_bytes, "sgd": totals.est_peak_training_sgd_bytes,
+            "adam": totals.est_peak_training_adam_bytes}[optimizer]
 
 
 def measure_report(report, device: torch.device, *, num_classes: int | None = None, in_channels: int | None = None,

@@ -37,5 +37,17 @@ class LiveMemory:
         if self._storages.pop(key, None) is not None:
             self.live -= nbytes
 
+    def transient(self, nbytes: int) -> None:
+        """A kernel's scratch memory, allocated and freed inside one op."""
+        self.peak = max(self.peak, self.live + nbytes)
+
     def reset_peak(self) -> None:
         self.peak = self.live
+
+
+def convolution_workspace_bytes(input: torch.Tensor, output: torch.Tensor) -> int:
+    """Scratch memory of a forward convolution of NCHW tensors on CPU. oneDNN computes in a
+    blocked layout: a reordered copy of the input, then a blocked output copied into the real
+    one, so max(input, output) bytes live beside the output for the length of the op. A
+    channels_last convolution runs in its own layout, without copies (not counted)."""
+    return max(input.numel() * input.element_size(), output.numel() * output.element_size())

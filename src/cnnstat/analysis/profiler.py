@@ -21,7 +21,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves, tree_map
 
 from cnnstat.analysis.describe import describe
-from cnnstat.analysis.memory import LiveMemory
+from cnnstat.analysis.memory import LiveMemory, convolution_workspace_bytes
 from cnnstat.analysis.meta_shapes import meta_outputs
 from cnnstat.analysis.records import LayerRecord
 from cnnstat.analysis.rules import NORMS, op_cost
@@ -83,9 +83,10 @@ def _param_counts(module: nn.Module) -> tuple[int, int, int]:
 
 
 class _Tracer:
-    def __init__(self, model: nn.Module, training: bool) -> None:
+    def __init__(self, model: nn.Module, training: bool, channels_last: bool = False) -> None:
         self.model = model
         self.training = training
+        self.channels_last = channels_last
         self.names = {id(module): name for name, module in model.named_modules()}
         # Counted now, from the real parameters: inside functional_call a module's parameters are
         # the stand-ins, whose requires_grad is off in a pass without backward.
@@ -137,6 +138,10 @@ class _Tracer:
         for tensor in tree_leaves(allocated):
             if isinstance(tensor, torch.Tensor):
                 self.memory.add(tensor)
+        if func is torch.ops.aten.convolution.default and not self.channels_last:
+            # Not read from the input's layout: meta convolutions return contiguous outputs even
+            # where a real channels_last run keeps channels_last.
+            self.memory.transient(convolution_workspace_bytes(args[0], out))
         for tensor in tree_leaves((args, kwargs)):
             if isinstance(tensor, torch.Tensor):
                 self.read_storages.add(id(tensor.untyped_storage()))
@@ -156,16 +161,21 @@ class _Tracer:
         return self.stack[-1] if self.stack else None
 
 
-def _stand_in(tensor: torch.Tensor, device: torch.device, dtype: torch.dtype | None, requires_grad: bool):
+def _stand_in(tensor: torch.Tensor, device: torch.device, dtype: torch.dtype | None, requires_grad: bool,
+              channels_last: bool = False):
     target_dtype = dtype if dtype is not None and tensor.is_floating_point() else tensor.dtype
-    if device.type == "meta":
+    layout = torch.channels_last if channels_last and tensor.dim() == 4 else None
+    if device.type == "meta" and layout is not None:
+        copy = torch.empty(tensor.shape, dtype=target_dtype, device="meta", memory_format=layout)
+    elif device.type == "meta":
         # Not empty_like: on meta it runs a Python reference that imports sympy (half a second).
         copy = torch.empty_strided(tensor.shape, tensor.stride(), dtype=target_dtype, device="meta")
     elif tensor.is_meta:  # no data to copy: make some (values do not change what is counted)
-        copy = torch.empty_like(tensor, device=device, dtype=target_dtype)
+        copy = torch.empty_like(tensor, device=device, dtype=target_dtype, memory_format=layout or torch.preserve_format)
         copy.normal_() if copy.is_floating_point() else copy.zero_()
     else:
-        copy = tensor.detach().to(device=device, dtype=target_dtype, copy=True)
+        copy = tensor.detach().to(device=device, dtype=target_dtype, memory_format=layout or torch.preserve_format,
+                                  copy=True)
     return copy.requires_grad_(requires_grad)
 
 
@@ -196,9 +206,12 @@ def run_pass(
     device: torch.device,
     dtype: torch.dtype | None,
     model_name: str,
+    channels_last: bool = False,
 ) -> PassResult:
-    """One forward (and, if asked, backward) of ``model`` under the counting mode."""
-    tracer = _Tracer(model, training)
+    """One forward (and, if asked, backward) of ``model`` under the counting mode; with
+    ``channels_last``, 4-D parameters and inputs are in that layout, as after
+    ``model.to(memory_format=torch.channels_last)``."""
+    tracer = _Tracer(model, training, channels_last)
     handles = []
     modes = {module: module.training for module in model.modules()}
     try:
@@ -206,11 +219,11 @@ def run_pass(
             handles.append(module.register_forward_pre_hook(tracer.pre_hook, with_kwargs=True))
             handles.append(module.register_forward_hook(tracer.post_hook, with_kwargs=True))
         model.train(training)
-        state = {name: _stand_in(p, device, dtype, backward and p.requires_grad)
+        state = {name: _stand_in(p, device, dtype, backward and p.requires_grad, channels_last)
                  for name, p in model.named_parameters()}
-        state.update({name: _stand_in(b, device, dtype, False) for name, b in model.named_buffers()})
-        inputs = tree_map(lambda t: _stand_in(t, device, dtype, False) if isinstance(t, torch.Tensor) else t,
-                          (args, dict(kwargs)))
+        state.update({name: _stand_in(b, device, dtype, False, channels_last) for name, b in model.named_buffers()})
+        inputs = tree_map(lambda t: _stand_in(t, device, dtype, False, channels_last)
+                          if isinstance(t, torch.Tensor) else t, (args, dict(kwargs)))
         for tensor in tree_leaves((state, inputs)):
             if isinstance(tensor, torch.Tensor):
                 tracer.memory.add(tensor)

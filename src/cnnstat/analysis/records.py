@@ -76,6 +76,15 @@ class Totals:
     None (with a note on the report) when the model cannot run a training step at this input."""
     optimizer_sgd_momentum_bytes: int
     optimizer_adam_bytes: int
+    est_peak_training_sgd_bytes: int | None
+    """Peak of a training step with SGD-momentum's step: its state (one buffer per parameter,
+    updated in place) on top of the step's peak."""
+    est_peak_training_adam_bytes: int | None
+    """Peak of a training step with Adam's step: its state (two moments per parameter) on top
+    of the step's peak, or, if larger, what stays after backward (parameters, buffers, inputs,
+    gradients, state) plus the step's temporaries. torch's per-parameter Adam (its CPU default)
+    computes sqrt and then the division of one second moment at a time: twice the largest
+    parameter. The foreach version (its CUDA default) takes the sqrt of all moments at once."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -212,6 +212,7 @@ def profile(
     in_channels: int | None = None,
     options: Mapping[str, Any] | None = None,
     name: str | None = None,
+    channels_last: bool = False,
 ) -> Report:
     """Shapes, params, MACs/FLOPs and memory of every module call, from one static pass.
 
@@ -219,6 +220,8 @@ def profile(
     found). ``inputs`` takes real example inputs (a tensor, a tuple, or a dict of keyword
     inputs) instead of ``input_size`` x ``batch``. ``mode="train"`` counts a training
     forward; both modes also run a meta backward for the training-memory estimate.
+    ``channels_last`` takes 4-D weights and inputs in that layout (memory estimates differ:
+    CPU convolutions then need no reordered copies).
     """
     if mode not in MODES:
         raise CnnstatError(f"unknown mode {mode!r}; choose eval or train")
@@ -246,7 +249,7 @@ def profile(
         check_input_size(input_size, batch)
     args, kwargs = _example_inputs(inputs, input_size, batch)
 
-    common = dict(device=torch_device, dtype=torch_dtype, model_name=name)
+    common = dict(device=torch_device, dtype=torch_dtype, model_name=name, channels_last=channels_last)
     inference = run_pass(model, args, kwargs, training=False, backward=False, **common)
     notes = []
     try:
@@ -298,6 +301,9 @@ def _totals(model: nn.Module, shown, inference, training, dtype, args, kwargs) -
     input_bytes = _bytes_of((t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)), dtype)
     grad_bytes = _bytes_of(trainable, dtype)
     resident = param_bytes + buffer_bytes
+    after_backward = resident + input_bytes + grad_bytes
+    adam_step_temporaries = 2 * max((_bytes_of([p], dtype) for p in trainable), default=0)
+    training_peak = training.peak_bytes if training else None
     root = shown.records[0]
     return Totals(
         params=sum(p.numel() for p in params),
@@ -314,7 +320,10 @@ def _totals(model: nn.Module, shown, inference, training, dtype, args, kwargs) -
         est_peak_inference_bytes=inference.peak_bytes,
         saved_for_backward_bytes=training.end_of_forward_bytes - resident - input_bytes if training else None,
         grad_bytes=grad_bytes,
-        est_peak_training_bytes=training.peak_bytes if training else None,
+        est_peak_training_bytes=training_peak,
         optimizer_sgd_momentum_bytes=grad_bytes,
         optimizer_adam_bytes=2 * grad_bytes,
+        est_peak_training_sgd_bytes=training_peak + grad_bytes if training else None,
+        est_peak_training_adam_bytes=max(training_peak, after_backward + adam_step_temporaries) + 2 * grad_bytes
+        if training else None,
     )

@@ -54,7 +54,8 @@ def bench_command(
     if measure_on is None:
         raise CnnstatError("bench measures on a real device; use --device auto, cpu or cuda (summary shows meta figures)")
     # Every static pass first: a mistake in the last model is reported before any timing starts.
-    reports = [profile(model, batch=size, mode=mode, dtype=dtype) for model in models for size in batches]
+    reports = [profile(model, batch=size, mode=mode, dtype=dtype, channels_last=channels_last)
+               for model in models for size in batches]
     machine = probe(measure_on, threads, reprobe) if roofline else None
     rows = []
     stderr = Console(stderr=True)

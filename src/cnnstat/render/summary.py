@@ -49,8 +49,10 @@ def summary_footer(report: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"Estimated peak memory, training step: {human_bytes(t['est_peak_training_bytes'])} "
             f"(saved for backward {human_bytes(t['saved_for_backward_bytes'])}, "
-            f"gradients {human_bytes(t['grad_bytes'])}); optimizer state: "
-            f"SGD-momentum +{human_bytes(t['optimizer_sgd_momentum_bytes'])}, Adam +{human_bytes(t['optimizer_adam_bytes'])}"
+            f"gradients {human_bytes(t['grad_bytes'])}); with the optimizer's step: "
+            f"SGD-momentum {human_bytes(t['est_peak_training_sgd_bytes'])} "
+            f"(state +{human_bytes(t['optimizer_sgd_momentum_bytes'])}), "
+            f"Adam {human_bytes(t['est_peak_training_adam_bytes'])} (state +{human_bytes(t['optimizer_adam_bytes'])})"
         )
     lines.append(report["conventions"])
     if report["uncounted_ops"]:
