@@ -36,3 +36,16 @@ def fresh_reports(tmp_path_factory):
 
 def needs_reference():
     return pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared/reference is absent")
+
+
+@pytest.fixture
+def quick_probe(monkeypatch, tmp_path):
+    """The roofline module with a probe that takes milliseconds and a cache of its own."""
+    from cnnstat.analysis import roofline
+
+    monkeypatch.setattr(roofline, "cache_file", lambda: tmp_path / "roofline.json")
+    monkeypatch.setattr(roofline, "PROBE_SECONDS", 0.01)
+    monkeypatch.setattr(roofline, "GEMM_SIZE", {"cpu": 64, "cuda": 256})
+    monkeypatch.setattr(roofline, "HALF_GEMM_SIZE_CPU", 32)
+    monkeypatch.setattr(roofline, "COPY_BYTES", {"cpu": 2**20, "cuda": 2**20})
+    return roofline

@@ -174,18 +174,6 @@ def test_cuda_without_cuda_is_a_clear_error():
 
 # -- roofline and bench --------------------------------------------------------------------------
 
-@pytest.fixture
-def quick_probe(monkeypatch, tmp_path):
-    from cnnstat.analysis import roofline
-
-    monkeypatch.setattr(roofline, "cache_file", lambda: tmp_path / "roofline.json")
-    monkeypatch.setattr(roofline, "PROBE_SECONDS", 0.01)
-    monkeypatch.setattr(roofline, "GEMM_SIZE", {"cpu": 64, "cuda": 256})
-    monkeypatch.setattr(roofline, "HALF_GEMM_SIZE_CPU", 32)
-    monkeypatch.setattr(roofline, "COPY_BYTES", {"cpu": 2**20, "cuda": 2**20})
-    return roofline
-
-
 def test_machine_probe_is_cached_until_reprobed(quick_probe):
     first = quick_probe.probe(CPU, threads=1)
     assert set(first.peak_flops) == {"float32", "float16", "bfloat16"}
@@ -200,8 +188,12 @@ def test_layer_roofline(quick_probe):
     machine = quick_probe.probe(CPU, threads=1)
     rows = quick_probe.layer_rooflines(report, machine)
     assert len(rows) == len(report.layers)
-    conv = rows[[layer.name for layer in report.layers].index("conv1")]
-    assert conv.intensity > 0 and conv.achieved_flops_per_s > 0 and conv.bound in ("memory", "compute")
+    index = [layer.name for layer in report.layers].index("conv1")
+    conv, layer = rows[index], report.layers[index]
+    moved = (2 * 3 * 32 * 32 + 8 * 3 * 5 * 5 + 8) * 4 + 2 * 8 * 28 * 28 * 4  # input, weight and bias, output
+    assert conv.intensity == pytest.approx(layer.flops / moved)
+    assert conv.achieved_flops_per_s == pytest.approx(layer.flops / (report.measured.layer_latency_ms[index] / 1e3))
+    assert conv.bound == ("memory" if conv.intensity < machine.ridge("float32") else "compute")
     assert 0 < quick_probe.peak_fraction(report, machine)
 
 

@@ -44,6 +44,8 @@ class Report:
     """What the reader should know about these figures (e.g. an estimate left out, and why)."""
     measured: Measured | None = None
     """Latency and peak memory measured on a real device (``cnnstat.analysis.measure``)."""
+    roofline: Any = None
+    """``cnnstat.analysis.roofline.Roofline`` of a measured report, when asked for."""
     spec: str | None = None
     """The model spec it was built from (``cnnstat.zoo.loader``), to rebuild it on a real
     device; None for a module passed in."""
@@ -92,12 +94,25 @@ class Report:
                     "flops": layer.flops,
                     "activation_bytes": layer.output_bytes,
                     **({"latency_ms": latency} if self.measured else {}),
+                    **(_roofline_fields(roof) if self.roofline else {}),
                 }
-                for layer, latency in zip(self.layers, self.layer_latency_ms())
+                for layer, latency, roof in zip(self.layers, self.layer_latency_ms(), self.layer_rooflines())
             ],
             "uncounted_ops": dict(self.uncounted_ops),
             "notes": list(self.notes),
+            **({"roofline": self.roofline.to_dict()} if self.roofline else {}),
         }
+
+    def layer_rooflines(self) -> list:
+        """Each row's ``LayerRoofline`` (None for rows without work, or without a roofline)."""
+        return self.roofline.layers if self.roofline else [None] * len(self.layers)
+
+
+def _roofline_fields(roof) -> dict[str, Any]:
+    if roof is None:
+        return {"intensity_flop_per_byte": None, "achieved_flops_per_s": None, "bound": None}
+    return {"intensity_flop_per_byte": roof.intensity, "achieved_flops_per_s": roof.achieved_flops_per_s,
+            "bound": roof.bound}
 
 
 def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:

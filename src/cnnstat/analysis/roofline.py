@@ -143,3 +143,28 @@ def layer_rooflines(report, machine: Machine) -> list[LayerRoofline | None]:
         achieved = layer.flops / (latency_ms / 1e3) if latency_ms else None
         rows.append(LayerRoofline(intensity, achieved, "memory" if intensity < ridge else "compute"))
     return rows
+
+
+@dataclass
+class Roofline:
+    """A measured report placed on this machine's roofline."""
+
+    machine: Machine
+    dtype: str
+    layers: list[LayerRoofline | None]
+    """Per row of the report's layers."""
+    achieved_flops_per_s: float | None
+    """Of the whole model (forward, or training step)."""
+    peak_fraction: float | None
+
+    def to_dict(self) -> dict:
+        return {"device_name": self.machine.device_name, "threads": self.machine.threads, "dtype": self.dtype,
+                "peak_flops_per_s": self.machine.peak_flops[self.dtype],
+                "bandwidth_bytes_per_s": self.machine.bandwidth_bytes_per_s,
+                "ridge_flop_per_byte": self.machine.ridge(self.dtype),
+                "achieved_flops_per_s": self.achieved_flops_per_s, "peak_fraction": self.peak_fraction}
+
+
+def place_on_roofline(report, machine: Machine) -> Roofline:
+    return Roofline(machine, report.dtype, layer_rooflines(report, machine), achieved_flops_per_s(report),
+                    peak_fraction(report, machine))

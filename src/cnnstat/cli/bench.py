@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import FORMAT_OPTION, OUTPUT_OPTION, check_positive, parse_int_list
+from cnnstat.cli.options import FORMAT_OPTION, OUTPUT_OPTION, REPROBE_OPTION, check_positive, parse_int_list
 from cnnstat.errors import CnnstatError
 
 
@@ -23,7 +23,7 @@ def bench_command(
     min_run_time: float = typer.Option(1.0, "--min-run-time", help="Seconds of timing per configuration."),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam: add the optimizer step (--mode train)."),
     roofline: bool = typer.Option(False, "--roofline", help="Add the fraction of this machine's probed peak FLOP/s."),
-    reprobe: bool = typer.Option(False, "--reprobe", help="Probe the machine again instead of using the cached figures."),
+    reprobe: bool = REPROBE_OPTION,
     fmt: str = FORMAT_OPTION,
     output: Optional[str] = OUTPUT_OPTION,
     plot: Optional[str] = PLOT_OPTION,

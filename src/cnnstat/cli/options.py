@@ -84,3 +84,6 @@ def check_depth(depth: Optional[int]) -> Optional[int]:
 
 FORMAT_OPTION = typer.Option("table", "--format", help="table | csv | md | json")
 OUTPUT_OPTION = typer.Option(None, "--output", "-o", help="Write to this file (atomically) instead of stdout.")
+
+
+REPROBE_OPTION = typer.Option(False, "--reprobe", help="Probe the machine again instead of using the cached figures.")

@@ -38,18 +38,18 @@ def plot_title(report) -> str:
             f"{report.dtype}  {report.mode}  {where}")
 
 
-def summary_plot(report, frame, metric: str, path: str, device=None, threads: Optional[int] = None) -> None:
-    """Per-layer bars of MACs, output memory or latency, or the roofline (of the machine
-    ``device`` is on) with the layers placed on it."""
+def summary_plot(report, frame, metric: str, path: str) -> None:
+    """Per-layer bars of MACs, output memory or latency, or the layers on the roofline of the
+    machine they were measured on."""
     from cnnstat.render import plots
 
     if metric == "roofline":
-        from cnnstat.analysis.roofline import layer_rooflines, probe
-
-        machine = probe(device, threads)
+        if report.roofline is None:  # the measurement fell back to the static figures
+            raise CnnstatError("no layer has a measured latency to place on the roofline")
+        machine = report.roofline.machine
         layers = [{"name": layer.name, "type": layer.type, "flops": layer.flops, "intensity": roof.intensity,
                    "achieved_flops_per_s": roof.achieved_flops_per_s}
-                  for layer, roof in zip(report.layers, layer_rooflines(report, machine)) if roof and layer.is_leaf]
+                  for layer, roof in zip(report.layers, report.layer_rooflines()) if roof and layer.is_leaf]
         plots.roofline_plot(layers, machine.peak_flops[report.dtype], machine.bandwidth_bytes_per_s,
                             plot_title(report), path)
         return

@@ -6,9 +6,11 @@ from typing import Optional
 
 import typer
 
+from cnnstat.errors import CnnstatError
+
 from cnnstat.cli.plotting import PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
-from cnnstat.cli.options import (FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION, SET_HELP, check_batch,
-                                 check_depth, check_positive, parse_set, parse_shape)
+from cnnstat.cli.options import (FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION, REPROBE_OPTION, SET_HELP,
+                                 check_batch, check_depth, check_positive, parse_set, parse_shape)
 
 
 def summary_command(
@@ -31,6 +33,10 @@ def summary_command(
     output: Optional[str] = OUTPUT_OPTION,
     plot: Optional[str] = PLOT_OPTION,
     plot_metric: str = PLOT_METRIC_OPTION,
+    roofline: bool = typer.Option(False, "--roofline",
+                                  help="Place each layer on this machine's roofline: FLOP/byte, achieved FLOP/s, "
+                                       "memory- or compute-bound (needs --device auto, cpu or cuda)."),
+    reprobe: bool = REPROBE_OPTION,
 ) -> None:
     """Shapes, params, MACs/FLOPs and memory of every layer of MODEL."""
     from cnnstat.render.emit import check_format
@@ -59,12 +65,18 @@ def summary_command(
     measure_on = pick_device(device)
     if plot:
         check_plot_metric(plot_metric, measured=measure_on is not None)
+    if roofline and measure_on is None:
+        raise CnnstatError("--roofline needs a measurement: use --device auto, cpu or cuda, not meta")
     report = profile(model, shape, batch=batch, mode=mode, dtype=dtype, device="meta", num_classes=classes,
                      in_channels=in_channels, options=options)
     if measure_on is not None:
         report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto", num_classes=classes,
                                                in_channels=in_channels, options=options, optimizer=optimizer,
                                                threads=threads, min_run_time=min_run_time)
+    if report.measured is not None and (roofline or plot_metric == "roofline" and plot):
+        from cnnstat.analysis.roofline import place_on_roofline, probe
+
+        report.roofline = place_on_roofline(report, probe(measure_on, threads, reprobe))
     data = report.to_dict()
     if fmt == "json" and not plot:
         emit_json(data, output)
@@ -74,7 +86,7 @@ def summary_command(
     if plot:
         from cnnstat.cli.plotting import summary_plot
 
-        summary_plot(report, frame, plot_metric, plot, measure_on, threads)
+        summary_plot(report, frame, plot_metric, plot)
 
 
 def measure_or_fall_back(report, device, *, fall_back: bool, **settings):

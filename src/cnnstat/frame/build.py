@@ -37,6 +37,12 @@ def layer_frame(report) -> pd.DataFrame:
     if report.measured is not None:
         frame["latency_ms"] = pd.Series(report.layer_latency_ms(), dtype="float64")
         frame["latency_pct"] = 100 * frame["latency_ms"] / report.measured.latency_ms
+    if report.roofline is not None:
+        roofs = report.layer_rooflines()
+        frame["intensity_flop_per_byte"] = pd.Series([r.intensity if r else None for r in roofs], dtype="float64")
+        frame["achieved_flops_per_s"] = pd.Series([r.achieved_flops_per_s if r else None for r in roofs],
+                                                  dtype="float64")
+        frame["bound"] = [r.bound if r else "" for r in roofs]
     integer_columns = ["index", "depth", "call", "parent", "params", "trainable_params", "macs", "flops",
                        "activation_bytes"]
     return frame.astype({column: "int64" for column in integer_columns} | {"is_leaf": "bool"})

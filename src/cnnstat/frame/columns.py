@@ -61,6 +61,14 @@ LATENCY_COLUMNS = [
 ]
 """Added to the summary table (and the layer frame) when the model was measured."""
 
+ROOFLINE_COLUMNS = [
+    Column("intensity_flop_per_byte", "FLOP/byte", "float", decimals=1),
+    Column("achieved_flops_per_s", "Achieved", "si", unit="FLOP/s"),
+    Column("bound", "Bound"),
+]
+"""Added to the summary table (and the layer frame) with --roofline: arithmetic intensity
+(FLOPs per byte of inputs, weights and outputs), achieved FLOP/s, memory- or compute-bound."""
+
 LAYER_FRAME_COLUMNS = [
     "index", "name", "type", "depth", "is_leaf", "call", "parent", "description", "input_shape",
     "output_shape", "params", "trainable_params", "macs", "flops", "activation_bytes",

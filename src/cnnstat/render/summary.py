@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from cnnstat.frame.columns import LATENCY_COLUMNS, LAYER_COLUMNS
+from cnnstat.frame.columns import LATENCY_COLUMNS, LAYER_COLUMNS, ROOFLINE_COLUMNS
 from cnnstat.render.table import Table
 from cnnstat.render.units import human_bytes, human_count
 
@@ -24,8 +24,10 @@ def summary_table(frame, report: Mapping[str, Any], depth: int | None = None) ->
         rows.append({**record, "layer": short, "output_shape": record["output_shape"].split(", ")[0]})
     totals = report["totals"]
     total_row = {"layer": "Total", "params": totals["params"], "macs": totals["macs"], "flops": totals["flops"],
-                 "activation_bytes": totals["activation_bytes"], "latency_ms": totals.get("latency_ms")}
-    columns = LAYER_COLUMNS + (LATENCY_COLUMNS if "latency_ms" in frame.columns else [])
+                 "activation_bytes": totals["activation_bytes"], "latency_ms": totals.get("latency_ms"),
+                 "achieved_flops_per_s": report.get("roofline", {}).get("achieved_flops_per_s")}
+    columns = (LAYER_COLUMNS + (LATENCY_COLUMNS if "latency_ms" in frame.columns else [])
+               + (ROOFLINE_COLUMNS if "bound" in frame.columns else []))
     title = (f"{report['model']}  input {'x'.join(map(str, report['input_shape']))}  {report['dtype']}  "
              f"{report['mode']}  static pass on {report['device']}"
              + (f", measured on {report['totals']['measured_device']}" if "measured_device" in report["totals"] else ""))
@@ -61,7 +63,22 @@ def summary_footer(report: Mapping[str, Any]) -> list[str]:
     lines += [f"Note: {note}" for note in report.get("notes", [])]
     if "latency_ms" in t:
         lines += measured_footer(t)
+    if "roofline" in report:
+        lines.append(roofline_footer(report["roofline"]))
     return lines
+
+
+def _flop_rate(value: float) -> str:
+    count = human_count(value)
+    return f"{count}FLOP/s" if count[-1].isalpha() else f"{count} FLOP/s"
+
+
+def roofline_footer(roofline: Mapping[str, Any]) -> str:
+    return (f"Roofline of {roofline['device_name']} ({roofline['threads']} threads, {roofline['dtype']}; probed once and "
+            f"cached, --reprobe on an idle machine to renew): peak {_flop_rate(roofline['peak_flops_per_s'])}, "
+            f"bandwidth {human_bytes(roofline['bandwidth_bytes_per_s'])}/s, ridge {roofline['ridge_flop_per_byte']:.1f} "
+            f"FLOP/byte (a layer below it is memory-bound); the model achieves "
+            f"{_flop_rate(roofline['achieved_flops_per_s'])}, {roofline['peak_fraction']:.1%} of peak")
 
 
 def measured_footer(t: Mapping[str, Any]) -> list[str]:
