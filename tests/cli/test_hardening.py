@@ -148,6 +148,22 @@ def test_a_mistake_through_the_console_script(cli, tmp_path, args, message):
     assert_one_clear_line(cli(*_fill(args, tmp_path)), message)
 
 
+USAGE_MISTAKES = [
+    (["summary", "resnet18", "--batch", "abc"], "Invalid value for '--batch'"),
+    (["summary"], "Missing argument 'model'"),
+    (["summry", "resnet18"], "No such command 'summry'. Did you mean 'summary'?"),
+    (["bench", "resnet18", "--no-such-flag"], "No such option: --no-such-flag"),
+]
+
+
+@pytest.mark.parametrize("args, message", USAGE_MISTAKES, ids=_ids)
+def test_a_usage_mistake_is_one_clear_line(cli, args, message):
+    """Mistakes the command line parser catches (Typer's boxed usage text otherwise)."""
+    result = cli(*args)
+    assert_one_clear_line(result, message)
+    assert "--help')" in result.stderr
+
+
 def test_a_directory_that_cannot_be_written(invoke, tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)

@@ -7,12 +7,14 @@ from typing import Optional
 import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import FORMAT_OPTION, OUTPUT_OPTION, REPROBE_OPTION, check_positive, parse_int_list
+from cnnstat.cli.options import (FORMAT_OPTION, INPUT_HELP, OUTPUT_OPTION, REPROBE_OPTION, check_positive,
+                                 parse_int_list, parse_shape)
 from cnnstat.errors import CnnstatError
 
 
 def bench_command(
     models: list[str] = typer.Argument(..., help="Zoo model names (see `cnnstat list`)."),
+    input: Optional[str] = typer.Option(None, "--input", "-i", help=INPUT_HELP),
     batch: str = typer.Option("1", "--batch", "-b", help="Batch sizes, e.g. 1,8,32."),
     device: str = typer.Option("auto", "--device", help="auto (cuda if present, else cpu) | cpu | cuda"),
     mode: str = typer.Option("eval", "--mode", help="eval (a forward) | train (a training step)."),
@@ -34,6 +36,7 @@ def bench_command(
 
     check_format(fmt)
     batches = parse_int_list(batch, "--batch")
+    shape = parse_shape(input)
     check_positive(threads, "--threads")
     if output:
         check_writable(output)
@@ -54,7 +57,7 @@ def bench_command(
     if measure_on is None:
         raise CnnstatError("bench measures on a real device; use --device auto, cpu or cuda (summary shows meta figures)")
     # Every static pass first: a mistake in the last model is reported before any timing starts.
-    reports = [profile(model, batch=size, mode=mode, dtype=dtype, channels_last=channels_last)
+    reports = [profile(model, shape, batch=size, mode=mode, dtype=dtype, channels_last=channels_last)
                for model in models for size in batches]
     machine = probe(measure_on, threads, reprobe) if roofline else None
     rows = []

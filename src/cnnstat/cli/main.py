@@ -12,7 +12,7 @@ from cnnstat.cli import compare, listing, report, state, study, summary
 from cnnstat.cli import bench
 from cnnstat.cli import crosscheck
 from cnnstat.cli import sweep
-from cnnstat.cli.errors import handle_errors
+from cnnstat.cli.errors import handle_errors, print_error
 
 app = typer.Typer(
     name="cnnstat",
@@ -49,5 +49,31 @@ app.command("crosscheck")(handle_errors(crosscheck.crosscheck_command))
 app.command("sweep")(handle_errors(sweep.sweep_command))
 
 
+def _click_exception():
+    try:  # typer >= 0.20 carries its own copy of click
+        from typer._click.exceptions import ClickException
+    except ImportError:
+        from click.exceptions import ClickException
+    return ClickException
+
+
 def run() -> None:
-    app()
+    """The console entry point: Typer's own usage errors (a missing argument, ``--batch abc``)
+    become one line on stderr, like every other mistake, instead of a boxed usage text."""
+    import sys
+
+    click_exception = _click_exception()
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(prog_name="cnnstat", standalone_mode=False)
+    except click_exception as error:
+        if type(error).__name__ == "NoArgsIsHelpError":  # `cnnstat` alone: its message is the help
+            sys.stderr.write(error.format_message() + "\n")
+        else:
+            context = getattr(error, "ctx", None)
+            where = f" (see '{context.command_path} --help')" if context is not None else ""
+            print_error(error.format_message().replace("\n", " ") + where)
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
