@@ -227,13 +227,14 @@ def chain(widths, size):
 def test_peak_inference_follows_lifetimes(channels_last):
     # In a chain, a layer's input and output are alive at once, besides the model's input
     # (which the caller holds); earlier outputs are freed. An NCHW convolution also holds
-    # CPU's reordered copy, max(input, output), while it runs; a channels_last one does not.
+    # CPU's reordered copies, its weight and max(input, output), while it runs; a
+    # channels_last one does not.
     widths, batch, side = [3, 8, 16, 4], 2, 10
     model = chain(widths, side)
     report = profile(model, (3, side, side), batch=batch, channels_last=channels_last)
     element = 4 * batch * side * side
     held_input = [0] + [widths[0]] * (len(widths) - 2)
-    peak_live = max(element * (held + a + b + (0 if channels_last else max(a, b)))
+    peak_live = max(element * (held + a + b) + (0 if channels_last else element * max(a, b) + a * b * 9 * 4)
                     for held, a, b in zip(held_input, widths, widths[1:]))
     params = sum(p.numel() for p in model.parameters()) * 4
     assert report.totals.est_peak_inference_bytes == params + peak_live

@@ -45,9 +45,11 @@ class LiveMemory:
         self.peak = self.live
 
 
-def convolution_workspace_bytes(input: torch.Tensor, output: torch.Tensor) -> int:
+def convolution_workspace_bytes(input: torch.Tensor, weight: torch.Tensor, output: torch.Tensor) -> int:
     """Scratch memory of a forward convolution of NCHW tensors on CPU. oneDNN computes in a
-    blocked layout: a reordered copy of the input, then a blocked output copied into the real
-    one, so max(input, output) bytes live beside the output for the length of the op. A
-    channels_last convolution runs in its own layout, without copies (not counted)."""
-    return max(input.numel() * input.element_size(), output.numel() * output.element_size())
+    blocked layout: it reorders the weight, then the input, into temporaries and writes a
+    blocked output that it copies into the real one, so the weight plus max(input, output)
+    bytes live beside the output for the length of the op. A channels_last convolution runs
+    in its own layout, without copies (not counted)."""
+    return weight.numel() * weight.element_size() + max(input.numel() * input.element_size(),
+                                                        output.numel() * output.element_size())

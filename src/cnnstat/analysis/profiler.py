@@ -141,7 +141,7 @@ class _Tracer:
         if func is torch.ops.aten.convolution.default and not self.channels_last:
             # Not read from the input's layout: meta convolutions return contiguous outputs even
             # where a real channels_last run keeps channels_last.
-            self.memory.transient(convolution_workspace_bytes(args[0], out))
+            self.memory.transient(convolution_workspace_bytes(args[0], args[1], out))
         for tensor in tree_leaves((args, kwargs)):
             if isinstance(tensor, torch.Tensor):
                 self.read_storages.add(id(tensor.untyped_storage()))
