@@ -22,14 +22,12 @@ IDENTITY_COLUMNS = [
     Column("torch_version", "Torch"),
 ]
 
-FIGURE_COLUMNS = figure_columns(
-    "params", "macs", "flops", "activation_bytes", "est_peak_inference_bytes", "est_peak_training_bytes",
-    "latency_ms", "latency_iqr_ms", "throughput_per_s", "measured_peak_bytes")
-"""A model's figures, in the order every comparison shows them; the measured ones appear
-only when a real device was given."""
-
 STATIC_KEYS = ["params", "macs", "flops", "activation_bytes", "est_peak_inference_bytes", "est_peak_training_bytes"]
 """The figures that do not depend on the machine: what reports/ pins and its test holds."""
+
+FIGURE_COLUMNS = figure_columns(*STATIC_KEYS, "latency_ms", "latency_iqr_ms", "throughput_per_s", "measured_peak_bytes")
+"""A model's figures, in the order every comparison shows them; the measured ones appear
+only when a real device was given."""
 
 STUDY_COLUMNS = [
     Column("in_channels", "In", "raw"),

@@ -110,6 +110,42 @@ def _leading_digit(value: float) -> int:
     return round(value / 10 ** math.floor(math.log10(value))) if value > 0 else 0
 
 
+LABEL_OFFSETS = sorted(((dx, 2 + 9 * step) for step in range(-11, 12) for dx in (4, -4, 40, -40)),
+                       key=lambda offset: (abs(offset[1] - 2) + abs(offset[0]) / 2, offset[0] < 0))
+"""Where a point's label may go, in points from the point, nearest first (dx < 0: to its left)."""
+
+
+def _place_labels(figure, axes, points: Sequence[tuple[str, float, float]]) -> None:
+    """Label every point, where its text overlaps no other label if any place near it is
+    free, trying offsets nearest first; a label moved away from its point gets a thin
+    leader line."""
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
+    figure.canvas.draw()  # settles the axis limits, so that data maps to its final place
+    renderer = figure.canvas.get_renderer()
+    axes.set_autoscale_on(False)  # labels must not move the limits they were placed against
+    frame_box = axes.get_window_extent(renderer)
+    xy = [axes.transData.transform((x, y)) for _, x, y in points]
+    placed = [Bbox.from_bounds(px - 3, py - 3, 6, 6) for px, py in xy]  # the markers themselves
+    # Densest points first get the nearest places: sort by how many others sit close by.
+    crowding = [sum(abs(a[0] - b[0]) < 40 and abs(a[1] - b[1]) < 12 for b in xy) for a in xy]
+    for (name, x, y), _ in sorted(zip(points, crowding), key=lambda item: -item[1]):
+        for attempt, (dx, dy) in enumerate(LABEL_OFFSETS, start=1):
+            far = abs(dy) > 11 or abs(dx) > 4
+            label = axes.annotate(name, (x, y), fontsize=6, xytext=(dx, dy), textcoords="offset points",
+                                  ha="left" if dx > 0 else "right", va="center",
+                                  arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5") if far else None)
+            # The text's own box: an annotation's extent would include its leader line.
+            label.update_positions(renderer)
+            box = Text.get_window_extent(label, renderer).expanded(1.05, 1.1)
+            inside = frame_box.contains(box.x0, box.y0) and frame_box.contains(box.x1, box.y1)
+            if attempt == len(LABEL_OFFSETS) or inside and not any(box.overlaps(other) for other in placed):
+                placed.append(box)  # the last place is kept even if crowded: every point keeps its name
+                break
+            label.remove()
+
+
 def zoo_scatter(frame, path) -> None:
     """Params against MACs (log-log), one colour per family, every model labelled."""
     plt = _pyplot()
@@ -117,8 +153,6 @@ def zoo_scatter(frame, path) -> None:
     for index, (family, group) in enumerate(frame.groupby("family", sort=True)):
         # Ten colours repeat across some twenty families: the marker tells the repeats apart.
         axes.scatter(group["macs"], group["params"], label=family, s=28, marker="os^D"[index // 10 % 4])
-        for model, macs, params in zip(group["model"], group["macs"], group["params"]):
-            axes.annotate(model, (macs, params), fontsize=6, xytext=(3, 2), textcoords="offset points")
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("MACs (batch 1, default input)")
@@ -126,6 +160,8 @@ def zoo_scatter(frame, path) -> None:
     axes.set_title("cnnstat zoo: parameters vs compute")
     axes.grid(True, which="major", alpha=0.3)
     axes.legend(fontsize=7, ncol=2, loc="lower right")
+    axes.margins(x=0.08, y=0.2)  # room for the labels of the outermost points
+    _place_labels(figure, axes, list(zip(frame["model"], frame["macs"], frame["params"])))
     _save(figure, path)
 
 
