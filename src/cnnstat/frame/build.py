@@ -36,7 +36,12 @@ def layer_frame(report) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=LAYER_FRAME_COLUMNS)
     if report.measured is not None:
         frame["latency_ms"] = pd.Series(report.layer_latency_ms(), dtype="float64")
-        frame["latency_pct"] = 100 * frame["latency_ms"] / report.measured.latency_ms
+        # In eval, shares of the model's own row (the forward as the same hooks timed it), so the
+        # model is 100%; a training step's rows are shares of the whole step (forward, backward,
+        # update), as the footer says.
+        root = frame["latency_ms"].iloc[0]
+        whole = root if report.measured.mode == "eval" and root > 0 else report.measured.latency_ms
+        frame["latency_pct"] = 100 * frame["latency_ms"] / whole
     if report.roofline is not None:
         roofs = report.layer_rooflines()
         frame["intensity_flop_per_byte"] = pd.Series([r.intensity if r else None for r in roofs], dtype="float64")

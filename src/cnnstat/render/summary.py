@@ -94,7 +94,8 @@ def measured_footer(t: Mapping[str, Any]) -> list[str]:
         peak += f" vs static estimate {human_bytes(t['est_peak_bytes'])} (measured/estimate x{t['peak_ratio']:.2f})"
     lines.append(peak + (f", {t['optimizer']} state included" if t["optimizer"] else ""))
     if t["hook_overhead"] is not None:
-        lines.append(f"Per-layer latency by module hooks; their overhead: {t['hook_overhead']:+.1%} of the forward")
+        lines.append(f"Per-layer latency by module hooks (% time: share of the model's own row); their overhead: "
+                     f"{t['hook_overhead']:+.1%} of the forward")
     elif t["hooked_latency_ms"] is not None:
         lines.append("Per-layer latency by module hooks, forward only: % time is of the whole training step")
     return lines
