@@ -149,7 +149,7 @@ def test_reductions_over_dims(shape, func):
                 check(func, x, dims, keepdim, must_cover=True)
 
 
-@pytest.mark.parametrize("func", [aten.ones_like.default, aten.zeros_like.default], ids=str)
+@pytest.mark.parametrize("func", [aten.ones_like.default, aten.zeros_like.default, aten.empty_like.default], ids=str)
 def test_filled_like_as_autograd_seeds_it(func):
     for shape in [(), *SHAPES]:
         for layout, x in (layouts(shape) if shape else {"scalar": torch.empty((), device=META)}).items():
@@ -196,6 +196,11 @@ def test_convolution_forward_and_backward(case, bias):
               [channels] if bias else None, *conv, mask, must_cover=True)
     channels_last = x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
     check(aten.convolution.default, channels_last, weight, b, *conv, must_cover=channels_last is x)
+    # A channel slice (ShuffleNet's split) in, a contiguous output out.
+    wider = torch.empty(input_shape[0], input_shape[1] * 2, *input_shape[2:], device=META)
+    check(aten.convolution.default, wider[:, input_shape[1]:], weight, b, *conv, must_cover=True)
+    check(aten.convolution_backward.default, torch.empty(theirs.shape, device=META), wider[:, input_shape[1]:],
+          weight, [channels] if bias else None, *conv, [True, True, bias], must_cover=True)
 
 
 POOLS = [  # kernel, stride, padding, dilation, ceil_mode
@@ -218,6 +223,90 @@ def test_max_pool2d_forward_and_backward(pool, shape):
     same_result(ours, (out, indices))
     check(aten.max_pool2d_with_indices_backward.default, torch.empty(out.shape, device=META), x, *pool, indices,
           must_cover=True)
+
+
+@pytest.mark.parametrize("pool", POOLS, ids=str)
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_avg_pool2d_forward_and_backward(pool, count_include_pad):
+    kernel, stride, padding, _dilation, ceil_mode = pool
+    x = torch.empty(2, 3, 17, 23, device=META)
+    settings = (kernel, stride, padding, ceil_mode, count_include_pad, None)
+    ours = meta_outputs(aten.avg_pool2d.default, (x, *settings), {})
+    try:
+        out = aten.avg_pool2d.default(x, *settings)
+    except RuntimeError:
+        assert ours is None
+        return
+    same_result(ours, out)
+    check(aten.avg_pool2d_backward.default, torch.empty(out.shape, device=META), x, *settings, must_cover=True)
+
+
+@pytest.mark.parametrize("output_size", [[1, 1], [7, 7], [3, 5], [12, 12]], ids=str)
+def test_adaptive_pool2d_forward_and_backward(output_size):
+    for layout, x in layouts((2, 8, 9, 11)).items():
+        check(aten._adaptive_avg_pool2d.default, x, output_size, must_cover=layout == "contiguous")
+        check(aten.adaptive_max_pool2d.default, x, output_size, must_cover=layout == "contiguous")
+    x = torch.empty(2, 8, 9, 11, device=META)
+    grad = torch.empty(2, 8, *output_size, device=META)
+    check(aten._adaptive_avg_pool2d_backward.default, grad, x, must_cover=True)
+    indices = aten.adaptive_max_pool2d.default(x, output_size)[1]
+    check(aten.adaptive_max_pool2d_backward.default, grad, x, indices, must_cover=True)
+
+
+@pytest.mark.parametrize("pad", [[1, 1], [0, 0, 0, 0, 16, 16], [2, 3, 1, 0], [-1, -1, 1, 1], [-4, -4], [1] * 3])
+def test_constant_pad(pad):
+    for layout, x in layouts((2, 4, 5, 6)).items():
+        ours = meta_outputs(aten.constant_pad_nd.default, (x, pad, 0.0), {})
+        try:
+            theirs = aten.constant_pad_nd.default(x, pad, 0.0)
+        except RuntimeError:
+            assert ours is None
+            continue
+        assert ours is not None or layout != "contiguous"
+        if ours is not None:
+            same_result(ours, theirs)
+
+
+@pytest.mark.parametrize("func", [aten._softmax.default, aten._log_softmax.default], ids=str)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_softmax_forward_and_backward(func, dtype):
+    backward = aten._softmax_backward_data.default if func == aten._softmax.default \
+        else aten._log_softmax_backward_data.default
+    for shape in SHAPES:
+        for layout, x in layouts(shape, dtype).items():
+            check(func, x, -1, False, must_cover=layout == "contiguous")
+            out = func(x, -1, False)
+            check(backward, torch.empty_strided(out.shape, out.stride(), dtype=dtype, device=META), out, -1, dtype,
+                  must_cover=out.is_contiguous())
+            expanded = torch.empty((), dtype=dtype, device=META).expand(out.shape)  # the gradient of a sum
+            check(backward, expanded, out, -1, dtype, must_cover=out.is_contiguous())
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_arithmetic_with_a_number_and_in_place(dtype):
+    for shape in SHAPES:
+        for layout, x in layouts(shape, dtype).items():
+            for func in (aten.add.Tensor, aten.sub.Tensor, aten.mul.Tensor, aten.div.Tensor):
+                check(func, x, 0.5, must_cover=layout in COVERED)
+                check(func, x, x, must_cover=layout in COVERED)
+    for shape in SHAPES:
+        for layout, x in layouts(shape, dtype).items():
+            check(aten.rsub.Scalar, x, 1, must_cover=layout in COVERED)
+            for func in (aten.mul_.Scalar, aten.div_.Scalar):  # dropout's scaling
+                check(func, torch.empty(shape, dtype=dtype, device=META), 0.8, must_cover=True)
+    for func in (aten.add_.Tensor, aten.sub_.Tensor, aten.mul_.Tensor, aten.div_.Tensor):
+        for other in (0.975, 2, torch.empty(2, 3, 1, 1, dtype=dtype, device=META),
+                      torch.empty(7, dtype=dtype, device=META), torch.empty(2, 3, 5, 7, dtype=dtype, device=META)):
+            check(func, torch.empty(2, 3, 5, 7, dtype=dtype, device=META), other, must_cover=True)
+        wider = torch.empty(4, 3, 5, 7, dtype=dtype, device=META)
+        assert meta_outputs(func, (torch.empty(1, 3, 5, 7, dtype=dtype, device=META), wider), {}) is None
+
+
+@pytest.mark.parametrize("dim, start, end, step", [(3, 0, 2**63 - 1, 2), (1, 1, 5, 1), (0, 0, 1, 1), (2, -3, 8, 3)])
+def test_slice_backward(dim, start, end, step):
+    x = torch.empty(2, 6, 8, 16, device=META)
+    grad = torch.empty(x[(slice(None),) * dim + (slice(start, end, step),)].shape, device=META)
+    check(aten.slice_backward.default, grad, list(x.shape), dim, start, end, step, must_cover=True)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
@@ -246,7 +335,14 @@ def test_every_rule_is_exercised():
                  aten.sum.dim_IntList, aten.addmm.default, aten.mm.default, aten.cat.default,
                  aten.ones_like.default, aten.zeros_like.default, aten.convolution.default,
                  aten.convolution_backward.default, aten.max_pool2d_with_indices.default,
-                 aten.max_pool2d_with_indices_backward.default}
+                 aten.max_pool2d_with_indices_backward.default, aten.empty_like.default, aten.avg_pool2d.default,
+                 aten.avg_pool2d_backward.default, aten._adaptive_avg_pool2d.default,
+                 aten._adaptive_avg_pool2d_backward.default, aten.constant_pad_nd.default, aten._softmax.default,
+                 aten._log_softmax.default, aten._softmax_backward_data.default,
+                 aten._log_softmax_backward_data.default, aten.div.Tensor, aten.add_.Tensor, aten.sub_.Tensor,
+                 aten.mul_.Tensor, aten.div_.Tensor, aten.mul_.Scalar, aten.div_.Scalar, aten.rsub.Scalar,
+                 aten.slice_backward.default, aten.adaptive_max_pool2d.default,
+                 aten.adaptive_max_pool2d_backward.default}
     exercised |= {getattr(aten, name).default for name in ACTIVATIONS}
     exercised |= {getattr(aten, name + "_").default for name in ACTIVATIONS}
     exercised |= {func for func, _ in BACKWARDS}

@@ -111,6 +111,8 @@ def _broadcasts_into(small: torch.Tensor, full: torch.Tensor) -> bool:
 
 
 def _binary_float(self, other):
+    if isinstance(self, torch.Tensor) and self.is_floating_point() and type(other) in (int, float):
+        return _like(self)  # a Python number: the tensor's dtype and layout
     if not (isinstance(self, torch.Tensor) and isinstance(other, torch.Tensor) and self.is_floating_point()
             and self.dtype == other.dtype and self.device == other.device):
         return None
@@ -120,6 +122,19 @@ def _binary_float(self, other):
         if _broadcasts_into(small, full):
             return _same_strides(full)
     return None
+
+
+def _binary_float_inplace(self, other):
+    """x += y, x *= s: the result is ``self`` when ``other`` (a number, or a tensor of its dtype)
+    broadcasts into it."""
+    if not self.is_floating_point():
+        return None
+    if type(other) in (int, float):
+        return self
+    fits = (isinstance(other, torch.Tensor) and other.dtype == self.dtype and other.device == self.device
+            and other.dim() <= self.dim()
+            and all(o in (1, s) for o, s in zip(reversed(other.shape), reversed(self.shape))))
+    return self if fits else None
 
 
 def _unary_float(self, *scalars):
@@ -178,11 +193,17 @@ def _spatial(values, count: int) -> list[int] | None:
     return values * count if len(values) == 1 else values if len(values) == count else None
 
 
+def _channels_last(tensor: torch.Tensor) -> bool:
+    return tensor.dim() == 4 and tensor.is_contiguous(memory_format=torch.channels_last) and not tensor.is_contiguous()
+
+
 def _convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
-    """Contiguous layouts only: torch's meta kernel picks channels_last differently across versions."""
+    """A contiguous output, for any input but a channels_last one: there torch's meta kernel
+    picks the layout differently across versions."""
     spatial = input.dim() - 2
-    if not (spatial in (1, 2, 3) and weight.dim() == input.dim() and input.is_contiguous() and weight.is_contiguous()
-            and input.dtype == weight.dtype and (bias is None or bias.dtype == input.dtype)):
+    if not (spatial in (1, 2, 3) and weight.dim() == input.dim() and not _channels_last(input)
+            and not _channels_last(weight) and input.dtype == weight.dtype
+            and (bias is None or bias.dtype == input.dtype)):
         return None
     stride, padding, dilation, output_padding = (_spatial(v, spatial) for v in (stride, padding, dilation, output_padding))
     if None in (stride, padding, dilation, output_padding):
@@ -207,7 +228,7 @@ def _convolution(input, weight, bias, stride, padding, dilation, transposed, out
 
 def _convolution_backward(grad_output, input, weight, bias_sizes, stride, padding, dilation, transposed,
                           output_padding, groups, output_mask):
-    if not (input.is_contiguous() and weight.is_contiguous()):
+    if _channels_last(input) or _channels_last(weight):
         return None
     def empty(shape, wanted):
         return torch.empty(shape, dtype=grad_output.dtype, device=grad_output.device) if wanted else None
@@ -215,13 +236,13 @@ def _convolution_backward(grad_output, input, weight, bias_sizes, stride, paddin
             empty(bias_sizes, output_mask[2] and bias_sizes is not None))
 
 
-def _max_pool2d(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+def _pool_shape(self, kernel_size, stride, padding, dilation, ceil_mode) -> tuple[int, ...] | None:
+    """Output shape of a 2-D pooling window over a contiguous NCHW tensor (None where torch raises)."""
     if self.dim() != 4 or not self.is_contiguous():
         return None
     kernel = _spatial(kernel_size, 2)
     stride = _spatial(stride, 2) if stride else kernel
-    padding, dilation = _spatial([padding] if isinstance(padding, int) else padding, 2), \
-        _spatial([dilation] if isinstance(dilation, int) else dilation, 2)
+    padding, dilation = (_spatial([v] if isinstance(v, int) else v, 2) for v in (padding, dilation))
     if None in (kernel, stride, padding, dilation) or min(*kernel, *stride, *dilation) <= 0 \
             or any(p > k // 2 for p, k in zip(padding, kernel)):
         return None
@@ -231,21 +252,77 @@ def _max_pool2d(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=F
         if ceil_mode and (size - 1) * s >= n + p:
             size -= 1  # the last window must start inside the input or its left padding
         sizes.append(size)
-    if min(sizes) <= 0:
+    return (*self.shape[:2], *sizes) if min(sizes) > 0 else None
+
+
+def _max_pool2d(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    shape = _pool_shape(self, kernel_size, stride, padding, dilation, ceil_mode)
+    if shape is None:
         return None
-    shape = (*self.shape[:2], *sizes)
     return (torch.empty(shape, dtype=self.dtype, device=self.device),
             torch.empty(shape, dtype=torch.int64, device=self.device))
 
 
-def _max_pool2d_backward(grad_output, self, kernel_size, stride, padding, dilation, ceil_mode, indices):
-    if self.dim() != 4 or not self.is_contiguous():
+def _avg_pool2d(self, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True,
+                divisor_override=None):
+    shape = _pool_shape(self, kernel_size, stride, padding, 1, ceil_mode)
+    if shape is None or divisor_override == 0:
+        return None
+    return torch.empty(shape, dtype=self.dtype, device=self.device)
+
+
+def _adaptive_avg_pool2d(self, output_size):
+    output_size = _spatial(output_size, 2)
+    if self.dim() != 4 or not self.is_contiguous() or output_size is None or min(output_size) < 0:
+        return None
+    return torch.empty((*self.shape[:2], *output_size), dtype=self.dtype, device=self.device)
+
+
+def _adaptive_max_pool2d(self, output_size):
+    output = _adaptive_avg_pool2d(self, output_size)
+    return None if output is None else (output, torch.empty(output.shape, dtype=torch.int64, device=self.device))
+
+
+def _pool2d_backward(grad_output, self, *settings):
+    """The gradient of a pooling: the input's shape, contiguous like it."""
+    if self.dim() != 4 or not self.is_contiguous() or grad_output.dtype != self.dtype:
         return None
     return torch.empty(self.shape, dtype=self.dtype, device=self.device)
 
 
+def _constant_pad(self, pad, value=0):
+    if len(pad) % 2 or len(pad) // 2 > self.dim() or not self.is_contiguous():
+        return None
+    shape = list(self.shape)
+    for index in range(len(pad) // 2):
+        shape[-1 - index] += pad[2 * index] + pad[2 * index + 1]
+    if min(shape, default=1) < 0:
+        return None
+    return torch.empty(shape, dtype=self.dtype, device=self.device)
+
+
+def _softmax(self, dim, half_to_float):
+    # Contiguous only: torch's kernel returns other layouts contiguous, or not, by dim.
+    if half_to_float or not self.is_floating_point() or not self.is_contiguous():
+        return None
+    return torch.empty(self.shape, dtype=self.dtype, device=self.device)
+
+
+def _softmax_backward(grad_output, output, dim, input_dtype):
+    if grad_output.dtype != input_dtype or not output.is_contiguous():
+        return None
+    return _elementwise(grad_output, output)
+
+
+def _slice_backward(grad_output, input_sizes, dim, start, end, step):
+    """The gradient of a slice: zeros of the input's size, the slice filled in."""
+    if len(input_sizes) != grad_output.dim() or step <= 0:
+        return None
+    return torch.empty(input_sizes, dtype=grad_output.dtype, device=grad_output.device)
+
+
 def _filled_like(self, *, dtype=None, layout=None, device=None, pin_memory=None, memory_format=None):
-    """ones_like and zeros_like as autograd calls them (the seed of a backward)."""
+    """ones_like, zeros_like and empty_like as autograd and dropout call them."""
     if not (dtype in (None, self.dtype) and layout in (None, torch.strided) and device in (None, self.device)
             and not pin_memory and memory_format in (None, torch.preserve_format)):
         return None
@@ -283,10 +360,28 @@ RULES: dict[torch._ops.OpOverload, Callable] = {
     aten.mm.default: _mm,
     aten.ones_like.default: _filled_like,
     aten.zeros_like.default: _filled_like,
+    aten.empty_like.default: _filled_like,
     aten.convolution.default: _convolution,
     aten.convolution_backward.default: _convolution_backward,
     aten.max_pool2d_with_indices.default: _max_pool2d,
-    aten.max_pool2d_with_indices_backward.default: _max_pool2d_backward,
+    aten.max_pool2d_with_indices_backward.default: _pool2d_backward,
+    aten.avg_pool2d.default: _avg_pool2d,
+    aten.avg_pool2d_backward.default: _pool2d_backward,
+    aten._adaptive_avg_pool2d.default: _adaptive_avg_pool2d,
+    aten._adaptive_avg_pool2d_backward.default: _pool2d_backward,
+    aten.adaptive_max_pool2d.default: _adaptive_max_pool2d,
+    aten.adaptive_max_pool2d_backward.default: _pool2d_backward,
+    aten.constant_pad_nd.default: _constant_pad,
+    aten._softmax.default: _softmax,
+    aten._log_softmax.default: _softmax,
+    aten._softmax_backward_data.default: _softmax_backward,
+    aten._log_softmax_backward_data.default: _softmax_backward,
+    aten.div.Tensor: _binary_float,
+    **{getattr(aten, name).Tensor: _binary_float_inplace for name in ("add_", "sub_", "mul_", "div_")},
+    aten.mul_.Scalar: _binary_float_inplace,
+    aten.div_.Scalar: _binary_float_inplace,
+    aten.rsub.Scalar: _binary_float,
+    aten.slice_backward.default: _slice_backward,
 }
 
 
