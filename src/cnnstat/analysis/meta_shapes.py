@@ -166,12 +166,6 @@ def _cat(tensors, dim=0):
     return torch.empty(shape, dtype=first.dtype, device=first.device, memory_format=layout)
 
 
-def _scalar_float(self, other):
-    if not (self.is_floating_point() and type(other) in (int, float)):
-        return None
-    return _like(self)
-
-
 def _reduce_dims(self, dim=None, keepdim=False, dtype=None):
     """mean and sum over dimensions (a bias gradient, a global pool): torch's meta kernel returns
     them contiguous whatever the input's layout."""
@@ -351,8 +345,8 @@ RULES: dict[torch._ops.OpOverload, Callable] = {
     aten.add.Tensor: _binary_float,
     aten.sub.Tensor: _binary_float,
     aten.mul.Tensor: _binary_float,
-    aten.mul.Scalar: _scalar_float,
-    aten.div.Scalar: _scalar_float,
+    aten.mul.Scalar: _binary_float,
+    aten.div.Scalar: _binary_float,
     aten.mean.dim: _reduce_dims,
     aten.sum.dim_IntList: _reduce_dims,
     aten.cat.default: _cat,
