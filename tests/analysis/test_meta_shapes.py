@@ -316,6 +316,10 @@ def test_addmm_and_mm(dtype):
     check(aten.addmm.default, bias, x.t().contiguous().t(), weight.t(), must_cover=True)
     check(aten.mm.default, x, weight.t(), must_cover=True)
     check(aten.mm.default, weight.t(), x, must_cover=False)  # 7 != 3: torch raises
+    for wrong in ((bias, x, weight), (torch.empty(4, dtype=dtype, device=META), x, weight.t())):  # inner or bias size
+        assert meta_outputs(aten.addmm.default, wrong, {}) is None
+        with pytest.raises(RuntimeError):
+            aten.addmm.default(*wrong)
 
 
 @pytest.mark.parametrize("dim", [0, 1, -1, 3])

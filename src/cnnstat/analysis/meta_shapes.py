@@ -137,15 +137,18 @@ def _binary_float_inplace(self, other):
     return self if fits else None
 
 
+def _is_activation_call(self, scalars) -> bool:
+    return self.is_floating_point() and all(type(s) in (int, float, bool) for s in scalars)
+
+
 def _unary_float(self, *scalars):
     """Activations: the output is laid out like the input; in-place variants return it."""
-    if not (self.is_floating_point() and all(type(s) in (int, float, bool) for s in scalars)):
-        return None
-    return _like(self)
+    return _like(self) if _is_activation_call(self, scalars) else None
 
 
 def _unary_float_inplace(self, *scalars):
-    return self if _unary_float(self, *scalars) is not None else None
+    covered = _is_activation_call(self, scalars) and (_is_dense(self) or _is_row_major(self))  # as _like
+    return self if covered else None
 
 
 def _cat(tensors, dim=0):
@@ -176,15 +179,33 @@ def _reduce_dims(self, dim=None, keepdim=False, dtype=None):
     return torch.empty(shape, dtype=self.dtype, device=self.device)
 
 
-def _addmm(self, mat1, mat2):
-    if not (mat1.dim() == mat2.dim() == 2 and mat1.dtype == mat2.dtype == self.dtype and mat1.is_floating_point()):
+def _mm(self, mat2):
+    if not (self.dim() == mat2.dim() == 2 and self.shape[1] == mat2.shape[0] and self.dtype == mat2.dtype
+            and self.is_floating_point()):
         return None
-    return torch.empty((mat1.shape[0], mat2.shape[1]), dtype=mat1.dtype, device=mat1.device)
+    return torch.empty((self.shape[0], mat2.shape[1]), dtype=self.dtype, device=self.device)
+
+
+def _addmm(self, mat1, mat2):
+    """A linear layer: mat1 @ mat2 plus a bias (``self``) that broadcasts into the product."""
+    product = _mm(mat1, mat2)
+    if product is None or self.dtype != product.dtype or self.dim() > 2 \
+            or any(b not in (1, p) for b, p in zip(reversed(self.shape), reversed(product.shape))):
+        return None
+    return product
 
 
 def _spatial(values, count: int) -> list[int] | None:
     values = list(values)
     return values * count if len(values) == 1 else values if len(values) == count else None
+
+
+def _window_count(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool = False) -> int:
+    """Positions of a sliding window (convolution, pooling) along one dimension."""
+    count = (size + 2 * padding - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (count - 1) * stride >= size + padding:
+        count -= 1  # the last window must start inside the input or its left padding
+    return count
 
 
 def _channels_last(tensor: torch.Tensor) -> bool:
@@ -200,7 +221,7 @@ def _convolution(input, weight, bias, stride, padding, dilation, transposed, out
             and (bias is None or bias.dtype == input.dtype)):
         return None
     stride, padding, dilation, output_padding = (_spatial(v, spatial) for v in (stride, padding, dilation, output_padding))
-    if None in (stride, padding, dilation, output_padding):
+    if None in (stride, padding, dilation, output_padding) or min(stride) <= 0:
         return None
     kernel = weight.shape[2:]
     if transposed:
@@ -213,9 +234,8 @@ def _convolution(input, weight, bias, stride, padding, dilation, transposed, out
         if input.shape[1] != weight.shape[1] * groups or weight.shape[0] % groups:
             return None
         channels = weight.shape[0]
-        sizes = [(n + 2 * p - d * (k - 1) - 1) // s + 1
-                 for n, s, p, d, k in zip(input.shape[2:], stride, padding, dilation, kernel)]
-    if min(sizes) <= 0 or min(stride) <= 0:
+        sizes = [_window_count(n, k, s, p, d) for n, s, p, d, k in zip(input.shape[2:], stride, padding, dilation, kernel)]
+    if min(sizes) <= 0:
         return None  # torch's kernel raises the error a user should see
     return torch.empty((input.shape[0], channels, *sizes), dtype=input.dtype, device=input.device)
 
@@ -240,12 +260,8 @@ def _pool_shape(self, kernel_size, stride, padding, dilation, ceil_mode) -> tupl
     if None in (kernel, stride, padding, dilation) or min(*kernel, *stride, *dilation) <= 0 \
             or any(p > k // 2 for p, k in zip(padding, kernel)):
         return None
-    sizes = []
-    for n, k, s, p, d in zip(self.shape[2:], kernel, stride, padding, dilation):
-        size = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
-        if ceil_mode and (size - 1) * s >= n + p:
-            size -= 1  # the last window must start inside the input or its left padding
-        sizes.append(size)
+    sizes = [_window_count(n, k, s, p, d, ceil_mode) for n, k, s, p, d in zip(self.shape[2:], kernel, stride, padding,
+                                                                              dilation)]
     return (*self.shape[:2], *sizes) if min(sizes) > 0 else None
 
 
@@ -328,13 +344,6 @@ _ACTIVATIONS = ("relu", "hardtanh", "sigmoid", "silu", "hardswish", "hardsigmoid
 _ACTIVATION_BACKWARDS = ("threshold_backward", "hardtanh_backward", "sigmoid_backward", "silu_backward",
                          "hardswish_backward", "hardsigmoid_backward", "leaky_relu_backward",
                          "tanh_backward")
-
-def _mm(self, mat2):
-    if not (self.dim() == mat2.dim() == 2 and self.shape[1] == mat2.shape[0] and self.dtype == mat2.dtype
-            and self.is_floating_point()):
-        return None
-    return torch.empty((self.shape[0], mat2.shape[1]), dtype=self.dtype, device=self.device)
-
 
 RULES: dict[torch._ops.OpOverload, Callable] = {
     **{getattr(aten, name).default: _unary_float for name in _ACTIVATIONS},
