@@ -35,6 +35,7 @@ FIGURES = {column.key: column for column in [
     Column("latency_iqr_ms", "IQR (ms)", "float", decimals=3),
     Column("throughput_per_s", "Throughput (items/s)", "float", decimals=1),
     Column("measured_peak_bytes", "Measured peak", "binary"),
+    Column("achieved_flops_per_s", "Achieved", "si", unit="FLOP/s"),
 ]}
 """A model's figures as every per-model table (compare, study, sweep, bench) shows them."""
 
@@ -63,7 +64,7 @@ LATENCY_COLUMNS = [
 
 ROOFLINE_COLUMNS = [
     Column("intensity_flop_per_byte", "FLOP/byte", "float", decimals=1),
-    Column("achieved_flops_per_s", "Achieved", "si", unit="FLOP/s"),
+    FIGURES["achieved_flops_per_s"],
     Column("bound", "Bound"),
 ]
 """Added to the summary table (and the layer frame) with --roofline: arithmetic intensity

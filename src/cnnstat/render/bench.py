@@ -12,7 +12,7 @@ BENCH_COLUMNS = [
     Column("batch", "Batch", "raw"),
     *figure_columns("latency_ms", "latency_iqr_ms", "throughput_per_s", "measured_peak_bytes"),
     Column("peak_ratio", "Peak / estimate", "ratio"),
-    Column("achieved_flops_per_s", "Achieved", "si", unit="FLOP/s"),
+    *figure_columns("achieved_flops_per_s"),
 ]
 ROOFLINE_COLUMNS = [Column("peak_fraction", "% of peak FLOP/s", "percent")]
 

@@ -15,7 +15,7 @@ from cnnstat.errors import CnnstatError
 from cnnstat.frame.columns import Column
 from cnnstat.render.output import check_writable, write_atomic
 from cnnstat.render.table import column_unit, header_with_unit
-from cnnstat.render.units import human_bytes, human_count
+from cnnstat.render.units import human_bytes, human_count, human_flop_rate
 
 PLOT_FORMATS = {".png": "png", ".svg": "svg"}
 TOP_LAYERS = 15
@@ -225,7 +225,7 @@ def roofline_plot(layers: Sequence[Mapping[str, Any]], peak_flops_per_s: float, 
     xs = [low * (high / low) ** (i / 200) for i in range(201)]
     figure, axes = plt.subplots(figsize=(9, 6))
     axes.plot(xs, [min(peak_flops_per_s, bandwidth_bytes_per_s * x) for x in xs], color="black", linewidth=1.5,
-              label=f"roof: {human_count(peak_flops_per_s)}FLOP/s peak, {human_bytes(bandwidth_bytes_per_s)}/s")
+              label=f"roof: {human_flop_rate(peak_flops_per_s)} peak, {human_bytes(bandwidth_bytes_per_s)}/s")
     axes.axvline(ridge, color="grey", linestyle=":", linewidth=1, label=f"ridge: {ridge:.1f} FLOP/byte")
     flops = [layer["flops"] for layer in placed]
     largest = max(flops)

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from cnnstat.frame.columns import LATENCY_COLUMNS, LAYER_COLUMNS, ROOFLINE_COLUMNS
 from cnnstat.render.table import Table
-from cnnstat.render.units import human_bytes, human_count
+from cnnstat.render.units import human_bytes, human_count, human_flop_rate
 
 
 def fold(frame, depth: int | None):
@@ -68,17 +68,12 @@ def summary_footer(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _flop_rate(value: float) -> str:
-    count = human_count(value)
-    return f"{count}FLOP/s" if count[-1].isalpha() else f"{count} FLOP/s"
-
-
 def roofline_footer(roofline: Mapping[str, Any]) -> str:
     return (f"Roofline of {roofline['device_name']} ({roofline['threads']} threads, {roofline['dtype']}; probed once and "
-            f"cached, --reprobe on an idle machine to renew): peak {_flop_rate(roofline['peak_flops_per_s'])}, "
+            f"cached, --reprobe on an idle machine to renew): peak {human_flop_rate(roofline['peak_flops_per_s'])}, "
             f"bandwidth {human_bytes(roofline['bandwidth_bytes_per_s'])}/s, ridge {roofline['ridge_flop_per_byte']:.1f} "
             f"FLOP/byte (a layer below it is memory-bound); the model achieves "
-            f"{_flop_rate(roofline['achieved_flops_per_s'])}, {roofline['peak_fraction']:.1%} of peak")
+            f"{human_flop_rate(roofline['achieved_flops_per_s'])}, {roofline['peak_fraction']:.1%} of peak")
 
 
 def measured_footer(t: Mapping[str, Any]) -> list[str]:

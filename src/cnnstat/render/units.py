@@ -17,3 +17,9 @@ def human_bytes(value: float, decimals: int = 2) -> str:
         if abs(value) >= divisor:
             return f"{value / divisor:,.{decimals}f} {prefix}"
     return f"{value:,.0f} B"
+
+
+def human_flop_rate(value: float) -> str:
+    """FLOP/s with an SI prefix joined to the unit (145.85 GFLOP/s; 950 FLOP/s)."""
+    count = human_count(value)
+    return f"{count}FLOP/s" if count[-1].isalpha() else f"{count} FLOP/s"
