@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from cnnstat.analysis.compare import MEASURED_FIGURES, STATIC_FIGURES
 from cnnstat.frame.columns import Column, figure_columns
 
 IDENTITY_COLUMNS = [
@@ -22,10 +23,10 @@ IDENTITY_COLUMNS = [
     Column("torch_version", "Torch"),
 ]
 
-STATIC_KEYS = ["params", "macs", "flops", "activation_bytes", "est_peak_inference_bytes", "est_peak_training_bytes"]
+STATIC_KEYS = list(STATIC_FIGURES)
 """The figures that do not depend on the machine: what reports/ pins and its test holds."""
 
-FIGURE_COLUMNS = figure_columns(*STATIC_KEYS, "latency_ms", "latency_iqr_ms", "throughput_per_s", "measured_peak_bytes")
+FIGURE_COLUMNS = figure_columns(*STATIC_FIGURES, *MEASURED_FIGURES)
 """A model's figures, in the order every comparison shows them; the measured ones appear
 only when a real device was given."""
 
