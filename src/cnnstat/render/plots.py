@@ -130,20 +130,24 @@ def _place_labels(figure, axes, points: Sequence[tuple[str, float, float]]) -> N
     placed = [Bbox.from_bounds(px - 3, py - 3, 6, 6) for px, py in xy]  # the markers themselves
     # Densest points first get the nearest places: sort by how many others sit close by.
     crowding = [sum(abs(a[0] - b[0]) < 40 and abs(a[1] - b[1]) < 12 for b in xy) for a in xy]
+    pixels_per_point = figure.dpi / 72
     for (name, x, y), _ in sorted(zip(points, crowding), key=lambda item: -item[1]):
+        # The text's box once, its left edge at the point; every candidate place is that box moved.
+        probe = axes.annotate(name, (x, y), fontsize=6, xytext=(0, 0), textcoords="offset points", va="center")
+        probe.update_positions(renderer)
+        text_box = Text.get_window_extent(probe, renderer)  # an annotation's own extent would add its leader line
+        probe.remove()
         for attempt, (dx, dy) in enumerate(LABEL_OFFSETS, start=1):
-            far = abs(dy) > 11 or abs(dx) > 4
-            label = axes.annotate(name, (x, y), fontsize=6, xytext=(dx, dy), textcoords="offset points",
-                                  ha="left" if dx > 0 else "right", va="center",
-                                  arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5") if far else None)
-            # The text's own box: an annotation's extent would include its leader line.
-            label.update_positions(renderer)
-            box = Text.get_window_extent(label, renderer).expanded(1.05, 1.1)
+            left = dx * pixels_per_point - (text_box.width if dx < 0 else 0)
+            box = text_box.translated(left, dy * pixels_per_point).expanded(1.05, 1.1)
             inside = frame_box.contains(box.x0, box.y0) and frame_box.contains(box.x1, box.y1)
             if attempt == len(LABEL_OFFSETS) or inside and not any(box.overlaps(other) for other in placed):
-                placed.append(box)  # the last place is kept even if crowded: every point keeps its name
-                break
-            label.remove()
+                break  # the last place is kept even if crowded: every point keeps its name
+        placed.append(box)
+        far = abs(dy) > 11 or abs(dx) > 4
+        axes.annotate(name, (x, y), fontsize=6, xytext=(dx, dy), textcoords="offset points",
+                      ha="left" if dx > 0 else "right", va="center",
+                      arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5") if far else None)
 
 
 def zoo_scatter(frame, path) -> None:
