@@ -1,0 +1,70 @@
+"""Counting where the meta device cannot.
+
+A static pass runs on the meta device: shapes without values. Some models need values: a
+detection model keeps the boxes whose scores pass a threshold (``nonzero``), takes the top
+``k`` of a number it has just computed, and reads sizes back with ``.item()``; the number
+of boxes that reach its ROI heads, and so their cost, depends on the data. When the meta pass
+meets such an op, the same pass runs once on the CPU, at the same input, on a model built
+there (real initial weights: random stand-ins would be no model at all, e.g. negative variances
+in frozen BatchNorm). Nothing is timed; the report says which way its figures were obtained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import torch
+from torch import nn
+
+from cnnstat.analysis.profiler import ForwardError, PassResult, run_pass
+
+CPU = torch.device("cpu")
+
+
+def needs_values(error: ForwardError) -> bool:
+    """Whether a meta pass failed on an op the meta device cannot run (no meta kernel, or an
+    output whose size or value depends on the data), not on a mistake a real device would
+    also refuse (an input of the wrong shape)."""
+    cause = error.__cause__
+    if isinstance(cause, NotImplementedError):  # no meta kernel; .item() and nonzero land here
+        return True
+    return isinstance(cause, RuntimeError) and ("meta" in str(cause).lower() or "data-dependent" in str(cause))
+
+
+@dataclass
+class Counting:
+    """Where a report's passes run: the meta device, or the CPU once meta could not."""
+
+    model: nn.Module
+    device: torch.device
+    real_model: Callable[[], nn.Module] | None
+    """Builds the model on the CPU (None: the model given, its stand-ins copied to the CPU)."""
+    fell_back: str | None = None
+    """Why the passes run on the CPU (None while they run where asked)."""
+
+    def run(self, args: tuple, kwargs: Mapping[str, Any], **settings) -> PassResult:
+        """``run_pass`` on this counting's device; a meta pass that meets an op it cannot run
+        moves this counting, and every later pass, to the CPU."""
+        if self.fell_back is None:
+            try:
+                return run_pass(self.model, args, kwargs, device=self.device, **settings)
+            except ForwardError as error:
+                if self.device.type != "meta" or not needs_values(error):
+                    raise
+                self.fell_back = _reason(error, settings["model_name"])
+                if self.real_model is not None:
+                    self.model = self.real_model()
+                self.device = CPU
+        return run_pass(self.model, args, kwargs, device=self.device, **settings)
+
+    def note(self) -> str | None:
+        if self.fell_back is None:
+            return None
+        return (f"shapes, MACs/FLOPs and memory counted on the CPU in one real forward at this input (not timed), "
+                f"because the meta device could not: {self.fell_back}; parameters are counted from the model")
+
+
+def _reason(error: ForwardError, model_name: str) -> str:
+    text = str(error).removeprefix(f"{model_name}: ")
+    return text[:1].lower() + text[1:]
