@@ -141,6 +141,12 @@ _FIGURES = [
     Figure("study", "Study", priority=9),
     Figure("title", "Question", wrap=True),
     Figure("source", "Source", wrap=True),
+    # torchvision's catalogue
+    Figure("task", "Task", priority=7),
+    Figure("weights", "Weights", priority=5),
+    Figure("inputs", "Inputs", "raw", priority=4),
+    Figure("counted_on", "Counted on", priority=6),
+    Figure("convention", "Difference explained", wrap=True, priority=6),
     # crosscheck
     Figure("cnnstat_macs", "cnnstat", "raw", label="cnnstat MACs"),
     Figure("unexplained", "Unexplained", wrap=True),
@@ -175,6 +181,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
               "published_gmacs", "conv_weights", "target_conv_weights", "reported_accuracy"),
     "list": ("model", "family", "input_shape", "published_params", "published_gmacs", "year", "paper"),
     "study_list": ("study", "title", "source"),
+    "torchvision": ("model", "task", "weights", "input_shape", "inputs", "published_params", "params",
+                    "published_gmacs", "macs", "counted_on", "convention"),
     "crosscheck": ("layer", "type", "cnnstat_macs"),
     "crosscheck_rules": ("tool", "rule", "layers", "difference"),
 }

@@ -114,6 +114,7 @@ def test_roi_align_matches_the_definition(sampling_ratio, aligned):
     torch.testing.assert_close(got.double(), expected, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.torchvision
 def test_torchvision_ops_run_through_them():
     """Where torchvision's extension does not load (a CUDA wheel beside a CPU torch), its
     nms and roi_align reach the operators above; where it loads, its own."""

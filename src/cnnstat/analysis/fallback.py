@@ -11,13 +11,15 @@ in frozen BatchNorm). Nothing is timed; the report says which way its figures we
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import torch
 from torch import nn
 
-from cnnstat.analysis.profiler import ForwardError, PassResult, run_pass
+from cnnstat.analysis.profiler import PassResult, run_pass
+from cnnstat.errors import ForwardError
 
 CPU = torch.device("cpu")
 
@@ -52,11 +54,13 @@ class Counting:
             except ForwardError as error:
                 if self.device.type != "meta" or not needs_values(error):
                     raise
-                self.fell_back = _reason(error, settings["model_name"])
-                if self.real_model is not None:
-                    self.model = self.real_model()
+                self.fell_back = _reason(error)
                 self.device = CPU
-        return run_pass(self.model, args, kwargs, device=self.device, **settings)
+                if self.real_model is not None:
+                    with _seeded():
+                        self.model = self.real_model()
+        with _seeded():  # how many boxes a detector keeps depends on the values: the same every run
+            return run_pass(self.model, args, kwargs, device=self.device, **settings)
 
     def note(self) -> str | None:
         if self.fell_back is None:
@@ -65,6 +69,16 @@ class Counting:
                 f"because the meta device could not: {self.fell_back}; parameters are counted from the model")
 
 
-def _reason(error: ForwardError, model_name: str) -> str:
-    text = str(error).removeprefix(f"{model_name}: ")
-    return text[:1].lower() + text[1:]
+def _reason(error: ForwardError) -> str:
+    reason = error.reason.split(". ")[0]  # torch's explanations run on for lines
+    if error.layer_type is None:
+        return reason
+    return f"layer {error.layer or '(the model itself)'} ({error.layer_type}) raised: {reason}"
+
+
+@contextlib.contextmanager
+def _seeded() -> Iterator[None]:
+    """Seed 0 for what runs within, the caller's random state restored after."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        yield

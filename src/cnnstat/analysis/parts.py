@@ -56,4 +56,4 @@ def parts_of(model: nn.Module, records: list[LayerRecord]) -> list[Part]:
     root = records[0]
     outside = Part("", root.type, root.params - sum(p.params for p in shown),
                    root.macs - sum(p.macs for p in shown), root.flops - sum(p.flops for p in shown))
-    return shown + ([outside] if outside.macs or outside.flops or outside.params else [])
+    return shown + ([outside] if outside.macs or outside.params else [])

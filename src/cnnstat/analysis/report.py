@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 import torch
 from torch import nn
 
-from cnnstat.analysis.build import (BuildRecipe, check_input_rank, check_input_size, check_mode,
-                                    default_input_size, dtype_name, example_inputs, load_on, resolve_device,
-                                    resolve_dtype)
-from cnnstat.analysis.profiler import run_pass
+from cnnstat.analysis.build import (BuildRecipe, build_model, check_inputs, check_mode, default_inputs, dtype_name,
+                                    example_inputs, input_specs, load_on, resolve_device, resolve_dtype)
+from cnnstat.analysis.fallback import Counting
+from cnnstat.analysis.parts import Part, parts_of
 from cnnstat.analysis.records import LayerRecord, Totals
 from cnnstat.errors import CnnstatError, ForwardError
 
@@ -45,6 +46,8 @@ class Report:
     """``cnnstat.analysis.roofline.Roofline`` of a measured report, when asked for."""
     recipe: BuildRecipe | None = None
     """How to build the model and inputs again on a real device (for measurement)."""
+    parts: list[Part] = field(default_factory=list)
+    """Cost per part of a model assembled from parts (a detection model: backbone, FPN, RPN, ROI heads)."""
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -96,6 +99,7 @@ class Report:
             ],
             "uncounted_ops": dict(self.uncounted_ops),
             "notes": list(self.notes),
+            **({"parts": [part.to_dict() for part in self.parts]} if self.parts else {}),
             **({"roofline": self.roofline.to_dict()} if self.roofline else {}),
         }
 
@@ -113,7 +117,7 @@ def _roofline_fields(roof) -> dict[str, Any]:
 
 def profile(
     model_or_name: nn.Module | str,
-    input_size: tuple[int, ...] | None = None,
+    input_size: Any = None,
     batch: int = 1,
     mode: str = "eval",
     dtype: str | torch.dtype = torch.float32,
@@ -128,8 +132,9 @@ def profile(
 ) -> Report:
     """Shapes, params, MACs/FLOPs and memory of every module call, from one static pass.
 
-    ``model_or_name`` is a zoo name (built on ``device``) or any ``nn.Module`` (left as
-    found). ``inputs`` takes real example inputs (a tensor, a tuple, or a dict of keyword
+    ``model_or_name`` is a model spec (built on meta) or any ``nn.Module`` (left as found).
+    ``input_size`` is one input's size without batch, a list of them (a model of several
+    inputs), or ``InputSpec``s (an integer input). ``inputs`` takes real example inputs (a tensor, a tuple, or a dict of keyword
     inputs) instead of ``input_size`` x ``batch``. ``mode="train"`` counts a training
     forward; both modes also run a meta backward for the training-memory estimate.
     ``channels_last`` takes 4-D weights and inputs in that layout (memory estimates differ:
@@ -138,33 +143,32 @@ def profile(
     check_mode(mode)
     torch_dtype = resolve_dtype(dtype)
     torch_device = resolve_device(device)
-    spec = None
+    spec, specs, default, takes_list, notes, real_model = None, input_specs(input_size), None, False, [], None
     if isinstance(model_or_name, str):
         loaded = load_on(model_or_name, num_classes, in_channels, options, device="meta")
-        spec, name = loaded.name, name or loaded.name
-        default_size = loaded.input_size
-        if input_size is None and inputs is None:
-            input_size = default_input_size(name, default_size)
-        else:
-            check_input_rank(name, input_size, default_size)
+        spec, name, takes_list = loaded.name, name or loaded.name, loaded.takes_list
+        notes += loaded.notes
+        default = loaded.input_size
+        if specs is None and inputs is None:
+            specs = default_inputs(loaded)
         model = loaded.module
+        real_model = functools.partial(build_model, spec, num_classes, in_channels, options, device="cpu")
     elif isinstance(model_or_name, nn.Module):
         model = model_or_name
         name = name or type(model).__name__
     else:
         raise CnnstatError(f"expected a model name or an nn.Module, got {type(model_or_name).__name__}")
     if inputs is None:
-        if input_size is None:
+        if specs is None:
             raise CnnstatError(f"{name}: give input_size (C, H, W) or example inputs")
-        input_size = tuple(int(d) for d in input_size)
-        check_input_size(input_size, batch)
-    args, kwargs = example_inputs(inputs, input_size, batch)
+        check_inputs(name, specs, model, batch, default)
+    args, kwargs = example_inputs(inputs, specs, batch, torch_dtype, takes_list)
 
-    common = dict(device=torch_device, dtype=torch_dtype, model_name=name, channels_last=channels_last)
-    inference = run_pass(model, args, kwargs, training=False, backward=False, **common)
-    notes = []
+    common = dict(dtype=torch_dtype, model_name=name, channels_last=channels_last)
+    counting = Counting(model, torch_device, real_model)
+    inference = counting.run(args, kwargs, training=False, backward=False, **common)
     try:
-        training = run_pass(model, args, kwargs, training=True, backward=True, **common)
+        training = counting.run(args, kwargs, training=True, backward=True, **common)
     except ForwardError as error:
         if mode == "train":
             raise
@@ -172,6 +176,9 @@ def profile(
         # figures stand, the training estimate is left out and the reason is shown.
         training = None
         notes.append(f"no training-memory estimate: {error}")
+    if counting.note():
+        notes.append(counting.note())
+    model = counting.model
     shown = training if mode == "train" else inference
 
     totals = _totals(model, shown, inference, training, torch_dtype, args, kwargs)
@@ -185,13 +192,15 @@ def profile(
         batch=first_batch,
         mode=mode,
         dtype=dtype_name(torch_dtype),
-        device=str(torch_device),
+        device=str(counting.device),
         layers=shown.records,
         totals=totals,
         uncounted_ops=dict(sorted(shown.uncounted_ops.items())),
         notes=notes,
         recipe=BuildRecipe(spec, tuple(input_shapes), mode, dtype_name(torch_dtype), num_classes, in_channels,
-                           dict(options or {}), channels_last),
+                           dict(options or {}), channels_last,
+                           tuple(item.dtype for item in specs) if specs and inputs is None else (), takes_list),
+        parts=parts_of(model, shown.records) if takes_list else [],
     )
 
 

@@ -16,6 +16,7 @@ MODEL_HELP = ("A zoo model name (see `cnnstat list`), pkg.module:factory, path/t
 INPUT_HELP = ("Input size without batch, e.g. 3x224x224, 1x16000 (Conv1d) or 3x16x112x112 (Conv3d); "
               "integer token ids as long:128; repeat for a model of several inputs (RAFT: -i 3x256x256 "
               "-i 3x256x256). Default: the model's own.")
+SET_HELP = "Model options, e.g. --set k=7,cin=16 or --set width_mult=0.5."
 INPUT_DTYPES = {"long": "int64", "int64": "int64", "int": "int64", "int32": "int32", "bool": "bool"}
 """Element types an --input may name; unnamed, an input takes the model's --dtype."""
 
@@ -34,19 +35,21 @@ def parse_shape(text: Optional[str]) -> tuple[int, ...] | None:
     return shape
 
 
-def parse_input(text: str) -> tuple[tuple[int, ...], str | None]:
-    """'3x224x224' -> ((3, 224, 224), None); 'long:128' -> ((128,), 'int64')."""
+def parse_input(text: str):
+    """'3x224x224' -> InputSpec((3, 224, 224)); 'long:128' -> InputSpec((128,), 'int64')."""
+    from cnnstat.analysis.build import InputSpec
+
     dtype, colon, sizes = text.rpartition(":")
     if not colon:
-        return parse_shape(text), None
+        return InputSpec(parse_shape(text))
     if dtype.lower() not in INPUT_DTYPES:
         raise CnnstatError(f"malformed --input {text!r}: unknown element type {dtype!r}; "
                            f"choose {', '.join(INPUT_DTYPES)}, or none for the model's --dtype")
-    return parse_shape(sizes), INPUT_DTYPES[dtype.lower()]
+    return InputSpec(parse_shape(sizes), INPUT_DTYPES[dtype.lower()])
 
 
-def parse_inputs(texts: Optional[list[str]]) -> list[tuple[tuple[int, ...], str | None]] | None:
-    """Each --input given, in order: one per positional input of the model."""
+def parse_inputs(texts: Optional[list[str]]) -> list | None:
+    """Each --input given, in order (``InputSpec``s): one per positional input of the model."""
     return [parse_input(text) for text in texts] if texts else None
 
 

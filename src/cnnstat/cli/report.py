@@ -22,12 +22,48 @@ def _write_tables(frame, hidden, title, footer, stem: Path) -> None:
         write_atomic(stem.with_suffix(suffix), render_text(table, fmt))
 
 
+TORCHVISION_FOOTER = (
+    "Published: each model's default weights entry, its num_params and _ops (torchvision's \"GFLOPS\": MACs of "
+    "conv, linear and matmul, in G to three decimals). Ours: the architecture those weights describe, built without "
+    "them, at the input of their preprocessing (16 frames for video, two 512x512 images for optical flow, the "
+    "model's resize size for detection); counted on meta, or on the CPU in one real forward where the meta device "
+    "cannot run an op (detection: boxes kept by score). Quantized models: their float architecture, as torchvision "
+    "counts them.",
+)
+
+
+def _write_torchvision(out: Path, status) -> int:
+    """torchvision.md and torchvision.csv: every model of torchvision's catalogue, published figures
+    beside ours. Returns the number of models."""
+    from cnnstat.analysis.torchvision_figures import catalogue, catalogue_row
+    from cnnstat.figures import figure, keys, shape_text
+    from cnnstat.render.emit import render_text
+    from cnnstat.render.output import write_atomic
+    from cnnstat.render.table import Table
+
+    rows = []
+    for name in catalogue():
+        status.update(f"torchvision: {name}")
+        row = catalogue_row(name)
+        rows.append({**row, "input_shape": shape_text(row["input_shape"])})
+    table = Table([figure(key) for key in keys("torchvision")], rows,
+                  title="torchvision's catalogue: published figures and ours (batch 1)", footer=list(TORCHVISION_FOOTER))
+    for suffix, fmt in ((".md", "md"), (".csv", "csv")):
+        write_atomic(out / f"torchvision{suffix}", render_text(table, fmt))
+    return len(rows)
+
+
 def report_command(
     out: Path = typer.Option(Path("reports"), "--out", help="The folder to (re)write."),
     device: str = typer.Option("meta", "--device", help=DEVICE_HELP),
+    torchvision: bool = typer.Option(True, "--torchvision/--no-torchvision",
+                                     help="Also write torchvision.md/.csv: every torchvision model, published figures "
+                                          "beside ours (needs torchvision; detection models run once on the CPU, "
+                                          "minutes)."),
 ) -> None:
     """Regenerate OUT: README.md (index and reading guide), zoo.md/zoo.csv, one .md/.csv/.png per study,
-    and the zoo's params-vs-MACs plot. On meta (the default) every figure is deterministic."""
+    the zoo's params-vs-MACs plot, and torchvision.md/.csv. On meta (the default) every figure is
+    deterministic (detection models: one seeded CPU forward)."""
     from rich.console import Console
 
     from cnnstat.analysis.compare import figures_of
@@ -68,8 +104,16 @@ def report_command(
             stem = out / "studies" / study.name
             _write_tables(frame, STUDY_HIDDEN, result.title, study_footer(result), stem)
             study_bars(frame, result.title, stem.with_suffix(".png"))
+        torchvision_models = _write_torchvision(out, status) if torchvision and _has_torchvision() else 0
 
     index = report_index([(s.name, s.title, s.source) for s in studies], len(models), measured_footer(rows), CONVENTIONS)
     write_atomic(out / "README.md", index)
     progress.print(f"wrote {out}/: README.md, zoo.md, zoo.csv, zoo_params_vs_macs.png, "
-                   f"{len(studies)} studies (md, csv, png)")
+                   f"{len(studies)} studies (md, csv, png)"
+                   + (f", torchvision.md and .csv ({torchvision_models} models)" if torchvision_models else ""))
+
+
+def _has_torchvision() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torchvision") is not None

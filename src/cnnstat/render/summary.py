@@ -60,12 +60,24 @@ def summary_footer(report: Mapping[str, Any]) -> list[str]:
     if report["uncounted_ops"]:
         ops = ", ".join(f"{op} x{count}" for op, count in report["uncounted_ops"].items())
         lines.append(f"Uncounted ops (no cost rule): {ops}")
+    if report.get("parts"):
+        lines.append(parts_footer(report["parts"], t["macs"]))
     lines += [f"Note: {note}" for note in report.get("notes", [])]
     if "latency_ms" in t:
         lines += measured_footer(t)
     if "roofline" in report:
         lines.append(roofline_footer(report["roofline"]))
     return lines
+
+
+def parts_footer(parts, total_macs: int) -> str:
+    """One line: each part's MACs and share of the model's, in call order."""
+    shown = []
+    for part in parts:
+        name = f"{part['name']} ({part['type']})" if part["name"] else f"the rest of {part['type']}"
+        share = f" ({part['macs'] / total_macs:.1%})" if total_macs else ""
+        shown.append(f"{name} {human_count(part['macs'])} MACs{share}, {human_count(part['params'])} params")
+    return "Cost per part: " + "; ".join(shown)
 
 
 def roofline_footer(roofline: Mapping[str, Any]) -> str:
