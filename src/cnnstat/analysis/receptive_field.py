@@ -49,6 +49,11 @@ class AxisField:
     def size(self) -> int:
         return self.mask.bit_length()
 
+    def pixels(self, position: int, length: int) -> list[int]:
+        """The input pixels (of ``length``) that output ``position`` sees: padding clipped, holes left out."""
+        first = self.start + position * self.jump
+        return [first + o for o in range(self.size) if self.mask >> o & 1 and 0 <= first + o < length]
+
 
 IDENTITY = AxisField(1, 0, 1)
 WHOLE = "whole"
@@ -635,6 +640,8 @@ class ReceptiveFields:
         self.active: list[int] = []
         self.figures: dict[int, FieldFigures] = {}
         """Record index -> figures of that call's output."""
+        self.output_fields: dict[int, TensorField] = {}
+        """Record index -> the field of that call's (first) output over the model's input."""
         self.finished: list[int] = []
         """Record indices in the order their calls returned."""
         self.input_size: tuple[int, ...] = ()
@@ -678,6 +685,7 @@ class ReceptiveFields:
         local = fields.get(record.index)
         if whole is None:
             return
+        self.output_fields[record.index] = whole
         size, jump, start = _figures(whole)
         kernel, kernel_stride, _ = _figures(local) if local is not None else (None, None, None)
         self.figures[record.index] = FieldFigures(
