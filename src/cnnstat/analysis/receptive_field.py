@@ -765,11 +765,28 @@ class FieldSummary:
     """The first layer (in the order calls return) with an output position that sees the whole
     input; None if none does."""
     covers_at_index: int | None
+    last_spatial: FieldFigures | None
+    """The last (in the order calls return) field that is local on every axis: for a classifier,
+    the one its global pooling takes."""
+    last_spatial_at: str | None
+
+
+def _local(figures: FieldFigures | None) -> bool:
+    return figures is not None and figures.size is not None and None not in figures.size
 
 
 def field_summary(fields: ReceptiveFields, records: Sequence[LayerRecord]) -> FieldSummary | None:
     if not fields.input_size:
         return None
     first = fields.first_covering(records)
+    local = [index for index in fields.finished if _local(fields.figures.get(index))]
+    last = records[local[-1]] if local else None
     return FieldSummary(list(fields.input_size), records[0].receptive_field if records else None,
-                        (first.name or "(the model's output)") if first else None, first.index if first else None)
+                        _shown_name(first), first.index if first else None,
+                        last.receptive_field if last else None, _shown_name(last))
+
+
+def _shown_name(record: LayerRecord | None) -> str | None:
+    if record is None:
+        return None
+    return (record.name or "the model's output") + (f" (call {record.call + 1})" if record.call else "")

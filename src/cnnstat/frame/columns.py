@@ -70,6 +70,16 @@ ROOFLINE_COLUMNS = [
 """Added to the summary table (and the layer frame) with --roofline: arithmetic intensity
 (FLOPs per byte of inputs, weights and outputs), achieved FLOP/s, memory- or compute-bound."""
 
+FIELD_COLUMNS = [
+    Column("receptive_field", "RF"),
+    Column("jump", "Jump"),
+    Column("own_field", "Own RF"),
+]
+"""Added to the summary table (and the layer frame) of a model with a spatial input: the
+receptive field of each layer's output over the model's input (pixels per spatial axis,
+"whole" once every value sees the whole input), its effective stride, and the layer's own
+field over its own input (a conv's dilated kernel, a block's field)."""
+
 LAYER_FRAME_COLUMNS = [
     "index", "name", "type", "depth", "is_leaf", "call", "parent", "description", "input_shape",
     "output_shape", "params", "trainable_params", "macs", "flops", "activation_bytes",
