@@ -57,7 +57,7 @@ def test_every_command_has_its_run():
 
 
 def test_list(runs):
-    assert {"resnet18", "resnet50"} <= {row["name"] for row in json.loads(succeeded(runs, "list"))}
+    assert {"resnet18", "resnet50"} <= {row["model"] for row in json.loads(succeeded(runs, "list"))}
 
 
 def test_summary_of_a_package_in_the_current_folder(runs):
