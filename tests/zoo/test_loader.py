@@ -217,19 +217,3 @@ def test_user_model_errors_through_the_command_line(package_dir):
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
-
-
-def test_hub_specs_with_a_fake_torchvision(monkeypatch):
-    """The torchvision path, with a stand-in package (the real one needs a matching torch)."""
-    import types
-
-    fake = types.ModuleType("torchvision")
-    fake.models = types.ModuleType("torchvision.models")
-    fake.models.list_models = lambda: ["tiny"]
-    fake.models.get_model = lambda name, **kwargs: nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
-    monkeypatch.setitem(sys.modules, "torchvision", fake)
-    monkeypatch.setitem(sys.modules, "torchvision.models", fake.models)
-    report = profile("torchvision:tiny")
-    assert report.input_shape == (1, 3, 224, 224) and report.totals.params == 8 * 27 + 8
-    with pytest.raises(CnnstatError, match="torchvision has no model 'tiyn'; did you mean tiny"):
-        profile("torchvision:tiyn")
