@@ -160,6 +160,18 @@ def _rule(*names: str) -> Callable[[Rule], Rule]:
     return register
 
 
+def _on_input(rule: Callable[..., Any]) -> Rule:
+    """A rule of the op's first tensor, called as ``rule(op, source, field)``; nothing follows
+    when that tensor does not depend on the origin."""
+
+    def apply(op: "_Op") -> Any:
+        field = op.field_of(op.args[0])
+        return [] if field is None else rule(op, op.args[0], field)
+
+    apply.__doc__ = rule.__doc__
+    return apply
+
+
 @dataclass
 class _Op:
     name: str
@@ -216,10 +228,8 @@ def elementwise(op: _Op) -> Any:
 
 
 @_rule("convolution")
-def _convolution(op: _Op) -> Any:
-    field = op.field_of(op.args[0])
-    if field is None:
-        return []
+@_on_input
+def _convolution(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     stride, padding, dilation, transposed = op.args[3], op.args[4], op.args[5], op.args[6]
     kernel = op.args[1].shape[2:]
     updates = {}
@@ -246,10 +256,8 @@ def _listed(value: Any, count: int, default: Any = None) -> list[int]:
 
 @_rule("max_pool1d", "max_pool2d", "max_pool3d", "max_pool2d_with_indices", "max_pool3d_with_indices",
        "avg_pool1d", "avg_pool2d", "avg_pool3d")
-def _pooling(op: _Op) -> Any:
-    field = op.field_of(op.args[0])
-    if field is None:
-        return []
+@_on_input
+def _pooling(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     count = _spatial_count(op.name)
     kernel = _listed(op.arg(1, "kernel_size"), count)
     stride = _listed(op.arg(2, "stride"), count, kernel)
@@ -267,13 +275,10 @@ def _pooling(op: _Op) -> Any:
 
 @_rule("_adaptive_avg_pool2d", "_adaptive_avg_pool3d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
        "adaptive_max_pool2d", "adaptive_max_pool3d")
-def _adaptive_pooling(op: _Op) -> Any:
+@_on_input
+def _adaptive_pooling(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     """Output 1 along an axis: a reduction; an output that divides the input: a window of
     input/output, stride the same; otherwise windows of varying size, which no field states."""
-    source = op.args[0]
-    field = op.field_of(source)
-    if field is None:
-        return []
     outputs = _tensors(op.out)
     count = _spatial_count(op.name)
     first = source.dim() - count
@@ -293,11 +298,8 @@ def _adaptive_pooling(op: _Op) -> Any:
 @_rule("mean", "sum", "amax", "amin", "max", "min", "var", "std", "var_mean", "std_mean", "logsumexp", "prod",
        "linalg_vector_norm", "norm", "argmax", "argmin", "_softmax", "_log_softmax", "_safe_softmax", "softmax",
        "log_softmax")
-def _reduction(op: _Op) -> Any:
-    source = op.args[0]
-    field = op.field_of(source)
-    if field is None:
-        return []
+@_on_input
+def _reduction(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     dim = op.arg(2, "dim") if op.name in ("norm", "linalg_vector_norm") else op.arg(1, "dim")
     if isinstance(dim, int):
         dims = [dim % source.dim()]
@@ -311,41 +313,26 @@ def _reduction(op: _Op) -> Any:
         if out.dim() == source.dim():  # keepdim, softmax: the dimensions stay, holding nothing reduced
             results.append((out, reduced))
         else:
-            kept = tuple(held for d, held in enumerate(reduced.dims) if d not in dims)
-            results.append((out, TensorField(kept, reduced.axes)))
+            results.append((out, reduced.with_axes({}, [held for d, held in enumerate(reduced.dims) if d not in dims])))
     return results
 
 
-@_rule("native_layer_norm")
-def _layer_norm(op: _Op) -> Any:
-    source = op.args[0]
-    field = op.field_of(source)
-    if field is None:
-        return []
-    normalized = len(op.args[1])
-    field = op.reduced(field, source, range(source.dim() - normalized, source.dim()))
-    return [(out, field) for out in _tensors(op.out)]
-
-
-@_rule("native_group_norm")
-def _group_norm(op: _Op) -> Any:
-    source = op.args[0]
-    field = op.field_of(source)
-    if field is None:
-        return []
-    field = op.reduced(field, source, range(1, source.dim()))
+@_rule("native_layer_norm", "native_group_norm")
+@_on_input
+def _norm(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
+    """Statistics over the normalised dimensions: the last ones (layer norm), or every one
+    but the batch (group norm)."""
+    first = source.dim() - len(op.args[1]) if op.name == "native_layer_norm" else 1
+    field = op.reduced(field, source, range(first, source.dim()))
     return [(out, field) for out in _tensors(op.out)]
 
 
 @_rule("native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
        "_batch_norm_with_update", "_batch_norm_no_update", "cudnn_batch_norm", "miopen_batch_norm")
-def _batch_norm(op: _Op) -> Any:
+@_on_input
+def _batch_norm(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     """Elementwise with running statistics; with batch statistics (training) a reduction over
     the batch and every position."""
-    source = op.args[0]
-    field = op.field_of(source)
-    if field is None:
-        return []
     training = {"native_batch_norm": 5, "_native_batch_norm_legit": 5, "cudnn_batch_norm": 5,
                 "miopen_batch_norm": 5}.get(op.name)
     if op.name == "_batch_norm_with_update" or training is not None and op.arg(training, "training"):
@@ -406,9 +393,9 @@ def _attention(op: _Op) -> Any:
             for out in _tensors(op.out)]
 
 
-def _same(op: _Op) -> Any:
-    field = op.field_of(op.args[0])
-    return [] if field is None else [(out, field) for out in _tensors(op.out)]
+@_on_input
+def _same(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
+    return [(out, field) for out in _tensors(op.out)]
 
 
 for _name in ("alias", "clone", "detach", "_to_copy", "contiguous", "lift_fresh", "lift_fresh_copy", "native_dropout",
@@ -417,12 +404,10 @@ for _name in ("alias", "clone", "detach", "_to_copy", "contiguous", "lift_fresh"
 
 
 @_rule("as_strided", "as_strided_")
-def _restrided(op: _Op) -> Any:
+@_on_input
+def _restrided(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     """The same elements in another layout (a kernel's output put in channels-last); any other view, no field."""
-    field = op.field_of(op.args[0])
-    if field is None:
-        return []
-    return [(op.out, field if tuple(op.out.shape) == tuple(op.args[0].shape) else None)]
+    return [(op.out, field if tuple(op.out.shape) == tuple(source.shape) else None)]
 
 
 @_rule("copy_")
@@ -459,11 +444,8 @@ def _groups(shape_in: Sequence[int], shape_out: Sequence[int]) -> list[tuple[lis
 
 
 @_rule("view", "_unsafe_view", "reshape", "_reshape_alias", "flatten", "unflatten")
-def _reshape(op: _Op) -> Any:
-    source = op.args[0]
-    field = op.field_of(source)
-    if field is None:
-        return []
+@_on_input
+def _reshape(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     groups = _groups(source.shape, op.out.shape)
     if groups is None:
         return [(op.out, None)]
@@ -488,20 +470,16 @@ def _reshape(op: _Op) -> Any:
 
 
 @_rule("permute")
-def _permute(op: _Op) -> Any:
-    field = op.field_of(op.args[0])
-    if field is None:
-        return []
-    order = [d % op.args[0].dim() for d in op.args[1]]
+@_on_input
+def _permute(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
+    order = [d % source.dim() for d in op.args[1]]
     return [(op.out, field.with_axes({}, [field.dims[d] for d in order]))]
 
 
 @_rule("transpose", "transpose_", "t", "swapaxes")
-def _transpose(op: _Op) -> Any:
-    field = op.field_of(op.args[0])
-    if field is None:
-        return []
-    rank = op.args[0].dim()
+@_on_input
+def _transpose(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
+    rank = source.dim()
     first, second = (op.args[1] % rank, op.args[2] % rank) if len(op.args) > 2 else (0, 1)
     dims = list(field.dims)
     if rank >= 2:
@@ -510,21 +488,16 @@ def _transpose(op: _Op) -> Any:
 
 
 @_rule("unsqueeze", "unsqueeze_")
-def _unsqueeze(op: _Op) -> Any:
-    field = op.field_of(op.args[0])
-    if field is None:
-        return []
+@_on_input
+def _unsqueeze(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     dims = list(field.dims)
     dims.insert(op.args[1] % (len(dims) + 1), ())
     return [(op.out, field.with_axes({}, dims))]
 
 
 @_rule("squeeze", "squeeze_")
-def _squeeze(op: _Op) -> Any:
-    source = op.args[0]
-    field = op.field_of(source)
-    if field is None:
-        return []
+@_on_input
+def _squeeze(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     asked = op.args[1] if len(op.args) > 1 else None
     asked = range(source.dim()) if asked is None else [asked] if isinstance(asked, int) else asked
     gone = {d % max(source.dim(), 1) for d in asked if source.shape[d] == 1}
@@ -532,10 +505,8 @@ def _squeeze(op: _Op) -> Any:
 
 
 @_rule("expand")
-def _expand(op: _Op) -> Any:
-    field = op.field_of(op.args[0])
-    if field is None:
-        return []
+@_on_input
+def _expand(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     return [(op.out, field.with_axes({}, [()] * (op.out.dim() - len(field.dims)) + list(field.dims)))]
 
 
@@ -552,11 +523,8 @@ def _shifted(field: TensorField, dim: int, offset: int, step: int = 1) -> Tensor
 
 
 @_rule("slice")
-def _slice(op: _Op) -> Any:
-    source = op.args[0]
-    field = op.field_of(source)
-    if field is None:
-        return []
+@_on_input
+def _slice(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     dim = op.arg(1, "dim", 0) % source.dim()
     start, step = op.arg(2, "start", 0), op.arg(4, "step", 1)
     start = 0 if start is None else start + source.shape[dim] if start < 0 else min(start, source.shape[dim])
@@ -564,11 +532,8 @@ def _slice(op: _Op) -> Any:
 
 
 @_rule("select")
-def _select(op: _Op) -> Any:
-    source = op.args[0]
-    field = op.field_of(source)
-    if field is None:
-        return []
+@_on_input
+def _select(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     dim = op.args[1] % source.dim()
     index = op.args[2] % source.shape[dim]
     shifted = _shifted(field, dim, index)
@@ -576,11 +541,8 @@ def _select(op: _Op) -> Any:
 
 
 @_rule("split", "split_with_sizes", "unbind", "chunk")
-def _split(op: _Op) -> Any:
-    source = op.args[0]
-    field = op.field_of(source)
-    if field is None:
-        return []
+@_on_input
+def _split(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     dim = (op.arg(1, "dim", 0) if op.name == "unbind" else op.arg(2, "dim", 0)) % source.dim()
     results, offset = [], 0
     for out in _tensors(op.out):
@@ -616,11 +578,8 @@ def _concatenate(op: _Op) -> Any:
 
 
 @_rule("constant_pad_nd")
-def _pad(op: _Op) -> Any:
-    source = op.args[0]
-    field = op.field_of(source)
-    if field is None:
-        return []
+@_on_input
+def _pad(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     pad = op.args[1]
     for i in range(len(pad) // 2):
         field = _shifted(field, source.dim() - 1 - i, -pad[2 * i])
@@ -711,10 +670,10 @@ class ReceptiveFields:
         for origin in origins:
             op = _Op(name, args, kwargs, out, lambda t, o=origin: self.fields.get(t, {}).get(o)
                      if isinstance(t, torch.Tensor) else None, self.origins[origin])
-            if rule is None:
+            try:
+                results = self._no_rule(op, origin) if rule is None else rule(op)
+            except Exception:  # a rule that cannot read this call's arguments: the field is unknown, and said so
                 results = self._no_rule(op, origin)
-            else:
-                results = rule(op)
             for tensor, field in results:
                 entry = self.fields.setdefault(tensor, {})
                 if field is None:
