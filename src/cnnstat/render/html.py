@@ -146,13 +146,14 @@ def summary_page(table: Table, roofline_svg: str | None = None) -> str:
                    bar_strips=_strips(table, layers), roofline_svg=_trusted(roofline_svg))
 
 
-def figures_page(table: Table, subtitle: str, plot_svg: str | None = None) -> str:
+def figures_page(table: Table, subtitle: str, plot_svg: str | None = None, charts: bool = True) -> str:
     """A table of models or points (`cnnstat compare`, `cnnstat sweep`): sortable, filterable,
-    the models' figures side by side as bars, and a plot when given."""
+    with the rows' figures side by side as bars (``charts``) and a plot when given."""
     shown = _html_table(table, "figures")
     labels = [row["name"] for row in shown.rows]
     return _render("figures.html.j2", page_title=table.title, heading=table.title, subtitle=subtitle,
-                   fact_lines=table.footer, table=shown, charts=_charts(table, labels), plot_svg=_trusted(plot_svg))
+                   fact_lines=table.footer, table=shown, charts=_charts(table, labels) if charts else [],
+                   plot_svg=_trusted(plot_svg))
 
 
 @dataclass
@@ -162,7 +163,6 @@ class ReportSection:
     anchor: str
     table: Table
     files: Sequence[str]
-    source: str = ""
     charts: bool = True
     plot_svg: str | None = None
 
@@ -174,8 +174,7 @@ def report_index_page(title: str, subtitle: str, guide: Sequence[str], sections:
     for section in sections:
         table = _html_table(section.table, section.anchor)
         labels = [row["name"] for row in table.rows]
-        shown.append({"heading": section.heading, "anchor": section.anchor, "source": section.source,
-                      "files": section.files, "table": table, "notes": section.table.footer,
+        shown.append({"heading": section.heading, "anchor": section.anchor, "files": section.files, "table": table, "notes": section.table.footer,
                       "charts": _charts(section.table, labels) if section.charts else [],
                       "plot_svg": _trusted(section.plot_svg)})
     return _render("index.html.j2", page_title=title, heading=title, subtitle=subtitle, guide=guide, sections=shown)

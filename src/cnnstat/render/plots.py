@@ -54,24 +54,28 @@ def _pyplot():
     return plt
 
 
-def _save(figure, path) -> str | None:
-    """Write the figure to ``path`` (PNG or SVG by its extension); with no path, return it as
-    SVG markup to inline in a page: text kept as text, ids fixed, so the same figure gives the
-    same bytes."""
+def _save(figure, path, inline: bool = False) -> str | None:
+    """Write the figure to ``path`` (PNG or SVG by its extension); with ``inline`` or no path,
+    return it as SVG markup to put in a page: text kept as text, ids fixed, so the same figure
+    gives the same bytes."""
     plt = _pyplot()
-    fmt = PLOT_FORMATS[check_plot_path(path).suffix.lower()] if path is not None else "svg"
     # No software or date stamp: the file then changes only when the figures do.
-    metadata = {"Software": None} if fmt == "png" else {"Creator": None, "Date": None}
-    buffer = io.BytesIO()
-    inline = {"svg.fonttype": "none", "svg.hashsalt": "cnnstat"} if path is None else {}
-    with plt.rc_context(inline):
-        figure.savefig(buffer, format=fmt, dpi=110, bbox_inches="tight", metadata=metadata)
-    plt.close(figure)
-    if path is None:
-        markup = buffer.getvalue().decode("utf-8")
+    metadata = {"png": {"Software": None}, "svg": {"Creator": None, "Date": None}}
+    try:
+        if path is not None:
+            fmt = PLOT_FORMATS[check_plot_path(path).suffix.lower()]
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format=fmt, dpi=110, bbox_inches="tight", metadata=metadata[fmt])
+            write_atomic(path, buffer.getvalue())
+        if path is not None and not inline:
+            return None
+        buffer = io.StringIO()
+        with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cnnstat"}):
+            figure.savefig(buffer, format="svg", bbox_inches="tight", metadata=metadata["svg"])
+        markup = buffer.getvalue()
         return markup[markup.index("<svg"):]  # the XML prolog and doctype have no place inside HTML
-    write_atomic(path, buffer.getvalue())
-    return None
+    finally:
+        plt.close(figure)
 
 
 def _present(values) -> list[float]:
@@ -161,8 +165,9 @@ def _place_labels(figure, axes, points: Sequence[tuple[str, float, float]]) -> N
                       arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5") if far else None)
 
 
-def zoo_scatter(frame, path) -> str | None:
-    """Params against MACs (log-log), one colour per family, every model labelled."""
+def zoo_scatter(frame, path, inline: bool = False) -> str | None:
+    """Params against MACs (log-log), one colour per family, every model labelled; with
+    ``inline``, also returned as SVG markup for a page."""
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(11, 7.5))
     for index, (family, group) in enumerate(frame.groupby("family", sort=True)):
@@ -177,7 +182,7 @@ def zoo_scatter(frame, path) -> str | None:
     axes.legend(fontsize=7, ncol=2, loc="lower right")
     axes.margins(x=0.08, y=0.2)  # room for the labels of the outermost points
     _place_labels(figure, axes, list(zip(frame["model"], frame["macs"], frame["params"])))
-    return _save(figure, path)
+    return _save(figure, path, inline)
 
 
 def _bar_panels(labels: Sequence[str], series: Sequence[tuple[Column, Sequence[Any]]], title: str, path) -> str | None:

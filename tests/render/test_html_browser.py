@@ -1,0 +1,127 @@
+"""The HTML pages in a real browser (headless Chromium): they load with no console error and no
+request, and what the table shows, sorts and folds is what the CSV holds."""
+
+import csv
+
+import pytest
+
+from tests.render.browser import start_browser
+
+pytestmark = pytest.mark.browser
+
+ROWS_SHOWN = "return Array.from(document.querySelectorAll('#' + arguments[0] + ' tbody tr')).filter(r => !r.hidden)"
+COLUMN_VALUES = """
+const table = document.getElementById(arguments[0]);
+const headers = Array.from(table.tHead.rows[0].cells).map(th => th.textContent);
+const column = headers.findIndex(text => text === arguments[1] || text.startsWith(arguments[1] + ' ('));
+return Array.from(table.tBodies[0].rows).filter(r => !r.hidden).map(r => r.cells[column].dataset.v);
+"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    browser = start_browser()
+    yield browser
+    browser.driver.quit()
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def load(browser, path):
+    """Open the page and hold what every page must: no console error, no request but itself."""
+    browser.open(path)
+    assert browser.console_errors() == []
+    assert set(browser.requests()) <= {path.resolve().as_uri()}
+
+
+def test_the_harness_sees_console_errors_and_requests(browser, tmp_path):
+    """A page that asks the network for an image is caught both ways."""
+    page = tmp_path / "leaky.html"
+    page.write_text('<!DOCTYPE html><img src="http://127.0.0.1:9/x.png"><script>console.error("boom")</script>')
+    browser.open(page)
+    assert any("boom" in message for message in browser.console_errors())
+    assert "http://127.0.0.1:9/x.png" in browser.requests()
+
+
+def click_header(browser, table_id, header):
+    browser.run("""Array.from(document.querySelectorAll('#' + arguments[0] + ' thead th'))
+                   .find(th => th.textContent === arguments[1] || th.textContent.startsWith(arguments[1] + ' ('))
+                   .click()""", table_id, header)
+
+
+def test_summary_page(browser, summary_files):
+    page, csv_path = summary_files
+    load(browser, page)
+    rows = read_csv(csv_path)
+    assert len(browser.run(ROWS_SHOWN, "layers")) == len(rows)
+    for key, header in (("params", "Params"), ("macs", "MACs"), ("flops", "FLOPs"), ("activation_bytes", "Output")):
+        shown = browser.run(COLUMN_VALUES, "layers", header)
+        assert shown == [row[key] for row in rows], f"the page's {header} are not the CSV's {key}"
+    browser.screenshot("summary-resnet50.png")
+
+    click_header(browser, "layers", "MACs")
+    macs = [int(value) for value in browser.run(COLUMN_VALUES, "layers", "MACs")]
+    assert macs == sorted((int(row["macs"]) for row in rows), reverse=True)
+    browser.run("document.querySelector('input.leaves').click()")
+    first = browser.run(ROWS_SHOWN + "[0].dataset.name", "layers")
+    leaves = [row for row in rows if row["is_leaf"] == "True"]
+    assert first == max(leaves, key=lambda row: int(row["macs"]))["name"]
+    assert len(browser.run(ROWS_SHOWN, "layers")) == len(leaves)
+    browser.run("document.querySelector('.controls[data-for=layers]').scrollIntoView()")
+    browser.screenshot("summary-resnet50-sorted-by-macs.png")
+
+    browser.run("document.querySelector('button.tree-order').click(); document.querySelector('input.leaves').click()")
+    browser.run("const s = document.querySelector('select.depth'); s.value = '1'; s.dispatchEvent(new Event('change'))")
+    assert len(browser.run(ROWS_SHOWN, "layers")) == sum(int(row["depth"]) <= 1 for row in rows)
+
+    # A bar brings its row into view, unfolding what hides it.
+    bar = browser.run("return document.querySelector('svg.strip').querySelectorAll('rect')[100].dataset.row")
+    row = browser.run("return document.querySelector(`#layers tr[data-index='${arguments[0]}']`)", bar)
+    assert row.get_attribute("hidden") is not None
+    browser.run("const svg = document.querySelector('svg.strip'); const box = svg.getBoundingClientRect();"
+                "svg.dispatchEvent(new MouseEvent('click', {clientX: box.left + box.width * 100.5 /"
+                " svg.querySelectorAll('rect').length, clientY: box.top + 5, bubbles: true}))")
+    assert row.get_attribute("hidden") is None
+    assert browser.console_errors() == []
+
+
+def test_comparison_page(browser, comparison_files):
+    page, csv_path = comparison_files
+    load(browser, page)
+    rows = read_csv(csv_path)
+    assert browser.run(ROWS_SHOWN + ".map(r => r.dataset.name)", "figures") == [row["model"] for row in rows]
+    for key, header in (("params", "Params"), ("macs", "MACs"), ("macs_ratio", "MACs x")):
+        assert browser.run(COLUMN_VALUES, "figures", header) == [row[key] for row in rows]
+    browser.screenshot("compare.png")
+    click_header(browser, "figures", "MACs")
+    assert browser.run(ROWS_SHOWN + "[0].dataset.name", "figures") == max(rows, key=lambda r: int(r["macs"]))["model"]
+
+
+def cnnstat(*args):
+    """A command in this process (the CLI's own path to the file, atomic write included)."""
+    from typer.testing import CliRunner
+
+    from cnnstat.cli.main import app
+
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="module")
+def summary_files(tmp_path_factory):
+    out = tmp_path_factory.mktemp("summary")
+    cnnstat("summary", "resnet50", "--device", "meta", "-o", str(out / "resnet50.html"))
+    cnnstat("summary", "resnet50", "--device", "meta", "--format", "csv", "-o", str(out / "resnet50.csv"))
+    return out / "resnet50.html", out / "resnet50.csv"
+
+
+@pytest.fixture(scope="module")
+def comparison_files(tmp_path_factory):
+    out = tmp_path_factory.mktemp("compare")
+    models = ("resnet50", "mobilenet_v2", "vgg16")
+    cnnstat("compare", *models, "--device", "meta", "-o", str(out / "compare.html"))
+    cnnstat("compare", *models, "--device", "meta", "--format", "csv", "-o", str(out / "compare.csv"))
+    return out / "compare.html", out / "compare.csv"
