@@ -35,6 +35,8 @@ def load(browser, path):
     browser.open(path)
     assert browser.console_errors() == []
     assert set(browser.requests()) <= {path.resolve().as_uri()}
+    ids = browser.run("return Array.from(document.querySelectorAll('[id]')).map(e => e.id)")
+    assert len(ids) == len(set(ids)), "an id is used twice: links and lookups would find the wrong element"
 
 
 def test_the_harness_sees_console_errors_and_requests(browser, tmp_path):
@@ -98,6 +100,35 @@ def test_comparison_page(browser, comparison_files):
     browser.screenshot("compare.png")
     click_header(browser, "figures", "MACs")
     assert browser.run(ROWS_SHOWN + "[0].dataset.name", "figures") == max(rows, key=lambda r: int(r["macs"]))["model"]
+
+
+def test_sweep_page(browser, tmp_path):
+    cnnstat("sweep", "resnet18", "-i", "3x64x64,3x96x96", "-b", "1,2", "-o", str(tmp_path / "sweep.html"))
+    cnnstat("sweep", "resnet18", "-i", "3x64x64,3x96x96", "-b", "1,2", "--format", "csv",
+            "-o", str(tmp_path / "sweep.csv"))
+    load(browser, tmp_path / "sweep.html")
+    rows = read_csv(tmp_path / "sweep.csv")
+    assert browser.run(COLUMN_VALUES, "figures", "MACs") == [row["macs"] for row in rows]
+    assert browser.run("return document.querySelectorAll('.plot svg').length") == 1
+    browser.screenshot("sweep.png")
+
+
+@pytest.mark.slow
+def test_report_index(browser, fresh_reports):
+    """index.html beside the reports: each table holds its CSV's rows and figures, each link a file."""
+    load(browser, fresh_reports / "index.html")
+    tables = [fresh_reports / "zoo.csv", *sorted((fresh_reports / "studies").glob("*.csv"))]
+    assert sorted(browser.run("return Array.from(document.querySelectorAll('table')).map(t => t.id)")) == \
+        sorted(path.stem for path in tables)
+    for path in tables:
+        rows = read_csv(path)
+        assert browser.run(ROWS_SHOWN + ".map(r => r.dataset.name)", path.stem) == [row["model"] for row in rows]
+        assert browser.run(COLUMN_VALUES, path.stem, "MACs") == [row["macs"] for row in rows], path.name
+    links = browser.run("return Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
+    assert all((fresh_reports / link).is_file() for link in links if not link.startswith("#"))
+    assert all(browser.run("return document.getElementById(arguments[0]) !== null", link[1:])
+               for link in links if link.startswith("#"))
+    browser.screenshot("report-index.png")
 
 
 def cnnstat(*args):
