@@ -2,7 +2,7 @@
 
 import re
 
-from cnnstat.frame.columns import Column
+from cnnstat.figures import Figure
 from cnnstat.render.html import figures_page
 from cnnstat.render.table import Table
 
@@ -10,7 +10,7 @@ HOSTILE = '<img src=x onerror="alert(1)">'
 
 
 def test_names_are_text_and_nothing_is_fetched():
-    table = Table([Column("model", "Model"), Column("macs", "MACs", "si")],
+    table = Table([Figure("model", "Model"), Figure("macs", "MACs", "si")],
                   [{"model": HOSTILE, "macs": 2_000_000}, {"model": "b", "macs": 1_000_000, "macs_ratio": 0.5}],
                   title=f"{HOSTILE} vs b", footer=[HOSTILE])
     page = figures_page(table, "cnnstat compare")

@@ -58,14 +58,15 @@ def sweep_command(
 
     from cnnstat.analysis.sweep import sweep
     from cnnstat.render.emit import emit
-    from cnnstat.render.sweep import MEASURED_COLUMNS, SWEEP_COLUMNS, sweep_rows, sweep_table
+    from cnnstat.figures import group
+    from cnnstat.render.sweep import sweep_rows, sweep_table
     from cnnstat.render.table import Table
 
     result = sweep(model, shapes, batches, device=device, mode=mode, dtype=dtype, options=options, threads=threads,
                    min_run_time=min_run_time)
     data = result.to_dict()
     emit(sweep_table(data), fmt, output, json_data=data,
-         csv_table=Table(SWEEP_COLUMNS + MEASURED_COLUMNS, sweep_rows(data)), page=lambda: sweep_html(data))
+         csv_table=Table(group("sweep", "sweep_measured"), sweep_rows(data)), page=lambda: sweep_html(data))
     if plot:
         from cnnstat.render.plots import sweep_curves
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Collection, Sequence
 
-from cnnstat.frame.compare import IDENTITY_COLUMNS, columns_of
+from cnnstat.figures import keys
+from cnnstat.frame.compare import columns_of
 from cnnstat.render.table import Table
 
-_IDENTITY_KEYS = {column.key for column in IDENTITY_COLUMNS}
+_IDENTITY_KEYS = set(keys("identity"))
 COMPARE_HIDDEN = _IDENTITY_KEYS - {"model", "input_shape"}
 """What a table or Markdown leaves out of each kind of comparison (CSV keeps every column)."""
 ZOO_HIDDEN = _IDENTITY_KEYS - {"model", "family", "input_shape"}

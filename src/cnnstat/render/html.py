@@ -10,12 +10,11 @@ terminal does and holds the raw one, the same the CSV writes, for sorting and fo
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
-from cnnstat.frame.columns import Column
 from cnnstat.render.table import Table, column_unit, format_value, formatted
-from cnnstat.render.text import NUMERIC_SCALES, csv_value
+from cnnstat.render.text import csv_value
 
 STRIP_KEYS = ("macs", "params", "activation_bytes", "latency_ms")
 """The per-layer figures drawn as bars above a summary's table, when its table has them."""
@@ -45,13 +44,12 @@ class _HtmlTable:
     rows: list[dict[str, Any]]
     total: list[str] | None
     max_depth: int = 0
-    columns: list[Column] = field(default_factory=list)
 
 
 def _html_table(table: Table, table_id: str, tree: bool = False) -> _HtmlTable:
     """Headers with their units, cells as shown (text) and as the CSV holds them (value)."""
     headers, bodies, total = formatted(table)
-    numeric = [column.scale in NUMERIC_SCALES for column in table.columns]
+    numeric = [column.numeric for column in table.columns]
     children = {row.get("parent") for row in table.rows} if tree else set()
     rows = []
     for position, (row, texts) in enumerate(zip(table.rows, bodies)):
@@ -68,7 +66,7 @@ def _html_table(table: Table, table_id: str, tree: bool = False) -> _HtmlTable:
                       "search": f"{name} {row['type']}".lower()}
         rows.append(entry)
     return _HtmlTable(table_id, [{"text": text, "numeric": is_number} for text, is_number in zip(headers, numeric)],
-                      rows, total, max((row.get("depth", 0) for row in table.rows), default=0), table.columns)
+                      rows, total, max((row.get("depth", 0) for row in table.rows), default=0))
 
 
 def _trusted(svg: str | None):

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from cnnstat.errors import CnnstatError
-from cnnstat.frame.columns import Column
+from dataclasses import replace
+
+from cnnstat.figures import Figure, figure, shape_text
 from cnnstat.render.output import check_writable, write_atomic
 from cnnstat.render.table import column_unit, header_with_unit
 from cnnstat.render.units import human_bytes, human_count, human_flop_rate
@@ -22,13 +24,20 @@ PLOT_FORMATS = {".png": "png", ".svg": "svg"}
 TOP_LAYERS = 15
 """How many layers a per-layer figure names; the rest are summed in its title."""
 
-PARAMS = Column("params", "Params", "si")
-MACS = Column("macs", "MACs", "si")
-EVAL_PEAK = Column("est_peak_inference_bytes", "Est. peak memory, inference", "binary")
-TRAIN_PEAK = Column("est_peak_training_bytes", "Est. peak memory, training step", "binary")
-LATENCY = Column("latency_ms", "Latency (ms)", "float")
-THROUGHPUT = Column("throughput_per_s", "Throughput (items/s)", "float")
-OUTPUT_MEMORY = Column("activation_bytes", "Output memory", "binary")
+
+
+def _axis(key: str, **changes) -> Figure:
+    """A figure of the schema under its long name (and a plot's own scale, where given)."""
+    return replace(figure(key), header=figure(key).long_name, **changes)
+
+
+PARAMS = _axis("params", scale="si")
+MACS = _axis("macs")
+EVAL_PEAK = _axis("est_peak_inference_bytes")
+TRAIN_PEAK = _axis("est_peak_training_bytes")
+LATENCY = _axis("latency_ms")
+THROUGHPUT = _axis("throughput_per_s")
+OUTPUT_MEMORY = _axis("activation_bytes")
 LAYER_METRICS = {"macs": MACS, "memory": OUTPUT_MEMORY, "latency": LATENCY}
 """What per-layer bars can show (keys of the layer frame)."""
 BAR_FIGURES = (PARAMS, MACS, TRAIN_PEAK)
@@ -83,13 +92,13 @@ def _present(values) -> list[float]:
     return [0.0 if value is None or value != value else float(value) for value in values]
 
 
-def _scaled(column: Column, values: Sequence[float]) -> tuple[list[float], str]:
+def _scaled(column: Figure, values: Sequence[float]) -> tuple[list[float], str]:
     """Values in the unit that keeps the largest readable, and the axis label naming that unit."""
     divisor, prefix = column_unit(column, values)
     return [value / divisor for value in values], header_with_unit(column, prefix)
 
 
-def _human(column: Column) -> Callable[[float], str]:
+def _human(column: Figure) -> Callable[[float], str]:
     if column.scale == "binary":
         return human_bytes
     if column.scale == "si":
@@ -97,7 +106,7 @@ def _human(column: Column) -> Callable[[float], str]:
     return lambda value: f"{value:,.3g}"
 
 
-def _log_axis(axes, which: str, column: Column) -> None:
+def _log_axis(axes, which: str, column: Figure) -> None:
     """A log axis with unit-prefixed ticks: powers of 2 for bytes (1 GiB) and batch sizes,
     of 10 otherwise (10 G); call it after plotting (a short base-10 span also labels 2 and 5)."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
@@ -118,7 +127,7 @@ def _log_axis(axes, which: str, column: Column) -> None:
         axis.set_minor_formatter(FuncFormatter(lambda value, _: tick(value) if _leading_digit(value) in (2, 5) else ""))
     else:
         axis.set_minor_formatter(NullFormatter())
-    axis.set_label_text(column.header)
+    axis.set_label_text(header_with_unit(column, "") if column.scale == "float" else column.header)
 
 
 def _leading_digit(value: float) -> int:
@@ -185,7 +194,7 @@ def zoo_scatter(frame, path, inline: bool = False) -> str | None:
     return _save(figure, path, inline)
 
 
-def _bar_panels(labels: Sequence[str], series: Sequence[tuple[Column, Sequence[Any]]], title: str, path) -> str | None:
+def _bar_panels(labels: Sequence[str], series: Sequence[tuple[Figure, Sequence[Any]]], title: str, path) -> str | None:
     """One horizontal bar chart per (column, values), sharing the row labels; first row on top,
     each bar labelled with its value in units, each x axis naming its unit."""
     plt = _pyplot()
@@ -207,13 +216,13 @@ def _bar_panels(labels: Sequence[str], series: Sequence[tuple[Column, Sequence[A
     return _save(figure, path)
 
 
-def study_bars(frame, title: str, path, figures: Sequence[Column] = BAR_FIGURES) -> str | None:
+def study_bars(frame, title: str, path, figures: Sequence[Figure] = BAR_FIGURES) -> str | None:
     """One horizontal bar chart per figure, rows in the study's (or comparison's) order."""
     present = [column for column in figures if column.key in frame and frame[column.key].notna().any()]
     return _bar_panels(list(frame["model"]), [(column, frame[column.key]) for column in present], title, path)
 
 
-def layer_bars(frame, column: Column, title: str, path, top: int = TOP_LAYERS) -> str | None:
+def layer_bars(frame, column: Figure, title: str, path, top: int = TOP_LAYERS) -> str | None:
     """The ``top`` leaf layers by ``column`` (a layer frame's key), largest first, with the
     share they hold of the model's total in the title."""
     leaves = frame[frame["is_leaf"]]
@@ -259,8 +268,8 @@ def roofline_plot(layers: Sequence[Mapping[str, Any]], peak_flops_per_s: float, 
         axes.annotate(layer["name"], (layer["intensity"], layer["achieved_flops_per_s"]), fontsize=6,
                       xytext=(3, 2), textcoords="offset points")
     axes.set_xlim(low, high)
-    _log_axis(axes, "x", Column("intensity", "Arithmetic intensity (FLOP/byte)", "float"))
-    _log_axis(axes, "y", Column("achieved", "Achieved FLOP/s", "si"))
+    _log_axis(axes, "x", _axis("intensity_flop_per_byte"))
+    _log_axis(axes, "y", _axis("achieved_flops_per_s"))
     axes.grid(True, which="major", alpha=0.3)
     axes.legend(fontsize=7, loc="lower right")
     above = sum(layer["achieved_flops_per_s"] > 1.05 * min(peak_flops_per_s, bandwidth_bytes_per_s * layer["intensity"])
@@ -274,12 +283,12 @@ def roofline_plot(layers: Sequence[Mapping[str, Any]], peak_flops_per_s: float, 
 
 Curve = tuple[str | None, Sequence[float], Sequence[Any], str, str]
 """(legend label or None, xs, ys, line style, colour); a missing y leaves its point out."""
-PIXELS = Column("pixels", "Pixels (H x W)", "si")
-BATCH = Column("batch", "Batch", "raw")
-PEAK_MEMORY = Column("peak", "Est. peak memory", "binary")
+PIXELS = _axis("pixels", scale="si")
+BATCH = _axis("batch")
+PEAK_MEMORY = Figure("peak", "Est. peak memory", "binary")
 
 
-def _curve_panel(axes, curves: Sequence[Curve], x: Column, y: Column) -> None:
+def _curve_panel(axes, curves: Sequence[Curve], x: Figure, y: Figure) -> None:
     for label, xs, ys, style, colour in curves:
         pairs = [(a, b) for a, b in zip(xs, _present(ys)) if b]
         if pairs:
@@ -290,17 +299,13 @@ def _curve_panel(axes, curves: Sequence[Curve], x: Column, y: Column) -> None:
     axes.legend(fontsize=7)
 
 
-def _shape_text(point: Mapping[str, Any]) -> str:
-    return "x".join(map(str, point["input_shape"]))
-
-
 def sweep_curves(data: Mapping[str, Any], path) -> str | None:
     """MACs and memory against pixels (a curve per batch) and against batch (a curve per input),
     log-log: a straight line of slope k is cost ~ x^k. ``data``: ``SweepResult.to_dict()``."""
     plt = _pyplot()
     figure, panels = plt.subplots(2, 2, figsize=(11, 8.5))
     fits = {(fit["figure"], fit["against"]): fit for fit in data["fits"]}
-    groupings = ((PIXELS, lambda p: f"batch {p['batch']}"), (BATCH, lambda p: f"input {_shape_text(p)}"))
+    groupings = ((PIXELS, lambda p: f"batch {p['batch']}"), (BATCH, lambda p: f"input {shape_text(p['input_shape'])}"))
     for col, (x, group_of) in enumerate(groupings):
         groups: dict[str, list] = {}
         for point in data["points"]:
