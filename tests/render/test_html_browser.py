@@ -12,8 +12,7 @@ pytestmark = pytest.mark.browser
 ROWS_SHOWN = "return Array.from(document.querySelectorAll('#' + arguments[0] + ' tbody tr')).filter(r => !r.hidden)"
 COLUMN_VALUES = """
 const table = document.getElementById(arguments[0]);
-const headers = Array.from(table.tHead.rows[0].cells).map(th => th.textContent);
-const column = headers.findIndex(text => text === arguments[1] || text.startsWith(arguments[1] + ' ('));
+const column = Array.from(table.tHead.rows[0].cells).findIndex(th => th.dataset.key === arguments[1]);
 return Array.from(table.tBodies[0].rows).filter(r => !r.hidden).map(r => r.cells[column].dataset.v);
 """
 
@@ -48,10 +47,8 @@ def test_the_harness_sees_console_errors_and_requests(browser, tmp_path):
     assert "http://127.0.0.1:9/x.png" in browser.requests()
 
 
-def click_header(browser, table_id, header):
-    browser.run("""Array.from(document.querySelectorAll('#' + arguments[0] + ' thead th'))
-                   .find(th => th.textContent === arguments[1] || th.textContent.startsWith(arguments[1] + ' ('))
-                   .click()""", table_id, header)
+def click_header(browser, table_id, key):
+    browser.run("document.querySelector(`#${arguments[0]} th[data-key='${arguments[1]}']`).click()", table_id, key)
 
 
 def test_summary_page(browser, summary_files):
@@ -59,13 +56,12 @@ def test_summary_page(browser, summary_files):
     load(browser, page)
     rows = read_csv(csv_path)
     assert len(browser.run(ROWS_SHOWN, "layers")) == len(rows)
-    for key, header in (("params", "Params"), ("macs", "MACs"), ("flops", "FLOPs"), ("activation_bytes", "Output")):
-        shown = browser.run(COLUMN_VALUES, "layers", header)
-        assert shown == [row[key] for row in rows], f"the page's {header} are not the CSV's {key}"
+    for key in ("params", "macs", "flops", "activation_bytes"):
+        assert browser.run(COLUMN_VALUES, "layers", key) == [row[key] for row in rows], f"{key} differ from the CSV's"
     browser.screenshot("summary-resnet50.png")
 
-    click_header(browser, "layers", "MACs")
-    macs = [int(value) for value in browser.run(COLUMN_VALUES, "layers", "MACs")]
+    click_header(browser, "layers", "macs")
+    macs = [int(value) for value in browser.run(COLUMN_VALUES, "layers", "macs")]
     assert macs == sorted((int(row["macs"]) for row in rows), reverse=True)
     browser.run("document.querySelector('input.leaves').click()")
     first = browser.run(ROWS_SHOWN + "[0].dataset.name", "layers")
@@ -95,10 +91,10 @@ def test_comparison_page(browser, comparison_files):
     load(browser, page)
     rows = read_csv(csv_path)
     assert browser.run(ROWS_SHOWN + ".map(r => r.dataset.name)", "figures") == [row["model"] for row in rows]
-    for key, header in (("params", "Params"), ("macs", "MACs"), ("macs_ratio", "MACs x")):
-        assert browser.run(COLUMN_VALUES, "figures", header) == [row[key] for row in rows]
+    for key in ("params", "macs", "macs_ratio"):
+        assert browser.run(COLUMN_VALUES, "figures", key) == [row[key] for row in rows]
     browser.screenshot("compare.png")
-    click_header(browser, "figures", "MACs")
+    click_header(browser, "figures", "macs")
     assert browser.run(ROWS_SHOWN + "[0].dataset.name", "figures") == max(rows, key=lambda r: int(r["macs"]))["model"]
 
 
@@ -108,7 +104,7 @@ def test_sweep_page(browser, tmp_path):
             "-o", str(tmp_path / "sweep.csv"))
     load(browser, tmp_path / "sweep.html")
     rows = read_csv(tmp_path / "sweep.csv")
-    assert browser.run(COLUMN_VALUES, "figures", "MACs") == [row["macs"] for row in rows]
+    assert browser.run(COLUMN_VALUES, "figures", "macs") == [row["macs"] for row in rows]
     assert browser.run("return document.querySelectorAll('.plot svg').length") == 1
     browser.screenshot("sweep.png")
 
@@ -123,7 +119,7 @@ def test_report_index(browser, fresh_reports):
     for path in tables:
         rows = read_csv(path)
         assert browser.run(ROWS_SHOWN + ".map(r => r.dataset.name)", path.stem) == [row["model"] for row in rows]
-        assert browser.run(COLUMN_VALUES, path.stem, "MACs") == [row["macs"] for row in rows], path.name
+        assert browser.run(COLUMN_VALUES, path.stem, "macs") == [row["macs"] for row in rows], path.name
     links = browser.run("return Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
     assert all((fresh_reports / link).is_file() for link in links if not link.startswith("#"))
     assert all(browser.run("return document.getElementById(arguments[0]) !== null", link[1:])

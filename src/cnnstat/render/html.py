@@ -65,7 +65,8 @@ def _html_table(table: Table, table_id: str, tree: bool = False) -> _HtmlTable:
                       "path": name.rpartition(".")[0] + "." if "." in name else "",
                       "search": f"{name} {row['type']}".lower()}
         rows.append(entry)
-    return _HtmlTable(table_id, [{"text": text, "numeric": is_number} for text, is_number in zip(headers, numeric)],
+    return _HtmlTable(table_id, [{"text": text, "key": column.key, "numeric": is_number}
+                                for text, column, is_number in zip(headers, table.columns, numeric)],
                       rows, total, max((row.get("depth", 0) for row in table.rows), default=0))
 
 
