@@ -88,9 +88,12 @@ def measured_footer(t: Mapping[str, Any]) -> list[str]:
     if t["peak_ratio"] is not None:
         peak += f" vs static estimate {human_bytes(t['est_peak_bytes'])} (measured/estimate x{t['peak_ratio']:.2f})"
     lines.append(peak + (f", {t['optimizer']} state included" if t["optimizer"] else ""))
-    if t["hook_overhead"] is not None:
-        lines.append(f"Per-layer latency by module hooks (% time: share of the model's own row); their overhead: "
-                     f"{t['hook_overhead']:+.1%} of the forward")
-    elif t["hooked_latency_ms"] is not None:
+    if t["hooked_latency_ms"] is not None and t["measured_mode"] == "train":
         lines.append("Per-layer latency by module hooks, forward only: % time is of the whole training step")
+    elif t["hooked_latency_ms"] is not None:
+        # The model's own row is the hooked forward, the total the plain one: say why they differ.
+        cost = (f"{t['hook_overhead']:.1%} slower than the plain forward" if t["hook_overhead"] is not None
+                else "the hooks' cost is lost in the plain forward's spread")
+        lines.append(f"Per-layer latency by module hooks (% time: share of the model's own row, the hooked forward: "
+                     f"{t['hooked_latency_ms']:,.3f} ms, {cost})")
     return lines
