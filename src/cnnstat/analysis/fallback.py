@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -44,13 +44,18 @@ class Counting:
     """Builds the model on the CPU (None: the model given, its stand-ins copied to the CPU)."""
     fell_back: str | None = None
     """Why the passes run on the CPU (None while they run where asked)."""
+    observed: Sequence[Any] = ()
+    """The observers of the last pass that ran through."""
 
-    def run(self, args: tuple, kwargs: Mapping[str, Any], **settings) -> PassResult:
-        """``run_pass`` on this counting's device; a meta pass that meets an op it cannot run
-        moves this counting, and every later pass, to the CPU."""
+    def run(self, args: tuple, kwargs: Mapping[str, Any], observe: Callable[[], Sequence[Any]] = tuple,
+            **settings) -> PassResult:
+        """``run_pass`` on this counting's device, followed by the observers ``observe`` makes (fresh
+        ones for a second try); a meta pass that meets an op it cannot run moves this counting, and
+        every later pass, to the CPU."""
         if self.fell_back is None:
             try:
-                return run_pass(self.model, args, kwargs, device=self.device, **settings)
+                self.observed = observe()
+                return run_pass(self.model, args, kwargs, device=self.device, observers=self.observed, **settings)
             except ForwardError as error:
                 if self.device.type != "meta" or not needs_values(error):
                     raise
@@ -59,8 +64,9 @@ class Counting:
                 if self.real_model is not None:
                     with _seeded():
                         self.model = self.real_model()
+        self.observed = observe()
         with _seeded():  # how many boxes a detector keeps depends on the values: the same every run
-            return run_pass(self.model, args, kwargs, device=self.device, **settings)
+            return run_pass(self.model, args, kwargs, device=self.device, observers=self.observed, **settings)
 
     def note(self) -> str | None:
         if self.fell_back is None:

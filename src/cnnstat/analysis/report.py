@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 import torch
@@ -13,6 +13,7 @@ from cnnstat.analysis.build import (BuildRecipe, build_model, check_inputs, chec
                                     example_inputs, input_specs, load_on, resolve_device, resolve_dtype)
 from cnnstat.analysis.fallback import Counting
 from cnnstat.analysis.parts import Part, parts_of
+from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
 from cnnstat.analysis.records import LayerRecord, Totals
 from cnnstat.errors import CnnstatError, ForwardError
 
@@ -48,6 +49,10 @@ class Report:
     """How to build the model and inputs again on a real device (for measurement)."""
     parts: list[Part] = field(default_factory=list)
     """Cost per part of a model assembled from parts (a detection model: backbone, FPN, RPN, ROI heads)."""
+    receptive_field: Any = None
+    """``cnnstat.analysis.receptive_field.FieldSummary``: the input's spatial size, the model
+    output's field and the first layer whose output sees the whole input; None without a
+    spatial input."""
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -92,12 +97,14 @@ class Report:
                     "macs": layer.macs,
                     "flops": layer.flops,
                     "activation_bytes": layer.output_bytes,
+                    "receptive_field": asdict(layer.receptive_field) if layer.receptive_field else None,
                     **({"latency_ms": latency} if self.measured else {}),
                     **(_roofline_fields(roof) if self.roofline else {}),
                 }
                 for layer, latency, roof in zip(self.layers, self.layer_latency_ms(), self.layer_rooflines())
             ],
             "uncounted_ops": dict(self.uncounted_ops),
+            "receptive_field": asdict(self.receptive_field) if self.receptive_field else None,
             "notes": list(self.notes),
             **({"parts": [part.to_dict() for part in self.parts]} if self.parts else {}),
             **({"roofline": self.roofline.to_dict()} if self.roofline else {}),
@@ -166,7 +173,9 @@ def profile(
 
     common = dict(dtype=torch_dtype, model_name=name, channels_last=channels_last)
     counting = Counting(model, torch_device, real_model)
-    inference = counting.run(args, kwargs, training=False, backward=False, **common)
+    inference = counting.run(args, kwargs, training=False, backward=False, observe=lambda: [ReceptiveFields()],
+                             **common)
+    fields = counting.observed[0]
     try:
         training = counting.run(args, kwargs, training=True, backward=True, **common)
     except ForwardError as error:
@@ -180,6 +189,11 @@ def profile(
         notes.append(counting.note())
     model = counting.model
     shown = training if mode == "train" else inference
+    # The eval forward's fields in either mode: batch statistics would make every field the whole input.
+    fields.fill(shown.records)
+    if fields.no_rule:
+        ops = ", ".join(f"{op} x{count}" for op, count in sorted(fields.no_rule.items()))
+        notes.append(f"receptive field unknown after ops without a receptive-field rule: {ops}")
 
     totals = _totals(model, shown, inference, training, torch_dtype, args, kwargs)
     from torch.utils._pytree import tree_leaves
@@ -201,6 +215,7 @@ def profile(
                            dict(options or {}), channels_last,
                            tuple(item.dtype for item in specs) if specs and inputs is None else (), takes_list),
         parts=parts_of(model, shown.records) if takes_list else [],
+        receptive_field=field_summary(fields, shown.records),
     )
 
 
