@@ -155,6 +155,7 @@ _FIGURES = [
     Figure("task", "Task", priority=7),
     Figure("weights", "Weights", priority=5),
     Figure("inputs", "Inputs", "raw", priority=4),
+    Figure("gmacs", "GMACs", "float", decimals=3, priority=8, label="MACs in G, as torchvision publishes them"),
     Figure("counted_on", "Counted on", priority=6),
     Figure("convention", "Difference explained", wrap=True, priority=6),
     # crosscheck
@@ -194,7 +195,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "list": ("model", "family", "input_shape", "published_params", "published_gmacs", "year", "paper"),
     "study_list": ("study", "title", "source"),
     "torchvision": ("model", "task", "weights", "input_shape", "inputs", "published_params", "params",
-                    "published_gmacs", "macs", "counted_on", "convention"),
+                    "published_gmacs", "gmacs", "macs", "counted_on", "convention"),
     "crosscheck": ("layer", "type", "cnnstat_macs"),
     "crosscheck_rules": ("tool", "rule", "layers", "difference"),
 }

@@ -76,6 +76,7 @@ def catalogue_row(name: str) -> dict[str, Any]:
         "published_params": published.params,
         "params": report.totals.params,
         "published_gmacs": published.gmacs,
+        "gmacs": report.totals.macs / 1e9,
         "macs": report.totals.macs,
         "counted_on": report.device,
         "convention": convention(published, report),

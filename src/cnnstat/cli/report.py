@@ -48,10 +48,11 @@ def _write_torchvision(out: Path, status):
         status.update(f"torchvision: {name}")
         row = catalogue_row(name)
         rows.append({**row, "input_shape": shape_text(row["input_shape"])})
-    table = Table([figure(key) for key in keys("torchvision")], rows,
-                  title="torchvision's catalogue: published figures and ours (batch 1)", footer=list(TORCHVISION_FOOTER))
-    for suffix, fmt in ((".md", "md"), (".csv", "csv")):
-        write_atomic(out / f"torchvision{suffix}", render_text(table, fmt))
+    title, footer = "torchvision's catalogue: published figures and ours (batch 1)", list(TORCHVISION_FOOTER)
+    every = [figure(key) for key in keys("torchvision")]
+    table = Table([column for column in every if column.key != "macs"], rows, title=title, footer=footer)
+    write_atomic(out / "torchvision.md", render_text(table, "md"))
+    write_atomic(out / "torchvision.csv", render_text(Table(every, rows, title=title, footer=footer), "csv"))
     return table
 
 
