@@ -47,7 +47,8 @@ def test_published_figures(name, committed):
         report = profile(f"torchvision:{name}", (3, side, side),
                          options={} if fixed else {"min_size": side, "max_size": side})
         assert report.device == "cpu" and any("counted on the CPU" in note for note in report.notes)
-        assert report.parts[0].name == "transform" and report.parts[1].name.startswith("backbone")
+        names = [part.name for part in report.parts]
+        assert "transform" in names and any(part.startswith("backbone") for part in names), names
         assert sum(part.macs for part in report.parts) == report.totals.macs
     else:
         report = profile(f"torchvision:{name}")
