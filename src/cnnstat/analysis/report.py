@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 import torch
@@ -12,6 +12,7 @@ from cnnstat.analysis.build import (BuildRecipe, check_input_rank, check_input_s
                                     default_input_size, dtype_name, example_inputs, load_on, resolve_device,
                                     resolve_dtype)
 from cnnstat.analysis.profiler import run_pass
+from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
 from cnnstat.analysis.records import LayerRecord, Totals
 from cnnstat.errors import CnnstatError, ForwardError
 
@@ -45,6 +46,10 @@ class Report:
     """``cnnstat.analysis.roofline.Roofline`` of a measured report, when asked for."""
     recipe: BuildRecipe | None = None
     """How to build the model and inputs again on a real device (for measurement)."""
+    receptive_field: Any = None
+    """``cnnstat.analysis.receptive_field.FieldSummary``: the input's spatial size, the model
+    output's field and the first layer whose output sees the whole input; None without a
+    spatial input."""
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -89,12 +94,14 @@ class Report:
                     "macs": layer.macs,
                     "flops": layer.flops,
                     "activation_bytes": layer.output_bytes,
+                    "receptive_field": asdict(layer.receptive_field) if layer.receptive_field else None,
                     **({"latency_ms": latency} if self.measured else {}),
                     **(_roofline_fields(roof) if self.roofline else {}),
                 }
                 for layer, latency, roof in zip(self.layers, self.layer_latency_ms(), self.layer_rooflines())
             ],
             "uncounted_ops": dict(self.uncounted_ops),
+            "receptive_field": asdict(self.receptive_field) if self.receptive_field else None,
             "notes": list(self.notes),
             **({"roofline": self.roofline.to_dict()} if self.roofline else {}),
         }
@@ -161,7 +168,8 @@ def profile(
     args, kwargs = example_inputs(inputs, input_size, batch)
 
     common = dict(device=torch_device, dtype=torch_dtype, model_name=name, channels_last=channels_last)
-    inference = run_pass(model, args, kwargs, training=False, backward=False, **common)
+    fields = ReceptiveFields()
+    inference = run_pass(model, args, kwargs, training=False, backward=False, observers=[fields], **common)
     notes = []
     try:
         training = run_pass(model, args, kwargs, training=True, backward=True, **common)
@@ -173,6 +181,11 @@ def profile(
         training = None
         notes.append(f"no training-memory estimate: {error}")
     shown = training if mode == "train" else inference
+    # The eval forward's fields in either mode: batch statistics would make every field the whole input.
+    fields.fill(shown.records)
+    if fields.no_rule:
+        ops = ", ".join(f"{op} x{count}" for op, count in sorted(fields.no_rule.items()))
+        notes.append(f"receptive field unknown after ops without a receptive-field rule: {ops}")
 
     totals = _totals(model, shown, inference, training, torch_dtype, args, kwargs)
     from torch.utils._pytree import tree_leaves
@@ -192,6 +205,7 @@ def profile(
         notes=notes,
         recipe=BuildRecipe(spec, tuple(input_shapes), mode, dtype_name(torch_dtype), num_classes, in_channels,
                            dict(options or {}), channels_last),
+        receptive_field=field_summary(fields, shown.records),
     )
 
 

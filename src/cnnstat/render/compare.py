@@ -53,6 +53,9 @@ def report_index(studies: Sequence[tuple[str, str, str]], zoo_models: int, measu
         "`tests/test_reports_current.py` fails when they are stale). Each table is also a CSV of raw "
         "numbers (counts, bytes) for pandas.",
         "",
+        "[index.html](index.html): every table below on one page, to sort, filter and compare in a browser "
+        "(one file, opens offline).",
+        "",
         "## Reading guide",
         "",
         *[f"- {line}" for line in READING_GUIDE],

@@ -32,7 +32,7 @@ def to_rich(table: Table):
     return rich_table
 
 
-def _plain(value: Any) -> Any:
+def csv_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return shape_text(value)
     return "" if is_missing(value) else value
@@ -44,7 +44,7 @@ def to_csv(table: Table) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([column.key for column in table.columns])
     for row in table.rows:
-        writer.writerow([_plain(row.get(column.key)) for column in table.columns])
+        writer.writerow([csv_value(row.get(column.key)) for column in table.columns])
     return buffer.getvalue()
 
 

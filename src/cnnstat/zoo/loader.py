@@ -2,7 +2,8 @@
 
 =============================  ===============================================================
 ``resnet50``                   a zoo name (or alias), see ``cnnstat list``
-``pkg.module:factory``         an importable module and a class or function in it
+``pkg.module:factory``         a module importable from the current folder (as ``python -m``
+                               finds it) or installed, and a class or function in it
 ``path/to/file.py:ClassName``  a Python file loaded by path (its folder is importable meanwhile)
 ``torchvision:resnet50``       ``torchvision.models.get_model`` (extra ``cnnstat[torchvision]``)
 ``timm:convnext_tiny``         ``timm.create_model`` (extra ``cnnstat[timm]``)
@@ -201,12 +202,24 @@ def _user_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
     return factory
 
 
+@contextlib.contextmanager
+def _importable_from(folder: Path):
+    """``folder`` first on ``sys.path`` meanwhile."""
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+
+
 def _import(spec: str, module_name: str):
     try:
-        return importlib.import_module(module_name)
+        with _importable_from(Path.cwd()):  # the installed script's sys.path lacks it; python -m's has it
+            return importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         if error.name and module_name.startswith(error.name):
-            raise CnnstatError(f"{spec}: no module named {error.name!r} (is it installed, or on PYTHONPATH?)") from None
+            raise CnnstatError(f"{spec}: no module named {error.name!r} (not in the current folder, "
+                               "on PYTHONPATH or installed)") from None
         raise CnnstatError(f"{spec}: importing {module_name} failed: {_first_line(error)}") from None
     except Exception as error:
         raise CnnstatError(f"{spec}: importing {module_name} raised {type(error).__name__}: {_first_line(error)}") from None
@@ -221,14 +234,12 @@ def _load_file(spec: str, path: Path):
     import_spec = importlib.util.spec_from_file_location(module_name, resolved)
     module = importlib.util.module_from_spec(import_spec)
     sys.modules[module_name] = module  # dataclasses and pickling look their module up here
-    sys.path.insert(0, str(resolved.parent))  # so the file can import its neighbours
     try:
-        import_spec.loader.exec_module(module)
+        with _importable_from(resolved.parent):  # so the file can import its neighbours
+            import_spec.loader.exec_module(module)
     except Exception as error:
         del sys.modules[module_name]
         raise CnnstatError(f"{spec}: running {path} raised {type(error).__name__}: {_first_line(error)}") from None
-    finally:
-        sys.path.remove(str(resolved.parent))
     return module
 
 
