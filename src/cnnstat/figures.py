@@ -30,8 +30,8 @@ Scales (how a renderer formats the raw number; values always arrive raw):
 
 Groups name the tables: ``identity`` (what a compared row is), ``static`` (figures of a
 model that need no device), ``measured`` (what a real device adds), ``layer`` (the per-layer
-table of ``summary``), ``latency`` and ``roofline`` (added to it when measured / asked for),
-``bench``, ``sweep``, ``study``, ``list``, ``crosscheck``.
+table of ``summary``), ``receptive_field`` (added to it for a spatial input), ``latency`` and
+``roofline`` (added to it when measured / asked for), ``bench``, ``sweep``, ``study``, ``list``, ``crosscheck``.
 
 ``priority`` orders what a terminal table too wide for its window leaves out first (lowest
 first; the first column of a table is never left out).
@@ -115,6 +115,11 @@ _FIGURES = [
     Figure("achieved_flops_per_s", "Achieved", "si", unit="FLOP/s", priority=4, label="Achieved FLOP/s"),
     Figure("bound", "Bound", priority=5),
     Figure("peak_fraction", "% of peak FLOP/s", "percent", priority=3),
+    # receptive field over the model's input (cnnstat.analysis.receptive_field): pixels per
+    # spatial axis ("7x7"), "whole" once every value sees the whole input
+    Figure("receptive_field", "RF", priority=5, label="Receptive field (input pixels)"),
+    Figure("jump", "Jump", priority=3, label="Effective stride (input pixels)"),
+    Figure("own_field", "Own RF", priority=3, label="The layer's own field over its own input"),
     # bench and sweep points
     Figure("batch", "Batch", "raw", priority=9),
     Figure("pixels", "Pixels", "raw", priority=2, label="Pixels (H x W)"),
@@ -164,6 +169,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "layer": ("layer", "type", "description", "output_shape", "params", "macs", "flops", "activation_bytes"),
     "latency": ("latency_ms", "latency_pct"),
     "roofline": ("intensity_flop_per_byte", "achieved_flops_per_s", "bound"),
+    "receptive_field": ("receptive_field", "jump", "own_field"),
     "bench": ("model", "batch", "latency_ms", "latency_iqr_ms", "throughput_per_s", "measured_peak_bytes",
               "peak_ratio", "achieved_flops_per_s"),
     "bench_roofline": ("peak_fraction",),

@@ -12,7 +12,7 @@ import functools
 import operator
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol, Sequence
 
 import torch
 from torch import nn
@@ -54,6 +54,17 @@ class PassResult:
     """Parameters no op of the forward read (e.g. auxiliary heads in eval)."""
 
 
+class PassObserver(Protocol):
+    """Follows a pass op by op: each module call's inputs and output, and every op with the
+    record of the module running it (None outside every forward)."""
+
+    def module_input(self, record: LayerRecord, args: tuple, kwargs: dict) -> None: ...
+
+    def op(self, func, args: tuple, kwargs: dict, out: Any, record: LayerRecord | None) -> None: ...
+
+    def module_output(self, record: LayerRecord, output: Any) -> None: ...
+
+
 class _CountingMode(TorchDispatchMode):
     def __init__(self, tracer: "_Tracer", on_meta: bool) -> None:
         super().__init__()
@@ -83,8 +94,10 @@ def _param_counts(module: nn.Module) -> tuple[int, int, int]:
 
 
 class _Tracer:
-    def __init__(self, model: nn.Module, training: bool, channels_last: bool = False) -> None:
+    def __init__(self, model: nn.Module, training: bool, channels_last: bool = False,
+                 observers: Sequence[PassObserver] = ()) -> None:
         self.model = model
+        self.observers = observers
         self.training = training
         self.channels_last = channels_last
         self.names = {id(module): name for name, module in model.named_modules()}
@@ -122,14 +135,20 @@ class _Tracer:
             record.params, record.trainable_params, record.own_params = self.param_counts[key]
         self.records.append(record)
         self.stack.append(record)
+        for observer in self.observers:
+            observer.module_input(record, args, kwargs)
 
     def post_hook(self, module: nn.Module, args, kwargs, output) -> None:
         record = self.stack.pop()
         record.output_shapes = _shapes(output)
         record.output_bytes = _tensor_bytes(output)
+        for observer in self.observers:
+            observer.module_output(record, output)
 
     # -- ops ---------------------------------------------------------------------------
     def on_op(self, func, args, kwargs, out) -> None:
+        for observer in self.observers:
+            observer.op(func, args, kwargs, out, self.stack[-1] if self.stack else None)
         allocated = out
         if not self.training and func._overloadpacket.__name__ in NORMS:
             # In eval, CPU and CUDA norm kernels return empty statistics where the meta kernel
@@ -207,11 +226,12 @@ def run_pass(
     dtype: torch.dtype | None,
     model_name: str,
     channels_last: bool = False,
+    observers: Sequence[PassObserver] = (),
 ) -> PassResult:
     """One forward (and, if asked, backward) of ``model`` under the counting mode; with
     ``channels_last``, 4-D parameters and inputs are in that layout, as after
-    ``model.to(memory_format=torch.channels_last)``."""
-    tracer = _Tracer(model, training, channels_last)
+    ``model.to(memory_format=torch.channels_last)``. ``observers`` follow the pass op by op."""
+    tracer = _Tracer(model, training, channels_last, observers)
     handles = []
     modes = {module: module.training for module in model.modules()}
     try:

@@ -26,7 +26,8 @@ def summary_table(frame, report: Mapping[str, Any], depth: int | None = None) ->
     total_row = {"layer": "Total", "params": totals["params"], "macs": totals["macs"], "flops": totals["flops"],
                  "activation_bytes": totals["activation_bytes"], "latency_ms": totals.get("latency_ms"),
                  "achieved_flops_per_s": report.get("roofline", {}).get("achieved_flops_per_s")}
-    columns = group("layer", *(["latency"] if "latency_ms" in frame.columns else []),
+    columns = group("layer", *(["receptive_field"] if "receptive_field" in frame.columns else []),
+                    *(["latency"] if "latency_ms" in frame.columns else []),
                     *(["roofline"] if "bound" in frame.columns else []))
     title = (f"{report['model']}  input {shape_text(report['input_shape'])}  {report['dtype']}  "
              f"{report['mode']}  static pass on {report['device']}"
@@ -60,12 +61,27 @@ def summary_footer(report: Mapping[str, Any]) -> list[str]:
     if report["uncounted_ops"]:
         ops = ", ".join(f"{op} x{count}" for op, count in report["uncounted_ops"].items())
         lines.append(f"Uncounted ops (no cost rule): {ops}")
+    if report.get("receptive_field"):
+        lines.append(field_footer(report["receptive_field"]))
     lines += [f"Note: {note}" for note in report.get("notes", [])]
     if "latency_ms" in t:
         lines += measured_footer(t)
     if "roofline" in report:
         lines.append(roofline_footer(report["roofline"]))
     return lines
+
+
+def field_footer(field: Mapping[str, Any]) -> str:
+    """Where the receptive field reaches the whole input, and the last field that is local."""
+    size = "x".join(map(str, field["input_size"]))
+    reach = (f"reaches the whole {size} input at {field['covers_at']} (where a central output pixel sees every "
+             f"input pixel)" if field["covers_at"] else f"never reaches the whole {size} input")
+    last = field["last_spatial"]
+    if last is not None:
+        reach += (f"; last local field {'x'.join(map(str, last['size']))}, jump {'x'.join(map(str, last['jump']))}, "
+                  f"at {field['last_spatial_at']}")
+    return (f"Receptive field (input pixels one output pixel sees, through every branch): {reach}. "
+            f"Own RF: a layer's field over its own input.")
 
 
 def roofline_footer(roofline: Mapping[str, Any]) -> str:
