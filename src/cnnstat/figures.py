@@ -140,6 +140,11 @@ _FIGURES = [
     Figure("conv_weights", "Conv weights", "raw"),
     Figure("target_conv_weights", "Target conv weights", "raw"),
     Figure("reported_accuracy", "Acc. (reported)", "percent"),
+    # a compared model's receptive field (cnnstat.analysis.receptive_field)
+    Figure("output_field", "RF", label="Receptive field of the output (input pixels)"),
+    Figure("branch_fields", "Branch RFs", wrap=True),
+    Figure("last_field", "Last local RF", priority=4, label="Last receptive field that is a window of the input"),
+    Figure("covers_input_at", "Whole input at", priority=3, label="First layer whose field spans the whole input"),
     # the list of models and of studies
     Figure("year", "Year", priority=2),
     Figure("paper", "Paper", wrap=True, priority=1),
@@ -178,7 +183,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "sweep_measured": ("latency_ms", "throughput_per_s", "measured_peak_bytes"),
     "study": ("in_channels", "width", "cardinality", "group_width", "stated_group_width",
               "stated_rounded_group_width", "block", "blocks", "output_hwc", "stated_params", "published_params",
-              "published_gmacs", "conv_weights", "target_conv_weights", "reported_accuracy"),
+              "published_gmacs", "conv_weights", "target_conv_weights", "reported_accuracy", "output_field",
+              "branch_fields", "last_field", "covers_input_at"),
     "list": ("model", "family", "input_shape", "published_params", "published_gmacs", "year", "paper"),
     "study_list": ("study", "title", "source"),
     "crosscheck": ("layer", "type", "cnnstat_macs"),

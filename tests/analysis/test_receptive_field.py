@@ -289,3 +289,29 @@ def test_each_layers_own_extent_and_stride_equal_torchscans(name, size):
         assert layer.receptive_field.kernel_stride == [metrics["effective_stride"]["value"]] * 2, layer.name
         compared += 1
     assert compared >= 8
+
+
+# ---------------------------------------------------------------------------- studies
+
+
+def test_the_kernel_stack_sees_what_the_7x7_sees():
+    from cnnstat.analysis.studies import run_study
+
+    assert [row["output_field"] for row in run_study("kernel-stack").to_records()] == [[7, 7], [7, 7]]
+
+
+def test_inception_shows_each_branch_field():
+    from cnnstat.analysis.studies import run_study
+
+    records = run_study("inception").to_records()
+    assert records[0]["branch_fields"] is None
+    assert records[2]["branch_fields"] == "branch1 1x1, branch2 3x3, branch3 5x5, branch4 3x3"
+    assert [row["output_field"] for row in records] == [[5, 5]] * 3
+
+
+def test_residual_nets_say_where_their_field_covers_the_input():
+    from cnnstat.analysis.studies import run_study
+
+    records = {row["model"]: row for row in run_study("basic-vs-bottleneck").to_records()}
+    assert records["resnet18"]["covers_input_at"] == "layer4.0.conv2"
+    assert records["resnet18"]["last_field"] == [435, 435]
