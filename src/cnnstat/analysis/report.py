@@ -10,8 +10,9 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from cnnstat.analysis.profiler import ForwardError, run_pass
+from cnnstat.analysis.profiler import BackwardError, ForwardError, run_pass
 from cnnstat.analysis.records import LayerRecord, Totals
+from cnnstat.analysis.registry import OpRules, default_rules
 from cnnstat.errors import CnnstatError
 from cnnstat.zoo.loader import BuildError, LoadedModel
 
@@ -228,6 +229,7 @@ def profile(
     options: Mapping[str, Any] | None = None,
     name: str | None = None,
     channels_last: bool = False,
+    rules: OpRules | None = None,
 ) -> Report:
     """Shapes, params, MACs/FLOPs and memory of every module call, from one static pass.
 
@@ -236,7 +238,9 @@ def profile(
     inputs) instead of ``input_size`` x ``batch``. ``mode="train"`` counts a training
     forward; both modes also run a meta backward for the training-memory estimate.
     ``channels_last`` takes 4-D weights and inputs in that layout (memory estimates differ:
-    CPU convolutions then need no reordered copies).
+    CPU convolutions then need no reordered copies). ``rules`` add cost and shape rules for
+    ops cnnstat has none for (``cnnstat.analysis.registry.OpRules``; one for an op it already
+    covers raises ``DuplicateRule``). The figures are the same in any grad mode of the caller.
     """
     if mode not in MODES:
         raise CnnstatError(f"unknown mode {mode!r}; choose eval or train")
@@ -264,16 +268,18 @@ def profile(
         check_input_size(input_size, batch)
     args, kwargs = _example_inputs(inputs, input_size, batch)
 
-    common = dict(device=torch_device, dtype=torch_dtype, model_name=name, channels_last=channels_last)
+    common = dict(device=torch_device, dtype=torch_dtype, model_name=name, channels_last=channels_last,
+                  rules=default_rules().extended(rules))
     inference = run_pass(model, args, kwargs, training=False, backward=False, **common)
     notes = []
     try:
         training = run_pass(model, args, kwargs, training=True, backward=True, **common)
-    except ForwardError as error:
+    except (ForwardError, BackwardError) as error:
         if mode == "train":
             raise
-        # e.g. BatchNorm after global pooling refuses a training batch of 1: the eval
-        # figures stand, the training estimate is left out and the reason is shown.
+        # e.g. BatchNorm after global pooling refuses a training batch of 1, or an in-place op
+        # overwrites a tensor saved for backward: the eval figures stand, the training
+        # estimate is left out and the reason is shown.
         training = None
         notes.append(f"no training-memory estimate: {error}")
     shown = training if mode == "train" else inference
@@ -292,10 +298,19 @@ def profile(
         device=str(torch_device),
         layers=shown.records,
         totals=totals,
-        uncounted_ops=dict(sorted(shown.uncounted_ops.items())),
+        uncounted_ops=_uncounted(shown, training),
         notes=notes,
         spec=spec,
     )
+
+
+def _uncounted(shown, training) -> dict[str, int]:
+    """Ops without a cost rule: those of the forward shown, and those of the training step's
+    backward (whose MACs the totals show in either mode)."""
+    found = dict(shown.uncounted_ops)
+    if training is not None:
+        found.update({f"{op} (backward)": count for op, count in training.uncounted_backward_ops.items()})
+    return dict(sorted(found.items()))
 
 
 def _bytes_of(tensors, dtype: torch.dtype) -> int:
