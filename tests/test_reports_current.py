@@ -5,11 +5,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cnnstat.frame.compare import FIGURE_COLUMNS, STATIC_KEYS
+from cnnstat.figures import keys
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
-MACHINE_DEPENDENT = ({c.key for c in FIGURE_COLUMNS} - set(STATIC_KEYS)) | {"device", "device_name", "threads",
-                                                                                "torch_version"}
+MACHINE_DEPENDENT = set(keys("measured")) | {"device", "device_name", "threads", "torch_version"}
 
 
 def _static(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Every command answers a user's mistake with one line on stderr that says what was wrong and
 what would be right, exit 2, no traceback, nothing on stdout. The whole table runs in this
 process (``invoke``: the same Typer app and error handling, without a torch import per case);
-one mistake per command, Ctrl-C and the memory refusals run the real console script.
+Ctrl-C runs the real console script (tests/test_console_script.py runs it once per command).
 (test_list_summary_cli.py holds the summary mistakes it already covered; they are not repeated.)"""
 
 import os
@@ -135,17 +135,6 @@ def test_a_mistake_is_one_clear_line(invoke, tmp_path, args, message):
     assert_one_clear_line(in_process(invoke)(*_fill(args, tmp_path)), message)
     # nothing written, not even a temporary file (report's --out folder is only made once the device is known)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
-
-
-THROUGH_THE_CONSOLE_SCRIPT = [case for case in MISTAKES if case[0] in (
-    ["list", "resnet5O"], ["summary", "resnet18", "--classes", "0", "--device", "meta"],
-    ["compare", "vgg16", "--input", "3x16x16"], ["study", "kernel-stak"], ["bench", "resnet18", "--optimizer", "sgd"],
-    ["report", "--out", "{file}/reports"], ["sweep", "resnet5O"], ["crosscheck", "resnet5O"])]
-
-
-@pytest.mark.parametrize("args, message", THROUGH_THE_CONSOLE_SCRIPT, ids=_ids)
-def test_a_mistake_through_the_console_script(cli, tmp_path, args, message):
-    assert_one_clear_line(cli(*_fill(args, tmp_path)), message)
 
 
 USAGE_MISTAKES = [

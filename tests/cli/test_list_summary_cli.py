@@ -25,7 +25,7 @@ def test_list_is_fast_path_without_torch(cli):
 
 def test_list_formats(cli):
     rows = json.loads(cli("list", "resnet*", "--format", "json", check=True).stdout)
-    assert [r["name"] for r in rows] == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+    assert [r["model"] for r in rows] == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
     frame = pd.read_csv(io.StringIO(cli("list", "--format", "csv", check=True).stdout))
     assert len(frame) == len(list_models())
     assert "| vgg16 |" in cli("list", "--family", "vgg", "--format", "md", check=True).stdout

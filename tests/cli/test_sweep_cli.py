@@ -18,7 +18,7 @@ def test_sweep_json_and_csv(invoke):
     assert {(f["figure"], f["against"]) for f in data["fits"]} >= {("macs", "pixels"), ("macs", "batch")}
     csv = pd.read_csv(io.StringIO(invoke("sweep", "resnet18", *SMALL, "--format", "csv").stdout))
     assert list(csv["macs"]) == [p["macs"] for p in data["points"]]
-    assert list(csv["input"]) == ["3x64x64", "3x64x64", "3x96x96", "3x96x96"]
+    assert list(csv["input_shape"]) == ["3x64x64", "3x64x64", "3x96x96", "3x96x96"]
 
 
 def test_sweep_mistakes_exit_2(invoke, tmp_path):

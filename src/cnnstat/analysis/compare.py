@@ -14,11 +14,11 @@ from typing import Any, Mapping, Sequence
 
 from cnnstat.analysis.report import Report, profile, resolve_device
 from cnnstat.errors import CnnstatError
+from cnnstat.figures import keys
 
-STATIC_FIGURES = ("params", "macs", "flops", "activation_bytes", "est_peak_inference_bytes",
-                  "est_peak_training_bytes")
-MEASURED_FIGURES = ("latency_ms", "latency_iqr_ms", "throughput_per_s", "measured_peak_bytes")
-"""What a measurement adds, in the key names of issue 4's JSON totals."""
+STATIC_FIGURES = keys("static")
+MEASURED_FIGURES = keys("measured")
+"""What a measurement adds, in the key names of the JSON totals."""
 MACHINE_FIELDS = ("device_name", "threads", "torch_version")
 MEASURE_MODULE = "cnnstat.analysis.measure"
 

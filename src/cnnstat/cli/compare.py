@@ -50,8 +50,12 @@ def emit_comparison(records: Sequence[dict[str, Any]], hidden: Collection[str], 
     from cnnstat.render.compare import comparison_table
     from cnnstat.render.emit import emit
 
-    table = comparison_table(comparison_frame(records), hidden, title, footer, full=fmt == "csv")
-    emit(table, fmt, output, json_data=list(records))
+    from cnnstat.render.html import figures_page
+
+    frame = comparison_frame(records)
+    table = comparison_table(frame, hidden, title, footer, full=fmt == "csv")
+    emit(table, fmt, output, json_data=list(records),
+         page=lambda: figures_page(comparison_table(frame, hidden, title, footer), "cnnstat: the models side by side"))
 
 
 def compare_command(

@@ -6,18 +6,8 @@ from typing import Optional
 
 import typer
 
-from cnnstat.frame.columns import Column
+from cnnstat.figures import group
 from cnnstat.render.table import Table
-
-LIST_COLUMNS = [
-    Column("name", "Model"),
-    Column("family", "Family"),
-    Column("input", "Input"),
-    Column("params", "Params", "raw"),
-    Column("gmacs", "MACs (G)", "float", decimals=3),
-    Column("year", "Year"),
-    Column("paper", "Paper", wrap=True),
-]
 
 
 def list_rows(pattern: Optional[str], family: Optional[str]) -> list[dict]:
@@ -30,11 +20,11 @@ def list_rows(pattern: Optional[str], family: Optional[str]) -> list[dict]:
     for name in list_models(pattern, family=family):
         entry = get_entry(name)
         rows.append({
-            "name": entry.name,
+            "model": entry.name,
             "family": entry.family,
-            "input": "x".join(map(str, entry.input_size)),
-            "params": entry.num_params,
-            "gmacs": entry.gmacs,
+            "input_shape": list(entry.input_size),
+            "published_params": entry.num_params,
+            "published_gmacs": entry.gmacs,
             "paper": entry.paper.title,
             "year": entry.paper.year,
         })
@@ -60,4 +50,4 @@ def list_command(
     check_format(fmt)
     rows = list_rows(pattern, family)
     footer = [f"{len(rows)} models; aliases: " + ", ".join(f"{a} -> {t}" for a, t in aliases().items())]
-    emit(Table(LIST_COLUMNS, rows, footer=footer), fmt, output, json_data=rows)
+    emit(Table(group("list"), rows, footer=footer), fmt, output, json_data=rows)

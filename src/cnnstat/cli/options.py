@@ -82,7 +82,7 @@ def check_depth(depth: Optional[int]) -> Optional[int]:
     return depth
 
 
-FORMAT_OPTION = typer.Option("table", "--format", help="table | csv | md | json")
+FORMAT_OPTION = typer.Option("table", "--format", help="table | csv | md | json | html (a page to open in a browser; also chosen by -o FILE.html)")
 OUTPUT_OPTION = typer.Option(None, "--output", "-o", help="Write to this file (atomically) instead of stdout.")
 
 

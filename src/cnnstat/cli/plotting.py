@@ -46,11 +46,19 @@ def summary_plot(report, frame, metric: str, path: str) -> None:
     if metric == "roofline":
         if report.roofline is None:  # the measurement fell back to the static figures
             raise CnnstatError("no layer has a measured latency to place on the roofline")
-        machine = report.roofline.machine
-        layers = [{"name": layer.name, "type": layer.type, "flops": layer.flops, "intensity": roof.intensity,
-                   "achieved_flops_per_s": roof.achieved_flops_per_s}
-                  for layer, roof in zip(report.layers, report.layer_rooflines()) if roof and layer.is_leaf]
-        plots.roofline_plot(layers, machine.peak_flops[report.dtype], machine.bandwidth_bytes_per_s,
-                            plot_title(report), path)
+        roofline_figure(report, path)
         return
     plots.layer_bars(frame, plots.LAYER_METRICS[metric], plot_title(report), path)
+
+
+def roofline_figure(report, path: str | None) -> str | None:
+    """The leaf layers on the roofline of the machine they were measured on, written to
+    ``path`` or returned as SVG markup (no path)."""
+    from cnnstat.render import plots
+
+    machine = report.roofline.machine
+    layers = [{"name": layer.name, "type": layer.type, "flops": layer.flops, "intensity": roof.intensity,
+               "achieved_flops_per_s": roof.achieved_flops_per_s}
+              for layer, roof in zip(report.layers, report.layer_rooflines()) if roof and layer.is_leaf]
+    return plots.roofline_plot(layers, machine.peak_flops[report.dtype], machine.bandwidth_bytes_per_s,
+                               plot_title(report), path)

@@ -11,8 +11,9 @@ from cnnstat.cli.study import study_footer
 from cnnstat.errors import CnnstatError
 
 
-def _write_tables(frame, hidden, title, footer, stem: Path) -> None:
-    """stem.md (chosen columns, units) and stem.csv (every column, raw numbers)."""
+def _write_tables(frame, hidden, title, footer, stem: Path):
+    """stem.md (chosen columns, units) and stem.csv (every column, raw numbers); returns the
+    table of chosen columns, for the index page."""
     from cnnstat.render.compare import comparison_table
     from cnnstat.render.emit import render_text
     from cnnstat.render.output import write_atomic
@@ -20,21 +21,24 @@ def _write_tables(frame, hidden, title, footer, stem: Path) -> None:
     for suffix, fmt in ((".md", "md"), (".csv", "csv")):
         table = comparison_table(frame, hidden, title, footer, full=fmt == "csv")
         write_atomic(stem.with_suffix(suffix), render_text(table, fmt))
+    return comparison_table(frame, hidden, title, footer)
 
 
 def report_command(
     out: Path = typer.Option(Path("reports"), "--out", help="The folder to (re)write."),
     device: str = typer.Option("meta", "--device", help=DEVICE_HELP),
 ) -> None:
-    """Regenerate OUT: README.md (index and reading guide), zoo.md/zoo.csv, one .md/.csv/.png per study,
-    and the zoo's params-vs-MACs plot. On meta (the default) every figure is deterministic."""
+    """Regenerate OUT: README.md (index and reading guide), index.html (every table on one page, to
+    sort and filter in a browser), zoo.md/zoo.csv, one .md/.csv/.png per study, and the zoo's
+    params-vs-MACs plot. On meta (the default) every figure is deterministic."""
     from rich.console import Console
 
     from cnnstat.analysis.compare import figures_of
     from cnnstat.analysis.report import CONVENTIONS, resolve_device
     from cnnstat.analysis.studies import list_studies
     from cnnstat.frame.compare import comparison_frame
-    from cnnstat.render.compare import STUDY_HIDDEN, ZOO_HIDDEN, report_index
+    from cnnstat.render.compare import READING_GUIDE, STUDY_HIDDEN, ZOO_HIDDEN, report_index
+    from cnnstat.render.html import ReportSection, report_index_page
     from cnnstat.render.output import write_atomic
     from cnnstat.render.plots import study_bars, zoo_scatter
     from cnnstat.zoo import get_entry, list_models
@@ -55,9 +59,10 @@ def report_command(
             status.update(f"zoo: {name}")
             rows.append(figures_of(name, device=device))
         zoo = comparison_frame([row.to_dict() for row in rows])
-        _write_tables(zoo, ZOO_HIDDEN, "cnnstat zoo (default input, batch 1)", conventions_footer(rows),
-                      out / "zoo")
-        zoo_scatter(zoo, out / "zoo_params_vs_macs.png")
+        zoo_table = _write_tables(zoo, ZOO_HIDDEN, "cnnstat zoo (default input, batch 1)", conventions_footer(rows),
+                                  out / "zoo")
+        sections = [ReportSection("Zoo", "zoo", zoo_table, ["zoo.md", "zoo.csv", "zoo_params_vs_macs.png"],
+                                  charts=False, plot_svg=zoo_scatter(zoo, out / "zoo_params_vs_macs.png", inline=True))]
 
         studies = list_studies()
         for study in studies:
@@ -65,10 +70,15 @@ def report_command(
             result = study.run(device)
             frame = comparison_frame(result.to_records())
             stem = out / "studies" / study.name
-            _write_tables(frame, STUDY_HIDDEN, result.title, study_footer(result), stem)
+            table = _write_tables(frame, STUDY_HIDDEN, result.title, study_footer(result), stem)
             study_bars(frame, result.title, stem.with_suffix(".png"))
+            sections.append(ReportSection(f"{study.name}: {study.title}", study.name, table,
+                                          [f"studies/{study.name}.{suffix}" for suffix in ("md", "csv", "png")]))
 
     index = report_index([(s.name, s.title, s.source) for s in studies], len(models), measured_footer(rows), CONVENTIONS)
     write_atomic(out / "README.md", index)
-    progress.print(f"wrote {out}/: README.md, zoo.md, zoo.csv, zoo_params_vs_macs.png, "
+    subtitle = " ".join(measured_footer(rows)) or "Static figures (meta device): deterministic."
+    write_atomic(out / "index.html", report_index_page("cnnstat reports", subtitle, [*READING_GUIDE, CONVENTIONS],
+                                                       sections))
+    progress.print(f"wrote {out}/: README.md, index.html, zoo.md, zoo.csv, zoo_params_vs_macs.png, "
                    f"{len(studies)} studies (md, csv, png)")

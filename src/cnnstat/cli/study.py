@@ -19,13 +19,12 @@ def study_footer(result) -> list[str]:
 
 def _list_studies(fmt: str, output: Optional[str]) -> None:
     from cnnstat.analysis.studies import list_studies
-    from cnnstat.frame.columns import Column
+    from cnnstat.figures import group
     from cnnstat.render.emit import emit
     from cnnstat.render.table import Table
 
-    rows = [{"name": s.name, "title": s.title, "source": s.source} for s in list_studies()]
-    columns = [Column("name", "Study"), Column("title", "Question", wrap=True), Column("source", "Source")]
-    emit(Table(columns, rows, title="Studies (cnnstat study NAME)"), fmt, output, json_data=rows)
+    rows = [{"study": s.name, "title": s.title, "source": s.source} for s in list_studies()]
+    emit(Table(group("study_list"), rows, title="Studies (cnnstat study NAME)"), fmt, output, json_data=rows)
 
 
 def study_command(

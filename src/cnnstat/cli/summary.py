@@ -82,11 +82,20 @@ def summary_command(
         emit_json(data, output)
         return
     frame = report.to_frame()
-    emit(summary_table(frame, data, depth), fmt, output, json_data=data, csv_table=frame_table(frame))
+    table = summary_table(frame, data, depth)
+    emit(table, fmt, output, json_data=data, csv_table=frame_table(frame), page=lambda: summary_html(report, table))
     if plot:
         from cnnstat.cli.plotting import summary_plot
 
         summary_plot(report, frame, plot_metric, plot)
+
+
+def summary_html(report, table) -> str:
+    """The summary's page, with the layers on the machine's roofline when it was measured."""
+    from cnnstat.cli.plotting import roofline_figure
+    from cnnstat.render.html import summary_page
+
+    return summary_page(table, roofline_figure(report, None) if report.roofline is not None else None)
 
 
 def measure_or_fall_back(report, device, *, fall_back: bool, **settings):

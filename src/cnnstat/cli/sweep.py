@@ -18,6 +18,16 @@ def parse_shape_list(text: str) -> list[tuple[int, ...]]:
     return [parse_shape(part.strip()) for part in text.split(",") if part.strip()]
 
 
+def sweep_html(data) -> str:
+    """The sweep's table and its growth curves on one page."""
+    from cnnstat.render.html import figures_page
+    from cnnstat.render.plots import sweep_curves
+    from cnnstat.render.sweep import sweep_table
+
+    return figures_page(sweep_table(data), "cnnstat sweep: how the costs grow with input size and batch",
+                        sweep_curves(data, None), charts=False)
+
+
 def sweep_command(
     model: str = typer.Argument(..., help=MODEL_HELP),
     input: str = typer.Option(DEFAULT_INPUTS, "--input", "-i", help="Input shapes without batch, comma-separated."),
@@ -48,14 +58,15 @@ def sweep_command(
 
     from cnnstat.analysis.sweep import sweep
     from cnnstat.render.emit import emit
-    from cnnstat.render.sweep import MEASURED_COLUMNS, SWEEP_COLUMNS, sweep_rows, sweep_table
+    from cnnstat.figures import group
+    from cnnstat.render.sweep import sweep_rows, sweep_table
     from cnnstat.render.table import Table
 
     result = sweep(model, shapes, batches, device=device, mode=mode, dtype=dtype, options=options, threads=threads,
                    min_run_time=min_run_time)
     data = result.to_dict()
     emit(sweep_table(data), fmt, output, json_data=data,
-         csv_table=Table(SWEEP_COLUMNS + MEASURED_COLUMNS, sweep_rows(data)))
+         csv_table=Table(group("sweep", "sweep_measured"), sweep_rows(data)), page=lambda: sweep_html(data))
     if plot:
         from cnnstat.render.plots import sweep_curves
 

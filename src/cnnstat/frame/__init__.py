@@ -1,1 +1,1 @@
-"""Records -> pandas DataFrames (per layer, per model) and display columns."""
+"""Results -> views: pandas DataFrames (per layer, per model) and the tables render shows."""

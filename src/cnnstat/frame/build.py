@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cnnstat.frame.columns import LAYER_FRAME_COLUMNS
+from cnnstat.figures import shape_text
 
-
-def shape_text(shape) -> str:
-    return "x".join(str(d) for d in shape) if shape else ""
+LAYER_FRAME_COLUMNS = [
+    "index", "name", "type", "depth", "is_leaf", "call", "parent", "description", "input_shape",
+    "output_shape", "params", "trainable_params", "macs", "flops", "activation_bytes",
+]
+"""The columns of ``Report.to_frame()`` and of CSV exports, in order."""
 
 
 def layer_frame(report) -> pd.DataFrame:
@@ -16,7 +18,7 @@ def layer_frame(report) -> pd.DataFrame:
     rows = [
         {
             "index": layer.index,
-            "name": layer.name,
+            "name": layer.name or report.model,  # the root row is the model
             "type": layer.type,
             "depth": layer.depth,
             "is_leaf": layer.is_leaf,

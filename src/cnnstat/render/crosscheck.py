@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from cnnstat.frame.columns import Column
+from cnnstat.figures import Figure, figure, group, shape_text
 from cnnstat.render.table import Table
 
 
 def layers_table(data: Mapping[str, Any]) -> Table:
     tools = data["tools"]
-    columns = [Column("layer", "Layer"), Column("type", "Type"), Column("macs", "cnnstat", "raw"),
-               *[Column(tool, tool, "raw") for tool in tools], Column("unexplained", "Unexplained")]
+    columns = [*group("crosscheck"), *[Figure(tool, tool, "raw") for tool in tools], figure("unexplained")]
     rows = [_row(row, tools) for row in [*data["layers"], data["totals"]]]
-    inputs = "x".join(map(str, data["input_shape"]))
+    inputs = shape_text(data["input_shape"])
     skipped = [f"{tool}: {why}" for tool, why in data["skipped"].items()]
     footer = ["Each tool's figure per leaf module (cnnstat: MACs); every one is predicted from our record by the "
               "tool's convention (see the rules table).", *(["Not run: " + "; ".join(skipped)] if skipped else [])]
@@ -24,13 +23,12 @@ def layers_table(data: Mapping[str, Any]) -> Table:
 
 def _row(row: Mapping[str, Any], tools: list[str]) -> dict[str, Any]:
     missed = [f"{tool} predicted {row[tool]['predicted']:,}" for tool in tools if not row[tool]["explained"]]
-    return {"layer": row["layer"], "type": row["type"], "macs": row["macs"],
+    return {"layer": row["layer"], "type": row["type"], "cnnstat_macs": row["macs"],
             **{tool: row[tool]["reported"] for tool in tools}, "unexplained": "; ".join(missed)}
 
 
 def rules_table(data: Mapping[str, Any]) -> Table:
-    columns = [Column("tool", "Tool"), Column("rule", "Convention", wrap=True), Column("layers", "Layers", "raw"),
-               Column("difference", "Tool - cnnstat MACs", "raw")]
+    columns = group("crosscheck_rules")
     unexplained = len(data["unexplained"])
     footer = [f"{unexplained} figure(s) left unexplained." if unexplained else "Every difference is explained."]
     return Table(columns, list(data["rules"]), title="Where the differences come from", footer=footer)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 from cnnstat.errors import CnnstatError
 from cnnstat.render.table import Table
 from cnnstat.render.text import to_csv, to_json, to_markdown, to_rich
 from cnnstat.render.output import write_atomic
 
-FORMATS = ("table", "csv", "md", "json")
+FORMATS = ("table", "csv", "md", "json", "html")
 PIPED_WIDTH = 200
 
 
@@ -56,9 +57,20 @@ def emit_json(data: Any, output: str | None = None) -> None:
 
 
 def emit(table: Table, fmt: str, output: str | None = None, json_data: Any = None,
-         csv_table: Table | None = None) -> None:
-    """Print to stdout (Rich for a terminal table) or write the file atomically."""
+         csv_table: Table | None = None, page: Callable[[], str] | None = None) -> None:
+    """Print to stdout (Rich for a terminal table) or write the file atomically; ``page``
+    makes the HTML page (a file named .html is one)."""
     check_format(fmt)
+    if output and Path(output).suffix.lower() == ".html":
+        fmt = "html"
+    if fmt == "html":
+        if page is None:
+            raise CnnstatError("this command writes no HTML page; choose table, csv, md or json")
+        if output:
+            write_atomic(output, page())
+        else:
+            sys.stdout.write(page())
+        return
     if fmt == "json":
         emit_json(json_data, output)
         return

@@ -1,4 +1,5 @@
-"""Figures (matplotlib, Agg: no display needed), PNG or SVG by the file's extension.
+"""Figures (matplotlib, Agg: no display needed), PNG or SVG by the file's extension, or SVG markup
+to inline in a page when no path is given.
 
 Plots take frames or plain numbers, never torch objects. Every axis names its figure and
 unit: counts in SI units (G = 10^9), bytes in binary units (MiB = 2^20), as in the tables.
@@ -12,7 +13,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from cnnstat.errors import CnnstatError
-from cnnstat.frame.columns import Column
+from dataclasses import replace
+
+from cnnstat.figures import Figure, figure, shape_text
 from cnnstat.render.output import check_writable, write_atomic
 from cnnstat.render.table import column_unit, header_with_unit
 from cnnstat.render.units import human_bytes, human_count, human_flop_rate
@@ -21,13 +24,20 @@ PLOT_FORMATS = {".png": "png", ".svg": "svg"}
 TOP_LAYERS = 15
 """How many layers a per-layer figure names; the rest are summed in its title."""
 
-PARAMS = Column("params", "Params", "si")
-MACS = Column("macs", "MACs", "si")
-EVAL_PEAK = Column("est_peak_inference_bytes", "Est. peak memory, inference", "binary")
-TRAIN_PEAK = Column("est_peak_training_bytes", "Est. peak memory, training step", "binary")
-LATENCY = Column("latency_ms", "Latency (ms)", "float")
-THROUGHPUT = Column("throughput_per_s", "Throughput (items/s)", "float")
-OUTPUT_MEMORY = Column("activation_bytes", "Output memory", "binary")
+
+
+def _axis(key: str, **changes) -> Figure:
+    """A figure of the schema under its long name (and a plot's own scale, where given)."""
+    return replace(figure(key), header=figure(key).long_name, **changes)
+
+
+PARAMS = _axis("params", scale="si")
+MACS = _axis("macs")
+EVAL_PEAK = _axis("est_peak_inference_bytes")
+TRAIN_PEAK = _axis("est_peak_training_bytes")
+LATENCY = _axis("latency_ms")
+THROUGHPUT = _axis("throughput_per_s")
+OUTPUT_MEMORY = _axis("activation_bytes")
 LAYER_METRICS = {"macs": MACS, "memory": OUTPUT_MEMORY, "latency": LATENCY}
 """What per-layer bars can show (keys of the layer frame)."""
 BAR_FIGURES = (PARAMS, MACS, TRAIN_PEAK)
@@ -53,14 +63,28 @@ def _pyplot():
     return plt
 
 
-def _save(figure, path) -> None:
-    fmt = PLOT_FORMATS[check_plot_path(path).suffix.lower()]
+def _save(figure, path, inline: bool = False) -> str | None:
+    """Write the figure to ``path`` (PNG or SVG by its extension); with ``inline`` or no path,
+    return it as SVG markup to put in a page: text kept as text, ids fixed, so the same figure
+    gives the same bytes."""
+    plt = _pyplot()
     # No software or date stamp: the file then changes only when the figures do.
-    metadata = {"Software": None} if fmt == "png" else {"Creator": None, "Date": None}
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format=fmt, dpi=110, bbox_inches="tight", metadata=metadata)
-    _pyplot().close(figure)
-    write_atomic(path, buffer.getvalue())
+    metadata = {"png": {"Software": None}, "svg": {"Creator": None, "Date": None}}
+    try:
+        if path is not None:
+            fmt = PLOT_FORMATS[check_plot_path(path).suffix.lower()]
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format=fmt, dpi=110, bbox_inches="tight", metadata=metadata[fmt])
+            write_atomic(path, buffer.getvalue())
+        if path is not None and not inline:
+            return None
+        buffer = io.StringIO()
+        with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cnnstat"}):
+            figure.savefig(buffer, format="svg", bbox_inches="tight", metadata=metadata["svg"])
+        markup = buffer.getvalue()
+        return markup[markup.index("<svg"):]  # the XML prolog and doctype have no place inside HTML
+    finally:
+        plt.close(figure)
 
 
 def _present(values) -> list[float]:
@@ -68,13 +92,13 @@ def _present(values) -> list[float]:
     return [0.0 if value is None or value != value else float(value) for value in values]
 
 
-def _scaled(column: Column, values: Sequence[float]) -> tuple[list[float], str]:
+def _scaled(column: Figure, values: Sequence[float]) -> tuple[list[float], str]:
     """Values in the unit that keeps the largest readable, and the axis label naming that unit."""
     divisor, prefix = column_unit(column, values)
     return [value / divisor for value in values], header_with_unit(column, prefix)
 
 
-def _human(column: Column) -> Callable[[float], str]:
+def _human(column: Figure) -> Callable[[float], str]:
     if column.scale == "binary":
         return human_bytes
     if column.scale == "si":
@@ -82,7 +106,7 @@ def _human(column: Column) -> Callable[[float], str]:
     return lambda value: f"{value:,.3g}"
 
 
-def _log_axis(axes, which: str, column: Column) -> None:
+def _log_axis(axes, which: str, column: Figure) -> None:
     """A log axis with unit-prefixed ticks: powers of 2 for bytes (1 GiB) and batch sizes,
     of 10 otherwise (10 G); call it after plotting (a short base-10 span also labels 2 and 5)."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
@@ -103,7 +127,7 @@ def _log_axis(axes, which: str, column: Column) -> None:
         axis.set_minor_formatter(FuncFormatter(lambda value, _: tick(value) if _leading_digit(value) in (2, 5) else ""))
     else:
         axis.set_minor_formatter(NullFormatter())
-    axis.set_label_text(column.header)
+    axis.set_label_text(header_with_unit(column, "") if column.scale == "float" else column.header)
 
 
 def _leading_digit(value: float) -> int:
@@ -150,8 +174,9 @@ def _place_labels(figure, axes, points: Sequence[tuple[str, float, float]]) -> N
                       arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5") if far else None)
 
 
-def zoo_scatter(frame, path) -> None:
-    """Params against MACs (log-log), one colour per family, every model labelled."""
+def zoo_scatter(frame, path, inline: bool = False) -> str | None:
+    """Params against MACs (log-log), one colour per family, every model labelled; with
+    ``inline``, also returned as SVG markup for a page."""
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(11, 7.5))
     for index, (family, group) in enumerate(frame.groupby("family", sort=True)):
@@ -166,10 +191,10 @@ def zoo_scatter(frame, path) -> None:
     axes.legend(fontsize=7, ncol=2, loc="lower right")
     axes.margins(x=0.08, y=0.2)  # room for the labels of the outermost points
     _place_labels(figure, axes, list(zip(frame["model"], frame["macs"], frame["params"])))
-    _save(figure, path)
+    return _save(figure, path, inline)
 
 
-def _bar_panels(labels: Sequence[str], series: Sequence[tuple[Column, Sequence[Any]]], title: str, path) -> None:
+def _bar_panels(labels: Sequence[str], series: Sequence[tuple[Figure, Sequence[Any]]], title: str, path) -> str | None:
     """One horizontal bar chart per (column, values), sharing the row labels; first row on top,
     each bar labelled with its value in units, each x axis naming its unit."""
     plt = _pyplot()
@@ -188,16 +213,16 @@ def _bar_panels(labels: Sequence[str], series: Sequence[tuple[Column, Sequence[A
     panels[0][0].invert_yaxis()  # shared by every panel
     panels[0][0].tick_params(axis="y", labelsize=8)
     figure.suptitle(title, fontsize=10)
-    _save(figure, path)
+    return _save(figure, path)
 
 
-def study_bars(frame, title: str, path, figures: Sequence[Column] = BAR_FIGURES) -> None:
+def study_bars(frame, title: str, path, figures: Sequence[Figure] = BAR_FIGURES) -> str | None:
     """One horizontal bar chart per figure, rows in the study's (or comparison's) order."""
     present = [column for column in figures if column.key in frame and frame[column.key].notna().any()]
-    _bar_panels(list(frame["model"]), [(column, frame[column.key]) for column in present], title, path)
+    return _bar_panels(list(frame["model"]), [(column, frame[column.key]) for column in present], title, path)
 
 
-def layer_bars(frame, column: Column, title: str, path, top: int = TOP_LAYERS) -> None:
+def layer_bars(frame, column: Figure, title: str, path, top: int = TOP_LAYERS) -> str | None:
     """The ``top`` leaf layers by ``column`` (a layer frame's key), largest first, with the
     share they hold of the model's total in the title."""
     leaves = frame[frame["is_leaf"]]
@@ -208,13 +233,13 @@ def layer_bars(frame, column: Column, title: str, path, top: int = TOP_LAYERS) -
     ranked = sorted(zip(values, leaves["name"], leaves["type"], leaves["call"]), key=lambda row: -row[0])[:top]
     labels = [f"{name}{f' (call {call + 1})' if call else ''}  {kind}" for _, name, kind, call in ranked]
     shown = sum(value for value, *_ in ranked)
-    _bar_panels(labels, [(column, [value for value, *_ in ranked])],
+    return _bar_panels(labels, [(column, [value for value, *_ in ranked])],
                 f"{title}\ntop {len(ranked)} of {len(leaves)} layers: {shown / total:.0%} of the "
                 f"{column.header.split(' (')[0]}", path)
 
 
 def roofline_plot(layers: Sequence[Mapping[str, Any]], peak_flops_per_s: float, bandwidth_bytes_per_s: float,
-                  title: str, path, top: int = 10) -> None:
+                  title: str, path, top: int = 10) -> str | None:
     """The machine's roof (memory bandwidth x intensity, capped by the peak FLOP/s) and one dot
     per layer at (FLOPs per byte, achieved FLOP/s); the ``top`` layers by FLOPs are named.
     ``layers``: dicts with name, type, flops, intensity and achieved_flops_per_s."""
@@ -243,8 +268,8 @@ def roofline_plot(layers: Sequence[Mapping[str, Any]], peak_flops_per_s: float, 
         axes.annotate(layer["name"], (layer["intensity"], layer["achieved_flops_per_s"]), fontsize=6,
                       xytext=(3, 2), textcoords="offset points")
     axes.set_xlim(low, high)
-    _log_axis(axes, "x", Column("intensity", "Arithmetic intensity (FLOP/byte)", "float"))
-    _log_axis(axes, "y", Column("achieved", "Achieved FLOP/s", "si"))
+    _log_axis(axes, "x", _axis("intensity_flop_per_byte"))
+    _log_axis(axes, "y", _axis("achieved_flops_per_s"))
     axes.grid(True, which="major", alpha=0.3)
     axes.legend(fontsize=7, loc="lower right")
     above = sum(layer["achieved_flops_per_s"] > 1.05 * min(peak_flops_per_s, bandwidth_bytes_per_s * layer["intensity"])
@@ -253,17 +278,17 @@ def roofline_plot(layers: Sequence[Mapping[str, Any]], peak_flops_per_s: float, 
                f"probe again on an idle one (cnnstat bench --roofline --reprobe)" if above else "")
     axes.set_title(f"{title}\ndot area ~ the layer's FLOPs; the {min(top, len(placed))} largest are named{warning}",
                    fontsize=10)
-    _save(figure, path)
+    return _save(figure, path)
 
 
 Curve = tuple[str | None, Sequence[float], Sequence[Any], str, str]
 """(legend label or None, xs, ys, line style, colour); a missing y leaves its point out."""
-PIXELS = Column("pixels", "Pixels (H x W)", "si")
-BATCH = Column("batch", "Batch", "raw")
-PEAK_MEMORY = Column("peak", "Est. peak memory", "binary")
+PIXELS = _axis("pixels", scale="si")
+BATCH = _axis("batch")
+PEAK_MEMORY = Figure("peak", "Est. peak memory", "binary")
 
 
-def _curve_panel(axes, curves: Sequence[Curve], x: Column, y: Column) -> None:
+def _curve_panel(axes, curves: Sequence[Curve], x: Figure, y: Figure) -> None:
     for label, xs, ys, style, colour in curves:
         pairs = [(a, b) for a, b in zip(xs, _present(ys)) if b]
         if pairs:
@@ -274,17 +299,13 @@ def _curve_panel(axes, curves: Sequence[Curve], x: Column, y: Column) -> None:
     axes.legend(fontsize=7)
 
 
-def _shape_text(point: Mapping[str, Any]) -> str:
-    return "x".join(map(str, point["input_shape"]))
-
-
-def sweep_curves(data: Mapping[str, Any], path) -> None:
+def sweep_curves(data: Mapping[str, Any], path) -> str | None:
     """MACs and memory against pixels (a curve per batch) and against batch (a curve per input),
     log-log: a straight line of slope k is cost ~ x^k. ``data``: ``SweepResult.to_dict()``."""
     plt = _pyplot()
     figure, panels = plt.subplots(2, 2, figsize=(11, 8.5))
     fits = {(fit["figure"], fit["against"]): fit for fit in data["fits"]}
-    groupings = ((PIXELS, lambda p: f"batch {p['batch']}"), (BATCH, lambda p: f"input {_shape_text(p)}"))
+    groupings = ((PIXELS, lambda p: f"batch {p['batch']}"), (BATCH, lambda p: f"input {shape_text(p['input_shape'])}"))
     for col, (x, group_of) in enumerate(groupings):
         groups: dict[str, list] = {}
         for point in data["points"]:
@@ -307,10 +328,10 @@ def sweep_curves(data: Mapping[str, Any], path) -> None:
     figure.suptitle(f"{data['model']}: growth with input size and batch ({data['dtype']}, {data['mode']}, "
                     f"device {data['device']})", fontsize=11)
     figure.tight_layout()
-    _save(figure, path)
+    return _save(figure, path)
 
 
-def bench_curves(rows: Sequence[Mapping[str, Any]], title: str, path) -> None:
+def bench_curves(rows: Sequence[Mapping[str, Any]], title: str, path) -> str | None:
     """Latency and throughput against batch, one curve per model (log-log)."""
     plt = _pyplot()
     models = list(dict.fromkeys(row["model"] for row in rows))
@@ -322,4 +343,4 @@ def bench_curves(rows: Sequence[Mapping[str, Any]], title: str, path) -> None:
         _curve_panel(axes, curves, BATCH, y)
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    _save(figure, path)
+    return _save(figure, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from cnnstat.frame.columns import LATENCY_COLUMNS, LAYER_COLUMNS, ROOFLINE_COLUMNS
+from cnnstat.figures import group, shape_text
 from cnnstat.render.table import Table
 from cnnstat.render.units import human_bytes, human_count, human_flop_rate
 
@@ -26,9 +26,9 @@ def summary_table(frame, report: Mapping[str, Any], depth: int | None = None) ->
     total_row = {"layer": "Total", "params": totals["params"], "macs": totals["macs"], "flops": totals["flops"],
                  "activation_bytes": totals["activation_bytes"], "latency_ms": totals.get("latency_ms"),
                  "achieved_flops_per_s": report.get("roofline", {}).get("achieved_flops_per_s")}
-    columns = (LAYER_COLUMNS + (LATENCY_COLUMNS if "latency_ms" in frame.columns else [])
-               + (ROOFLINE_COLUMNS if "bound" in frame.columns else []))
-    title = (f"{report['model']}  input {'x'.join(map(str, report['input_shape']))}  {report['dtype']}  "
+    columns = group("layer", *(["latency"] if "latency_ms" in frame.columns else []),
+                    *(["roofline"] if "bound" in frame.columns else []))
+    title = (f"{report['model']}  input {shape_text(report['input_shape'])}  {report['dtype']}  "
              f"{report['mode']}  static pass on {report['device']}"
              + (f", measured on {report['totals']['measured_device']}" if "measured_device" in report["totals"] else ""))
     return Table(columns, rows, title=title, footer=summary_footer(report), total=total_row,

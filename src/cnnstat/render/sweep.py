@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from cnnstat.frame.columns import Column, figure_columns
+from cnnstat.figures import figure, group
 from cnnstat.render.table import Table
-
-SWEEP_COLUMNS = [
-    Column("input", "Input"),
-    Column("batch", "Batch", "raw"),
-    Column("pixels", "Pixels", "raw"),
-    *figure_columns("macs", "flops", "activation_bytes", "est_peak_inference_bytes", "est_peak_training_bytes"),
-    Column("fixed_share_pct", "Fixed-size MACs", "percent"),
-]
-MEASURED_COLUMNS = figure_columns("latency_ms", "throughput_per_s", "measured_peak_bytes")
-FIGURE_NAMES = {"macs": "MACs", "activation_bytes": "Act. mem", "est_peak_inference_bytes": "Eval peak",
-                "est_peak_training_bytes": "Train peak", "latency_ms": "Latency"}
 
 
 def sweep_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The points of ``SweepResult.to_dict()`` as flat rows (input as text, share in percent)."""
-    return [{**point, "input": "x".join(map(str, point["input_shape"])), "fixed_share_pct": 100 * point["fixed_share"]}
-            for point in data["points"]]
+    """The points of ``SweepResult.to_dict()`` as flat rows (share in percent)."""
+    return [{**point, "fixed_share_pct": 100 * point["fixed_share"]} for point in data["points"]]
 
 
 def fit_lines(data: Mapping[str, Any]) -> list[str]:
@@ -31,14 +19,14 @@ def fit_lines(data: Mapping[str, Any]) -> list[str]:
     for against in ("pixels", "batch"):
         fits = [fit for fit in data["fits"] if fit["against"] == against]
         if fits:
-            exponents = "   ".join(f"{FIGURE_NAMES[fit['figure']]} ^{fit['exponent']:.3f}" for fit in fits)
+            exponents = "   ".join(f"{figure(fit['figure']).header} ^{fit['exponent']:.3f}" for fit in fits)
             lines.append(f"Growth against {against} ({fits[0]['held']}, log-log least squares): {exponents}")
     return lines
 
 
 def sweep_table(data: Mapping[str, Any]) -> Table:
     measured = bool(data["machine"])
-    columns = SWEEP_COLUMNS + (MEASURED_COLUMNS if measured else [])
+    columns = group("sweep", "sweep_measured") if measured else group("sweep")
     title = f"{data['model']}  sweep  {data['dtype']}  {data['mode']}  device {data['device']}"
     footer = [*fit_lines(data), *data["explanation"],
               "Fixed-size MACs: the share of layers whose cost is the same at every input size of the sweep."]

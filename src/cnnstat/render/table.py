@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from cnnstat.frame.columns import Column
+from cnnstat.figures import Figure, is_missing, shape_text
 
 SI_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")]
 BINARY_PREFIXES = [(2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")]
@@ -18,7 +18,7 @@ BINARY_PREFIXES = [(2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"
 
 @dataclass
 class Table:
-    columns: list[Column]
+    columns: list[Figure]
     rows: list[dict[str, Any]]
     title: str = ""
     footer: list[str] = field(default_factory=list)
@@ -28,14 +28,10 @@ class Table:
     """Tree depth of each row, to indent the first column."""
 
 
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def column_unit(column: Column, values: Sequence[Any]) -> tuple[float, str]:
+def column_unit(column: Figure, values: Sequence[Any]) -> tuple[float, str]:
     """The smallest unit that keeps a column's largest value under five digits: small
     layers keep their digits, and the total still reads at a glance (4,089.18 M)."""
-    numbers = [abs(v) for v in values if not _is_missing(v) and isinstance(v, (int, float))]
+    numbers = [abs(v) for v in values if not is_missing(v) and isinstance(v, (int, float))]
     largest = max(numbers, default=0)
     prefixes = SI_PREFIXES if column.scale == "si" else BINARY_PREFIXES if column.scale == "binary" else []
     base = (1.0, "B" if column.scale == "binary" else "")
@@ -45,32 +41,43 @@ def column_unit(column: Column, values: Sequence[Any]) -> tuple[float, str]:
     return prefixes[0] if prefixes else base
 
 
-def header_with_unit(column: Column, prefix: str) -> str:
-    if column.scale == "si":
-        inside = " ".join(p for p in (prefix, column.unit) if p)
-        return f"{column.header} ({inside})" if inside else column.header
+def header_with_unit(column: Figure, prefix: str) -> str:
+    """'MACs (G)', 'Act. mem (MiB)', 'Achieved (GFLOP/s)', 'Latency (ms)'."""
     if column.scale == "binary":
         return f"{column.header} ({prefix})"
-    return column.header
+    if column.scale == "si":
+        inside = prefix + column.unit if column.unit[:1].isalpha() else " ".join(p for p in (prefix, column.unit) if p)
+    else:
+        inside = column.unit
+    return f"{column.header} ({inside})" if inside else column.header
 
 
-def format_value(column: Column, value: Any, divisor: float = 1.0) -> str:
-    if _is_missing(value):
+def fixed(value: float, decimals: int) -> str:
+    """``value`` with ``decimals`` places and thousands separators; a small non-zero value
+    that would print as 0.00 keeps two significant digits instead (0.0012, 0.000031)."""
+    text = f"{value:,.{decimals}f}"
+    if value and not any(digit in "123456789" for digit in text):
+        return f"{value:.{1 - math.floor(math.log10(abs(value)))}f}"
+    return text
+
+
+def format_value(column: Figure, value: Any, divisor: float = 1.0) -> str:
+    if is_missing(value):
         return "-"
     if column.scale == "raw":
         return f"{int(value):,}"
     if column.scale in ("si", "binary"):
         if divisor == 1.0 and float(value).is_integer():
             return f"{int(value):,}"
-        return f"{value / divisor:,.{column.decimals}f}"
+        return fixed(value / divisor, column.decimals)
     if column.scale == "ratio":
-        return f"x{value:,.{column.decimals}f}"
+        return f"x{fixed(value, column.decimals)}"
     if column.scale == "percent":
-        return f"{value:.1f}%"
+        return f"{fixed(value, 1)}%"
     if column.scale == "float":
-        return f"{value:,.{column.decimals}f}"
-    if isinstance(value, (list, tuple)):
-        return "x".join(str(v) for v in value)
+        return fixed(value, column.decimals)
+    if column.scale == "shape" or isinstance(value, (list, tuple)):
+        return shape_text(value) if isinstance(value, (list, tuple)) else str(value)
     return str(value)
 
 
@@ -93,5 +100,5 @@ def formatted(table: Table) -> tuple[list[str], list[list[str]], list[str] | Non
 
 def frame_table(frame) -> Table:
     """Every column of a DataFrame, raw: what a CSV export holds."""
-    columns = [Column(str(name), str(name)) for name in frame.columns]
+    columns = [Figure(str(name), str(name)) for name in frame.columns]
     return Table(columns, frame.to_dict("records"))

@@ -5,12 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from typing import Any
 
+from cnnstat.figures import is_missing, shape_text
 from cnnstat.render.table import Table, formatted
-
-NUMERIC_SCALES = {"raw", "si", "binary", "ratio", "percent", "float"}
 
 
 def to_rich(table: Table):
@@ -23,7 +21,7 @@ def to_rich(table: Table):
     for position, (column, header) in enumerate(zip(table.columns, headers)):
         rich_table.add_column(
             header,
-            justify="right" if column.scale in NUMERIC_SCALES else "left",
+            justify="right" if column.numeric else "left",
             footer=(total[position] if total else ""),
             no_wrap=not column.wrap,
         )
@@ -34,12 +32,10 @@ def to_rich(table: Table):
     return rich_table
 
 
-def _plain(value: Any) -> Any:
+def csv_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
-        return "x".join(str(v) for v in value)
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    return "" if value is None else value
+        return shape_text(value)
+    return "" if is_missing(value) else value
 
 
 def to_csv(table: Table) -> str:
@@ -48,7 +44,7 @@ def to_csv(table: Table) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([column.key for column in table.columns])
     for row in table.rows:
-        writer.writerow([_plain(row.get(column.key)) for column in table.columns])
+        writer.writerow([csv_value(row.get(column.key)) for column in table.columns])
     return buffer.getvalue()
 
 
@@ -58,7 +54,7 @@ def _md_escape(cell: str) -> str:
 
 def to_markdown(table: Table) -> str:
     headers, rows, total = formatted(table)
-    align = ["---:" if c.scale in NUMERIC_SCALES else ":---" for c in table.columns]
+    align = ["---:" if c.numeric else ":---" for c in table.columns]
     lines = []
     if table.title:
         lines += [f"### {table.title}", ""]

@@ -1,0 +1,226 @@
+"""The schema of every figure cnnstat shows: key, header, unit, how it is scaled, and the
+groups (tables) it belongs to. Pure data: imports neither torch nor pandas, so every layer
+(analysis, frame, render, cli, ``cnnstat list``) can import it.
+
+A *figure* is one named quantity, keyed as in the JSON and CSV outputs (``"macs"``). Its
+``header`` is what a table prints, and the unit is added to it by the renderer, once the
+unit of the column is chosen (``MACs (G)``, ``Act. mem (MiB)``, ``Latency (ms)``).
+
+Using it::
+
+    from cnnstat.figures import figure, group, shape_text
+
+    figure("macs").header            # 'MACs'
+    [f.key for f in group("static")] # ['params', 'macs', 'flops', ...], in display order
+    shape_text((1, 3, 224, 224))     # '1x3x224x224': the one place a shape becomes text
+
+Adding a figure (e.g. a new per-layer figure): append a ``Figure`` to ``_FIGURES`` below and
+its key to every group (``GROUPS``) whose tables should show it, in the place it should
+appear. Keys are unique: ``figure()`` refuses a second declaration of one. A figure that a
+table builds on the fly (a crosscheck tool's column) is a plain ``Figure(...)`` not
+registered here.
+
+Scales (how a renderer formats the raw number; values always arrive raw):
+
+- ``raw``: an integer with thousands separators (``25,557,032``);
+- ``si``: a count with one SI prefix chosen per column (G = 10^9); ``unit`` follows the prefix;
+- ``binary``: bytes with one binary prefix chosen per column (MiB = 2^20);
+- ``float``: a number with ``decimals`` places (small non-zero values keep significant digits);
+- ``percent``, ``ratio`` (``x0.031``), ``shape`` (a tuple of sizes, ``1x3x224x224``), ``text``.
+
+Groups name the tables: ``identity`` (what a compared row is), ``static`` (figures of a
+model that need no device), ``measured`` (what a real device adds), ``layer`` (the per-layer
+table of ``summary``), ``latency`` and ``roofline`` (added to it when measured / asked for),
+``bench``, ``sweep``, ``study``, ``list``, ``crosscheck``.
+
+``priority`` orders what a terminal table too wide for its window leaves out first (lowest
+first; the first column of a table is never left out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Literal
+
+Scale = Literal["raw", "si", "binary", "float", "percent", "ratio", "shape", "text"]
+NUMERIC_SCALES = frozenset({"raw", "si", "binary", "float", "percent", "ratio"})
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    header: str
+    scale: Scale = "text"
+    unit: str = ""
+    """What the number counts, e.g. "FLOP/s", "ms", "items/s"; shown in the header after
+    the prefix the column's unit needs."""
+    decimals: int = 2
+    wrap: bool = False
+    """Whether long text may wrap onto several lines of a terminal table (words only)."""
+    priority: int = 5
+    """What a too-narrow terminal keeps: lower goes first."""
+    label: str = ""
+    """A longer name for plot axes and notes (default: ``header``)."""
+
+    @property
+    def numeric(self) -> bool:
+        return self.scale in NUMERIC_SCALES
+
+    @property
+    def long_name(self) -> str:
+        return self.label or self.header
+
+
+RATIO_SUFFIX = "_ratio"
+
+
+def shape_text(shape: Iterable[int] | None) -> str:
+    """(1, 3, 224, 224) -> '1x3x224x224'; None or () -> ''."""
+    return "x".join(str(size) for size in shape) if shape else ""
+
+
+_FIGURES = [
+    # identity of a compared row
+    Figure("model", "Model", priority=9),
+    Figure("spec", "Spec"),
+    Figure("name", "Registered name"),
+    Figure("family", "Family", priority=3),
+    Figure("input_shape", "Input", "shape", priority=4),
+    Figure("output_shape", "Output shape", "shape", priority=3),
+    Figure("device", "Device"),
+    Figure("device_name", "Device name"),
+    Figure("threads", "Threads", "raw"),
+    Figure("torch_version", "Torch"),
+    # static figures of a model (and of a layer)
+    Figure("params", "Params", "raw", priority=8),
+    Figure("trainable_params", "Trainable params", "raw"),
+    Figure("macs", "MACs", "si", priority=8),
+    Figure("flops", "FLOPs", "si", priority=2),
+    Figure("activation_bytes", "Act. mem", "binary", priority=4, label="Output memory"),
+    Figure("est_peak_inference_bytes", "Eval peak", "binary", priority=6, label="Est. peak memory, inference"),
+    Figure("est_peak_training_bytes", "Train peak", "binary", priority=6, label="Est. peak memory, training step"),
+    # measured on a real device
+    Figure("latency_ms", "Latency", "float", unit="ms", decimals=3, priority=8),
+    Figure("latency_iqr_ms", "IQR", "float", unit="ms", decimals=3, priority=3),
+    Figure("throughput_per_s", "Throughput", "float", unit="items/s", decimals=1, priority=5),
+    Figure("measured_peak_bytes", "Measured peak", "binary", priority=4),
+    Figure("peak_ratio", "Peak / estimate", "ratio", priority=2),
+    # per layer
+    Figure("layer", "Layer", priority=9),
+    Figure("type", "Type", priority=6),
+    Figure("description", "Config", priority=3),
+    Figure("latency_pct", "% time", "percent", priority=7),
+    Figure("intensity_flop_per_byte", "FLOP/byte", "float", decimals=1, priority=4,
+           label="Arithmetic intensity (FLOP/byte)"),
+    Figure("achieved_flops_per_s", "Achieved", "si", unit="FLOP/s", priority=4, label="Achieved FLOP/s"),
+    Figure("bound", "Bound", priority=5),
+    Figure("peak_fraction", "% of peak FLOP/s", "percent", priority=3),
+    # bench and sweep points
+    Figure("batch", "Batch", "raw", priority=9),
+    Figure("pixels", "Pixels", "raw", priority=2, label="Pixels (H x W)"),
+    Figure("fixed_share_pct", "Fixed-size MACs", "percent", priority=3),
+    # studies: settings, counts read from modules, and the articles' figures
+    Figure("in_channels", "In", "raw"),
+    Figure("width", "Width", "raw"),
+    Figure("cardinality", "C", "raw"),
+    Figure("group_width", "d (solved)", "raw"),
+    Figure("stated_group_width", "d (article)", "raw"),
+    Figure("stated_rounded_group_width", "d rounded (article)", "raw"),
+    Figure("block", "Block"),
+    Figure("blocks", "Blocks", "raw"),
+    Figure("output_hwc", "Out HxWxC"),
+    Figure("stated_params", "Params (article)", "raw"),
+    Figure("published_params", "Params (published)", "raw", priority=8),
+    Figure("published_gmacs", "GMACs (published)", "float", decimals=3, priority=8),
+    Figure("conv_weights", "Conv weights", "raw"),
+    Figure("target_conv_weights", "Target conv weights", "raw"),
+    Figure("reported_accuracy", "Acc. (reported)", "percent"),
+    # the list of models and of studies
+    Figure("year", "Year", priority=2),
+    Figure("paper", "Paper", wrap=True, priority=1),
+    Figure("study", "Study", priority=9),
+    Figure("title", "Question", wrap=True),
+    Figure("source", "Source", wrap=True),
+    # crosscheck
+    Figure("cnnstat_macs", "cnnstat", "raw", label="cnnstat MACs"),
+    Figure("unexplained", "Unexplained", wrap=True),
+    Figure("tool", "Tool"),
+    Figure("rule", "Convention", wrap=True),
+    Figure("layers", "Layers", "raw"),
+    Figure("difference", "Tool - cnnstat MACs", "raw"),
+]
+
+FIGURES: dict[str, Figure] = {}
+for _figure in _FIGURES:
+    if _figure.key in FIGURES:
+        raise ValueError(f"figure {_figure.key!r} is declared twice")
+    FIGURES[_figure.key] = _figure
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "identity": ("model", "spec", "name", "family", "input_shape", "output_shape", "device", "device_name",
+                 "threads", "torch_version"),
+    "static": ("params", "macs", "flops", "activation_bytes", "est_peak_inference_bytes", "est_peak_training_bytes"),
+    "measured": ("latency_ms", "latency_iqr_ms", "throughput_per_s", "measured_peak_bytes"),
+    "layer": ("layer", "type", "description", "output_shape", "params", "macs", "flops", "activation_bytes"),
+    "latency": ("latency_ms", "latency_pct"),
+    "roofline": ("intensity_flop_per_byte", "achieved_flops_per_s", "bound"),
+    "bench": ("model", "batch", "latency_ms", "latency_iqr_ms", "throughput_per_s", "measured_peak_bytes",
+              "peak_ratio", "achieved_flops_per_s"),
+    "bench_roofline": ("peak_fraction",),
+    "sweep": ("input_shape", "batch", "pixels", "macs", "flops", "activation_bytes", "est_peak_inference_bytes",
+              "est_peak_training_bytes", "fixed_share_pct"),
+    "sweep_measured": ("latency_ms", "throughput_per_s", "measured_peak_bytes"),
+    "study": ("in_channels", "width", "cardinality", "group_width", "stated_group_width",
+              "stated_rounded_group_width", "block", "blocks", "output_hwc", "stated_params", "published_params",
+              "published_gmacs", "conv_weights", "target_conv_weights", "reported_accuracy"),
+    "list": ("model", "family", "input_shape", "published_params", "published_gmacs", "year", "paper"),
+    "study_list": ("study", "title", "source"),
+    "crosscheck": ("layer", "type", "cnnstat_macs"),
+    "crosscheck_rules": ("tool", "rule", "layers", "difference"),
+}
+"""Each table's figures, in display order."""
+
+for _name, _keys in GROUPS.items():
+    _unknown = [key for key in _keys if key not in FIGURES]
+    if _unknown:
+        raise ValueError(f"group {_name!r} names undeclared figures: {', '.join(_unknown)}")
+
+RATIO_HEADERS = {"params": "Params x", "macs": "MACs x", "est_peak_training_bytes": "Train peak x",
+                 "latency_ms": "Latency x"}
+"""The ratios a comparison table shows, with short headers (its footer names the baseline);
+CSV and JSON hold every ratio."""
+
+
+def figure(key: str) -> Figure:
+    """The figure of ``key``; a ratio key (``macs_ratio``) gives its ratio figure."""
+    if key in FIGURES:
+        return FIGURES[key]
+    if key.endswith(RATIO_SUFFIX) and key.removesuffix(RATIO_SUFFIX) in FIGURES:
+        return ratio_figure(key.removesuffix(RATIO_SUFFIX))
+    raise KeyError(f"no figure {key!r} in cnnstat.figures")
+
+
+def group(*names: str) -> list[Figure]:
+    """The figures of one or more groups, in order, each once."""
+    keys = dict.fromkeys(key for name in names for key in GROUPS[name])
+    return [FIGURES[key] for key in keys]
+
+
+def keys(*names: str) -> tuple[str, ...]:
+    """The keys of one or more groups, in order, each once."""
+    return tuple(figure.key for figure in group(*names))
+
+
+def ratio_figure(key: str) -> Figure:
+    """The ratio to a baseline of figure ``key`` (key ``<key>_ratio``)."""
+    base = FIGURES[key]
+    return Figure(f"{key}{RATIO_SUFFIX}", RATIO_HEADERS.get(key, f"{base.header} x"), "ratio", decimals=3,
+                  priority=base.priority - 1 if key in RATIO_HEADERS else 0)
+
+
+def is_missing(value: Any) -> bool:
+    """None or NaN (pandas' NA compares unequal to itself, too)."""
+    try:
+        return value is None or bool(value != value)
+    except TypeError:  # pandas.NA refuses bool()
+        return True
