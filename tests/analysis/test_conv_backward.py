@@ -159,3 +159,11 @@ def test_mobilenet_training_backward_is_about_twice_its_forward():
     # the first convolution's input gradient.
     assert report.totals.backward_macs == 2 * report.totals.macs - first_conv.macs
     assert sum(layer.own_backward_macs for layer in report.layers) == report.totals.backward_macs
+
+
+def test_train_rows_carry_backward_macs():
+    report = cnnstat.profile("mobilenet_v1", mode="train")
+    frame = report.to_frame()
+    assert list(frame["backward_macs"]) == [layer.backward_macs for layer in report.layers]
+    assert [row["backward_macs"] for row in report.to_dict()["layers"]] == list(frame["backward_macs"])
+    assert "backward_macs" not in cnnstat.profile("mobilenet_v1").to_frame().columns

@@ -16,7 +16,9 @@ The pass runs in the grad mode it needs whatever the caller's (``torch.inference
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import operator
 from collections import Counter
 from dataclasses import dataclass
@@ -32,7 +34,7 @@ from cnnstat.analysis.describe import describe
 from cnnstat.analysis.memory import LiveMemory, convolution_workspace_bytes
 from cnnstat.analysis.records import LayerRecord, OpTally
 from cnnstat.analysis.registry import OpCall, OpRules, default_rules
-from cnnstat.analysis.rules import NORMS
+from cnnstat.analysis.rules import NORMS, tensors_in
 from cnnstat.errors import CnnstatError
 
 _NORMS = frozenset(NORMS)
@@ -49,11 +51,11 @@ class BackwardError(CnnstatError):
 
 
 def _shapes(value: Any) -> list[tuple[int, ...]]:
-    return [tuple(t.shape) for t in tree_leaves(value) if isinstance(t, torch.Tensor)]
+    return [tuple(t.shape) for t in tensors_in(value)]
 
 
 def _tensor_bytes(value: Any) -> int:
-    return sum(t.numel() * t.element_size() for t in tree_leaves(value) if isinstance(t, torch.Tensor))
+    return sum(t.numel() * t.element_size() for t in tensors_in(value))
 
 
 @dataclass
@@ -164,16 +166,14 @@ class _Tracer:
             # In eval, CPU and CUDA norm kernels return empty statistics where the meta kernel
             # returns per-channel ones; only the normalised output is a real allocation.
             allocated = out[0] if isinstance(out, (tuple, list)) else out
-        for tensor in tree_leaves(allocated):
-            if isinstance(tensor, torch.Tensor):
-                self.memory.add(tensor)
+        for tensor in tensors_in(allocated):
+            self.memory.add(tensor)
         if func is torch.ops.aten.convolution.default and not self.channels_last:
             # Not read from the input's layout: meta convolutions return contiguous outputs even
             # where a real channels_last run keeps channels_last.
             self.memory.transient(convolution_workspace_bytes(args[0], args[1], out))
-        for tensor in tree_leaves((args, kwargs)):
-            if isinstance(tensor, torch.Tensor):
-                self.read_storages.add(id(tensor.untyped_storage()))
+        for tensor in tensors_in((args, kwargs)):
+            self.read_storages.add(id(tensor.untyped_storage()))
         record = self._owner()
         if record is None:
             return
@@ -236,6 +236,17 @@ def _stand_in(tensor: torch.Tensor, device: torch.device, dtype: torch.dtype | N
     return copy.requires_grad_(requires_grad)
 
 
+@contextlib.contextmanager
+def _no_gc():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _finalise(records: list[LayerRecord]) -> None:
     """Inclusive figures: each module's own work plus its children's."""
     for record in records:
@@ -284,8 +295,10 @@ def run_pass(
             handles.append(module.register_forward_pre_hook(tracer.pre_hook, with_kwargs=True, prepend=True))
             handles.append(module.register_forward_hook(tracer.post_hook, with_kwargs=True))
         model.train(training)
-        # The caller's grad mode (inference_mode, no_grad) must not change what is counted.
-        with torch.inference_mode(False), torch.enable_grad() if backward else torch.no_grad():
+        # The caller's grad mode (inference_mode, no_grad) must not change what is counted. The
+        # cyclic garbage collector is paused: a pass allocates objects by the ten thousand, each
+        # full collection walks them all, and tensors are freed by reference count anyway.
+        with torch.inference_mode(False), torch.enable_grad() if backward else torch.no_grad(), _no_gc():
             peak, end_of_forward, unused = _run(model, args, kwargs, tracer, device, dtype, model_name,
                                                 channels_last, rules or default_rules())
     finally:

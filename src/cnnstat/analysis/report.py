@@ -93,6 +93,7 @@ class Report:
                     "trainable_params": layer.trainable_params,
                     "macs": layer.macs,
                     "flops": layer.flops,
+                    **({"backward_macs": layer.backward_macs} if self.mode == "train" else {}),
                     "activation_bytes": layer.output_bytes,
                     **({"latency_ms": latency} if self.measured else {}),
                     **(_roofline_fields(roof) if self.roofline else {}),

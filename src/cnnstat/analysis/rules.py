@@ -26,7 +26,6 @@ import math
 from typing import Any
 
 import torch
-from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import flop_registry, sdpa_backward_flop_count, sdpa_flop_count
 
 from cnnstat.analysis.registry import RULES, Cost, OpCall
@@ -77,12 +76,34 @@ NORM_BACKWARDS = _ops("""
 """)
 
 
+def tensors_in(value: Any):
+    """The tensors in an op's arguments or outputs: a tensor, or tuples, lists and dicts of
+    them (what aten ops take and return; cheaper than a general pytree walk)."""
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from tensors_in(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from tensors_in(item)
+
+
 def _numel(value: Any) -> int:
-    return sum(t.numel() for t in tree_leaves(value) if isinstance(t, torch.Tensor))
+    return sum(t.numel() for t in tensors_in(value))
 
 
 def _first_tensor(value: Any) -> torch.Tensor | None:
-    return next((t for t in tree_leaves(value) if isinstance(t, torch.Tensor)), None)
+    return next(tensors_in(value), None)
+
+
+def _shapes_of(value: Any) -> Any:
+    """``value`` with every tensor replaced by its shape, as torch's flop formulas take them."""
+    if isinstance(value, torch.Tensor):
+        return value.shape
+    if isinstance(value, (tuple, list)):
+        return type(value)(_shapes_of(item) for item in value)
+    return value
 
 
 @RULES.cost(*ZERO_COST)
@@ -142,23 +163,42 @@ def softmax(call: OpCall) -> Cost:
     return Cost(0, 3 * _numel(call.args[0]))
 
 
-def _torch_formula(formula, bias_at: int | None = None, bias_always: bool = False):
+def _torch_formula(formula, bias_at: int | None = None):
     """A cost rule from one of ``torch.utils.flop_counter``'s formulas (2 FLOPs per MAC),
-    plus one FLOP per output element for a bias (``addmm``'s, or a convolution's
-    ``args[bias_at]`` when given)."""
+    plus one FLOP per output element for a convolution's bias (``args[bias_at]``) when given."""
+    on_shapes = getattr(formula, "__wrapped__", None)  # without its (slow) pytree conversion of tensors
+
     def cost(call: OpCall) -> Cost:
-        macs = formula(*call.args, **call.kwargs, out_val=call.out) // 2
-        has_bias = bias_always or bias_at is not None and len(call.args) > bias_at and call.args[bias_at] is not None
+        if on_shapes is None:  # a formula that reads tensors
+            macs = formula(*call.args, **call.kwargs, out_val=call.out) // 2
+        else:
+            kwargs = {key: _shapes_of(value) for key, value in call.kwargs.items()}
+            macs = on_shapes(*_shapes_of(call.args), **kwargs, out_shape=_shapes_of(call.out)) // 2
+        has_bias = bias_at is not None and len(call.args) > bias_at and call.args[bias_at] is not None
         return Cost(macs, 2 * macs + (_numel(_first_tensor(call.out)) if has_bias else 0))
     return cost
+
+
+_MATMULS = (aten.mm, aten.addmm, aten.bmm, aten.baddbmm)
+_WITH_BIAS = (aten.addmm, aten.baddbmm)
+
+
+@RULES.cost(*_MATMULS)
+def matmul(call: OpCall) -> Cost:
+    """(b x) m x k times (b x) k x n: b*m*k*n MACs, as torch's flop counter counts them (whose
+    own formulas for these re-convert shapes through a pytree, a tenth of a static pass);
+    a bias of addmm/baddbmm 1 FLOP per output element."""
+    with_bias = call.func.overloadpacket in _WITH_BIAS
+    a, b = call.args[1:3] if with_bias else call.args[:2]
+    macs = a.numel() * b.shape[-1]
+    return Cost(macs, 2 * macs + (call.out.numel() if with_bias else 0))
 
 
 _BIAS_ARGUMENT = {aten.convolution: 2, aten._convolution: 2, aten.convolution_overrideable: 2,
                   aten._slow_conv2d_forward: 3}
 for _packet, _formula in flop_registry.items():
-    if isinstance(_packet, torch._ops.OpOverloadPacket) and _packet is not aten.convolution_backward:
-        RULES.cost(_packet)(_torch_formula(_formula, _BIAS_ARGUMENT.get(_packet),
-                                           bias_always=_packet in (aten.addmm, aten.baddbmm)))
+    if isinstance(_packet, torch._ops.OpOverloadPacket) and _packet not in (aten.convolution_backward, *_MATMULS):
+        RULES.cost(_packet)(_torch_formula(_formula, _BIAS_ARGUMENT.get(_packet)))
 
 
 def convolution_macs(input_shape, weight_shape, output_shape, transposed: bool) -> int:

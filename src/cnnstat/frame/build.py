@@ -36,6 +36,9 @@ def layer_frame(report) -> pd.DataFrame:
         for layer in report.layers
     ]
     frame = pd.DataFrame(rows, columns=LAYER_FRAME_COLUMNS)
+    if report.mode == "train":
+        frame.insert(frame.columns.get_loc("flops") + 1, "backward_macs",
+                     pd.Series([layer.backward_macs for layer in report.layers], dtype="int64"))
     if report.measured is not None:
         frame["latency_ms"] = pd.Series(report.layer_latency_ms(), dtype="float64")
         # In eval, shares of the model's own row (the forward as the same hooks timed it), so the
