@@ -127,6 +127,25 @@ def test_report_index(browser, fresh_reports):
     browser.screenshot("report-index.png")
 
 
+def test_measured_summary_page(browser, quick_probe, tmp_path):
+    """Measured, the page adds a latency strip whose bars are the table's latencies, and the roofline."""
+    page = tmp_path / "lenet.html"
+    cnnstat("summary", "cifar_lenet", "--device", "cpu", "--min-run-time", "0.05", "--roofline", "-o", str(page))
+    load(browser, page)
+    strips = browser.run("return Array.from(document.querySelectorAll('svg.strip')).map(svg => svg.dataset.header)")
+    assert strips == ["MACs (K)", "Params", "Act. mem (KiB)", "Latency (ms)"]
+    heights = browser.run("""return Array.from(document.querySelectorAll('svg.strip')[3].querySelectorAll('rect'))
+                             .map(bar => [bar.dataset.row, Number(bar.getAttribute('height'))])""")
+    latency = dict(zip(browser.run(ROWS_SHOWN + ".map(r => r.dataset.index)", "layers"),
+                       map(float, browser.run(COLUMN_VALUES, "layers", "latency_ms"))))
+    longest = max(latency[row] for row, _ in heights)
+    assert heights == [[row, pytest.approx(100 * latency[row] / longest, abs=0.01)] for row, _ in heights]
+    assert browser.run("return document.querySelectorAll('.plot svg').length") == 1
+    assert "Roofline of" in browser.run("return document.querySelector('ul.facts').textContent")
+    browser.run("document.querySelector('.plot').scrollIntoView()")
+    browser.screenshot("summary-measured-roofline.png")
+
+
 def cnnstat(*args):
     """A command in this process (the CLI's own path to the file, atomic write included)."""
     from typer.testing import CliRunner

@@ -1,10 +1,13 @@
 """The measured pass: latency and peak memory of a real model on CPU or CUDA.
 
-End-to-end latency comes from ``torch.utils.benchmark.Timer.blocked_autorange`` (warm-up,
-blocks of runs, median and IQR). Per-layer latency comes from forward pre/post hooks on
-every module: ``perf_counter`` on CPU; on CUDA a pair of events per call, read after one
-synchronisation per forward (a synchronize per module would serialise the GPU). The
-hooks' own cost is reported as the slowdown of the hooked forward over the plain one.
+End-to-end latency is the median (and IQR) over blocks of runs, as
+``torch.utils.benchmark`` reports it, with at least ``MIN_RUNS`` blocks however long one
+forward takes. Per-layer latency comes from forward pre/post hooks on every module:
+``perf_counter`` on CPU; on CUDA a pair of events per call, read after one synchronisation
+per forward (a synchronize per module would serialise the GPU). Plain and hooked forwards
+are timed in turns, so that load on the machine falls on both alike; the model's own row is
+the hooked forward, and the hooks' overhead is its slowdown over the plain one, shown only
+where the hooked forward is the slower.
 
 Peak memory: on CUDA the caching allocator's ``max_memory_allocated``; on CPU the
 allocator's own record of every allocation and free (``torch.profiler`` with
@@ -19,7 +22,7 @@ import os
 import platform
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, ContextManager, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -32,6 +35,10 @@ OPTIMIZERS = ("sgd", "adam")
 MEASURE_DEVICES = ("auto", "cpu", "cuda", "meta")
 WIDE_SPREAD = 0.10
 """Relative IQR above which a latency is flagged as noisy."""
+MIN_RUNS = 5
+"""The fewest timed blocks a median is taken over, however long one forward takes."""
+BLOCKS = 10
+"""How many blocks a step's share of the time budget is cut into, where a forward is quick enough."""
 
 
 class OutOfMemory(CnnstatError):
@@ -63,9 +70,12 @@ class Measured:
     """Median latency of every module call, in call order (the order of ``Report.layers``);
     a forward-only figure in train mode."""
     hooked_latency_ms: float | None = None
+    """The forward with every module hooked: the model's own row of ``layer_latency_ms``."""
     hook_overhead: float | None = None
-    """(hooked forward - plain forward) / plain forward."""
+    """(hooked forward - plain forward) / plain forward, in eval; None in train (a forward is
+    not a step) and where the hooked forward was not the slower (the overhead is lost in the noise)."""
     spread_warning: str | None = None
+    """Set when the latency's IQR is wider than ``WIDE_SPREAD`` of its median."""
 
     @property
     def peak_ratio(self) -> float | None:
@@ -213,11 +223,30 @@ def step_peak_bytes(model: nn.Module, inputs: tuple, step: Callable[[], Any], de
 
 # -- timing ---------------------------------------------------------------------------------
 
-def time_it(run: Callable[[], Any], threads: int, min_run_time: float) -> "torch.utils.benchmark.Measurement":
-    """Median and IQR of ``run()`` by blocked autorange (it warms up while sizing its blocks)."""
-    from torch.utils.benchmark import Timer  # imported here: the static path never times
+def time_in_turns(steps: Sequence[tuple[Callable[[], Any], Callable[[], ContextManager]]],
+                  min_run_time: float) -> list["torch.utils.benchmark.Measurement"]:
+    """Median and IQR of each ``(step, around)``: a block of each step in turn, entered in
+    ``around()`` (set-up kept out of the time), until ``min_run_time`` has passed and every step
+    has ``MIN_RUNS`` blocks. ``torch.utils.benchmark.Timer`` times one statement at a time and
+    ends after one block of a forward longer than its budget, hence this loop; the statistics
+    and the synchronising clock are its."""
+    from torch.utils.benchmark import Measurement, TaskSpec, timer  # imported here: the static path never times
 
-    return Timer(stmt="run()", globals={"run": run}, num_threads=threads).blocked_autorange(min_run_time=min_run_time)
+    def block(step: Callable[[], Any], around: Callable[[], ContextManager], number: int) -> float:
+        with around():
+            start = timer()
+            for _ in range(number):
+                step()
+            return timer() - start
+
+    once = max(block(*steps[0], 1), 1e-9)
+    number = max(1, int(min_run_time / len(steps) / BLOCKS / once))
+    times: list[list[float]] = [[] for _ in steps]
+    started = time.perf_counter()
+    while len(times[0]) < MIN_RUNS or time.perf_counter() - started < min_run_time:
+        for (step, around), step_times in zip(steps, times):
+            step_times.append(block(step, around, number))
+    return [Measurement(number, step_times, TaskSpec(stmt="step()", setup="")) for step_times in times]
 
 
 def spread_warning(measurement, what: str) -> str | None:
@@ -345,26 +374,24 @@ def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: s
     modes = {module: module.training for module in model.modules()}
     torch_optimizer = make_optimizer(optimizer, model)
     step = make_step(model, inputs, mode, torch_optimizer)
-    budget = min_run_time / 2 if per_layer else min_run_time
     try:
         with using_threads(threads) as used_threads, out_of_memory_as_error(device, what):
             model.train(mode == "train")
             step()  # first run: lazy inits (cuDNN, optimizer state) stay out of the timing and the peak
-            plain = time_it(step, used_threads, budget)
-            layers = hooked = None
-            if per_layer:
-                with LayerTimer(model, device) as layer_timer:
-                    forward = make_step(model, inputs, "eval", None) if mode == "eval" else lambda: model(*inputs)
-                    forward()
-                    layer_timer.reset()  # keep only the forwards timed below
-                    hooked = time_it(forward, used_threads, budget)
-                    layers = layer_timer.medians_ms()
+            steps = [(step, contextlib.nullcontext)]
+            layer_timer = LayerTimer(model, device) if per_layer else None
+            if layer_timer is not None:
+                forward = make_step(model, inputs, "eval", None) if mode == "eval" else lambda: model(*inputs)
+                steps.append((forward, lambda: layer_timer))
+            plain, *_hooked = time_in_turns(steps, min_run_time)
+            layers = layer_timer.medians_ms() if layer_timer is not None else None
             peak = step_peak_bytes(model, inputs, step, device, torch_optimizer)
     finally:
         for module, training in modes.items():
             module.training = training
-    warning = spread_warning(plain, what)
     latency_ms = plain.median * 1e3
+    hooked_ms = layers[0] if layers else None
+    overhead = hooked_ms / latency_ms - 1 if hooked_ms is not None and mode == "eval" else None
     return Measured(
         device=str(device),
         device_name=device_name(device),
@@ -380,9 +407,9 @@ def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: s
         measured_peak_bytes=peak,
         est_peak_bytes=est_peak_bytes,
         layer_latency_ms=layers,
-        hooked_latency_ms=hooked.median * 1e3 if hooked else None,
-        hook_overhead=(hooked.median / plain.median - 1) if hooked and mode == "eval" else None,
-        spread_warning=warning,
+        hooked_latency_ms=hooked_ms,
+        hook_overhead=overhead if overhead is not None and overhead > 0 else None,
+        spread_warning=spread_warning(plain, what),
     )
 
 

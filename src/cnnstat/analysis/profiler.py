@@ -22,7 +22,7 @@ import gc
 import operator
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol, Sequence
 
 import torch
 from torch import nn
@@ -37,7 +37,6 @@ from cnnstat.analysis.registry import OpCall, OpRules, default_rules
 from cnnstat.analysis.rules import NORMS, tensors_in
 from cnnstat.errors import CnnstatError
 
-_NORMS = frozenset(NORMS)
 _current_node = torch._C._current_autograd_node
 _next_sequence_number = torch._C._autograd._get_sequence_nr
 
@@ -80,6 +79,17 @@ class PassResult:
 FORWARD, LOSS, BACKWARD = "forward", "loss", "backward"
 
 
+class PassObserver(Protocol):
+    """Follows a pass op by op: each module call's inputs and output, and every op with the
+    record of the module running it (None outside every forward)."""
+
+    def module_input(self, record: LayerRecord, args: tuple, kwargs: dict) -> None: ...
+
+    def op(self, func, args: tuple, kwargs: dict, out: Any, record: LayerRecord | None) -> None: ...
+
+    def module_output(self, record: LayerRecord, output: Any) -> None: ...
+
+
 class _CountingMode(TorchDispatchMode):
     def __init__(self, tracer: "_Tracer", rules: OpRules, on_meta: bool) -> None:
         super().__init__()
@@ -111,8 +121,10 @@ def _param_counts(module: nn.Module) -> tuple[int, int, int]:
 
 
 class _Tracer:
-    def __init__(self, model: nn.Module, training: bool, backward: bool, channels_last: bool = False) -> None:
+    def __init__(self, model: nn.Module, training: bool, backward: bool, channels_last: bool = False,
+                 observers: Sequence[PassObserver] = ()) -> None:
         self.model = model
+        self.observers = observers
         self.training = training
         self.backward = backward
         self.channels_last = channels_last
@@ -153,16 +165,22 @@ class _Tracer:
             record.params, record.trainable_params, record.own_params = self.param_counts[key]
         self.records.append(record)
         self.stack.append(record)
+        for observer in self.observers:
+            observer.module_input(record, args, kwargs)
 
     def post_hook(self, module: nn.Module, args, kwargs, output) -> None:
         record = self.stack.pop()
         record.output_shapes = _shapes(output)
         record.output_bytes = _tensor_bytes(output)
+        for observer in self.observers:
+            observer.module_output(record, output)
 
     # -- ops ---------------------------------------------------------------------------
     def on_op(self, func, args, kwargs, out, cost_rule) -> None:
+        for observer in self.observers:
+            observer.op(func, args, kwargs, out, self.stack[-1] if self.phase == FORWARD and self.stack else None)
         allocated = out
-        if not self.training and func.overloadpacket in _NORMS:
+        if not self.training and func.overloadpacket in NORMS:
             # In eval, CPU and CUDA norm kernels return empty statistics where the meta kernel
             # returns per-channel ones; only the normalised output is a real allocation.
             allocated = out[0] if isinstance(out, (tuple, list)) else out
@@ -279,13 +297,14 @@ def run_pass(
     model_name: str,
     channels_last: bool = False,
     rules: OpRules | None = None,
+    observers: Sequence[PassObserver] = (),
 ) -> PassResult:
     """One forward (and, if asked, backward) of ``model`` under the counting mode; with
     ``channels_last``, 4-D parameters and inputs are in that layout, as after
     ``model.to(memory_format=torch.channels_last)``. ``rules`` (default: cnnstat's) say what
-    each op costs and returns. A failing forward raises :class:`ForwardError`, a failing
-    backward :class:`BackwardError`."""
-    tracer = _Tracer(model, training, backward, channels_last)
+    each op costs and returns; ``observers`` follow the pass op by op. A failing forward
+    raises :class:`ForwardError`, a failing backward :class:`BackwardError`."""
+    tracer = _Tracer(model, training, backward, channels_last, observers)
     handles = []
     modes = {module: module.training for module in model.modules()}
     try:

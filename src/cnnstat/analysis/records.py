@@ -21,6 +21,27 @@ class OpTally:
 
 
 @dataclass
+class FieldFigures:
+    """A layer output's receptive field over the model's input (``cnnstat.analysis.receptive_field``).
+
+    Per spatial axis of the input; None on an axis every value sees whole (after global
+    pooling, a linear layer, attention). ``size``, ``jump`` and ``start`` are None where an op
+    had no receptive-field rule (the report's notes name it)."""
+
+    size: list[int | None] | None
+    """Input pixels one output position spans (holes of a dilation included), unclipped."""
+    jump: list[int | None] | None
+    """Effective stride: input pixels between neighbouring output positions."""
+    start: list[int | None] | None
+    """First input pixel output position 0 spans (negative: in the padding)."""
+    covers_input: bool
+    """Whether an output position (a central one) sees every input pixel."""
+    kernel: list[int | None] | None = None
+    """The layer's own extent: its output's field over its own input (a conv's dilated kernel)."""
+    kernel_stride: list[int | None] | None = None
+
+
+@dataclass
 class LayerRecord:
     index: int
     """Position in call order (parents come before their children)."""
@@ -59,6 +80,8 @@ class LayerRecord:
     """The module's own work by aten op (not inside a child module): op name -> tally."""
     backward_ops: dict[str, OpTally] = field(default_factory=dict)
     """The backward of the module's own work by aten op."""
+    receptive_field: FieldFigures | None = None
+    """None where the output does not depend on a spatial input."""
 
     @property
     def output_shape(self) -> Shape | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 import torch
@@ -11,6 +11,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from cnnstat.analysis.profiler import BackwardError, ForwardError, run_pass
+from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
 from cnnstat.analysis.records import LayerRecord, Totals
 from cnnstat.analysis.registry import OpRules, default_rules
 from cnnstat.errors import CnnstatError
@@ -50,6 +51,10 @@ class Report:
     spec: str | None = None
     """The model spec it was built from (``cnnstat.zoo.loader``), to rebuild it on a real
     device; None for a module passed in."""
+    receptive_field: Any = None
+    """``cnnstat.analysis.receptive_field.FieldSummary``: the input's spatial size, the model
+    output's field and the first layer whose output sees the whole input; None without a
+    spatial input."""
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -95,12 +100,14 @@ class Report:
                     "flops": layer.flops,
                     **({"backward_macs": layer.backward_macs} if self.mode == "train" else {}),
                     "activation_bytes": layer.output_bytes,
+                    "receptive_field": asdict(layer.receptive_field) if layer.receptive_field else None,
                     **({"latency_ms": latency} if self.measured else {}),
                     **(_roofline_fields(roof) if self.roofline else {}),
                 }
                 for layer, latency, roof in zip(self.layers, self.layer_latency_ms(), self.layer_rooflines())
             ],
             "uncounted_ops": dict(self.uncounted_ops),
+            "receptive_field": asdict(self.receptive_field) if self.receptive_field else None,
             "notes": list(self.notes),
             **({"roofline": self.roofline.to_dict()} if self.roofline else {}),
         }
@@ -271,7 +278,8 @@ def profile(
 
     common = dict(device=torch_device, dtype=torch_dtype, model_name=name, channels_last=channels_last,
                   rules=default_rules().extended(rules))
-    inference = run_pass(model, args, kwargs, training=False, backward=False, **common)
+    fields = ReceptiveFields()
+    inference = run_pass(model, args, kwargs, training=False, backward=False, observers=[fields], **common)
     notes = []
     try:
         training = run_pass(model, args, kwargs, training=True, backward=True, **common)
@@ -284,6 +292,11 @@ def profile(
         training = None
         notes.append(f"no training-memory estimate: {error}")
     shown = training if mode == "train" else inference
+    # The eval forward's fields in either mode: batch statistics would make every field the whole input.
+    fields.fill(shown.records)
+    if fields.no_rule:
+        ops = ", ".join(f"{op} x{count}" for op, count in sorted(fields.no_rule.items()))
+        notes.append(f"receptive field unknown after ops without a receptive-field rule: {ops}")
 
     totals = _totals(model, shown, inference, training, torch_dtype, args, kwargs)
     from torch.utils._pytree import tree_leaves
@@ -302,6 +315,7 @@ def profile(
         uncounted_ops=_uncounted(shown, training),
         notes=notes,
         spec=spec,
+        receptive_field=field_summary(fields, shown.records),
     )
 
 

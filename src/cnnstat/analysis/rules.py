@@ -33,8 +33,8 @@ from cnnstat.analysis.registry import RULES, Cost, OpCall
 aten = torch.ops.aten
 
 
-def _ops(names: str) -> list[torch._ops.OpOverloadPacket]:
-    return [getattr(aten, name) for name in names.split()]
+def _ops(names: str) -> frozenset[torch._ops.OpOverloadPacket]:
+    return frozenset(getattr(aten, name) for name in names.split())
 
 
 ZERO_COST = _ops("""

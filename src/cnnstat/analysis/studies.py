@@ -114,11 +114,35 @@ def output_hwc(row: ModelFigures) -> str:
     return "x".join(str(d) for d in (*spatial, channels))
 
 
+def field_value(sizes: list[int | None] | None) -> list | str | None:
+    """Per-axis pixels of a receptive field, "whole" where every value sees the whole input;
+    None where no rule gave it."""
+    if sizes is None:
+        return None
+    if all(size is None for size in sizes):
+        return "whole"
+    return ["all" if size is None else size for size in sizes]
+
+
+def field_extras(report) -> dict[str, Any]:
+    """Where a model's receptive field first spans the whole input, and its last field that does not."""
+    summary = report.receptive_field
+    if summary is None:
+        return {"last_field": None, "covers_input_at": None}
+    return {"last_field": field_value(summary.last_spatial.size) if summary.last_spatial else None,
+            "covers_input_at": summary.covers_at}
+
+
+def output_field(report) -> list | str | None:
+    root = report.layers[0].receptive_field
+    return field_value(root.size) if root else None
+
+
 def _block_rows(stated: Sequence[tuple[ModelSpec, int]], source: str, device: str):
     """Rows of block comparisons whose article states one parameter figure per block."""
     rows = compare([spec for spec, _ in stated], device=device)
-    extras = [{"conv_weights": conv_weights(spec), "stated_params": figure, "output_hwc": output_hwc(row)}
-              for (spec, figure), row in zip(stated, rows)]
+    extras = [{"conv_weights": conv_weights(spec), "stated_params": figure, "output_hwc": output_hwc(row),
+               "output_field": output_field(row.report)} for (spec, figure), row in zip(stated, rows)]
     return rows, extras, [f"Stated figures: {source}; conv weights without bias, as the article counts."]
 
 
@@ -132,6 +156,7 @@ def _kernel_stack(device: str):
         (ModelSpec("block/conv", label="one 7x7 conv"), 25_088),
         (ModelSpec("block/conv3x3_stack", label="three 3x3 convs"), 13_824),
     ], "seed 002 (VGG section)", device)
+    notes.append("RF: the input pixels one output pixel sees: 7x7 for both, the VGG paper's argument for the stack.")
     notes.append("The article's 13,824 is 3 x (3x3x16x32): it counts every conv as 16 -> 32. In a real stack the "
                  "second and third convs take 32 channels, so the module's count is higher; still below the 7x7's, "
                  "with two ReLUs between the convs where the 7x7 has none.")
@@ -155,7 +180,13 @@ def _inception(device: str):
         (ModelSpec("block/inception_naive", label="naive Inception"), 161_280),
         (ModelSpec("block/inception_reduced", label="Inception, 1x1 reductions"), 28_416),
     ], "seed 002 (GoogLeNet section)", device)
+    for row, extra in zip(rows, extras):
+        branches = [layer for layer in row.report.layers if layer.depth == 1 and layer.name.startswith("branch")]
+        extra["branch_fields"] = ", ".join(
+            f"{layer.name} {'x'.join(map(str, field_value(layer.receptive_field.size)))}" for layer in branches) or None
     notes.append("The naive module passes the pooled 192 channels through, so it outputs 264 channels, not 96.")
+    notes.append("RF and Branch RFs: the input pixels one output pixel sees; the concatenation sees the union of "
+                 "its branches' windows (1x1, 3x3, 5x5 and the 3x3 pool).")
     return rows, extras, notes
 
 
@@ -221,9 +252,10 @@ def _resnext_width(device: str):
 def _plain_vs_residual(device: str):
     reported = {"plain50": 53.0, "resnet50": 73.0}
     rows = compare(["plain34", "resnet34", "plain50", "resnet50"], device=device)
-    extras = [{"reported_accuracy": reported.get(row.model)} for row in rows]
+    extras = [{"reported_accuracy": reported.get(row.model), **field_extras(row.report)} for row in rows]
     notes = ["Reported accuracy: seed 004's validation accuracy on its cat-vs-dog subset (it trained the 50-layer "
-             "pair only). Shortcuts cost almost nothing: the only parameters they add are the projections."]
+             "pair only). Shortcuts cost almost nothing: the only parameters they add are the projections.",
+             FIELD_NOTE]
     return rows, extras, notes
 
 
@@ -234,8 +266,14 @@ def _basic_vs_bottleneck(device: str):
     extras = []
     for row in rows:
         blocks = [layer.type for layer in row.report.layers if layer.type in ("BasicBlock", "Bottleneck")]
-        extras.append({"block": blocks[0], "blocks": len(blocks)})
-    return rows, extras, ["Block type and count are read from each built network."]
+        extras.append({"block": blocks[0], "blocks": len(blocks), **field_extras(row.report)})
+    return rows, extras, ["Block type and count are read from each built network.", FIELD_NOTE]
+
+
+FIELD_NOTE = ("Whole input at: the first layer with an output pixel that sees every input pixel (through every "
+              "branch, shortcuts included). Last local RF: the last field that is still a window of the input, "
+              "most often the one the final global pooling takes; after the global pooling of a squeeze-and-"
+              "excitation block, every value sees the whole input.")
 
 
 CIFAR_PROGRESSION = (

@@ -9,11 +9,12 @@ import typer
 from cnnstat.errors import CnnstatError
 
 PLOT_OPTION = typer.Option(None, "--plot", help="Also draw a figure to this file: .png or .svg (written atomically).")
-PLOT_METRICS = ("macs", "memory", "latency", "roofline")
+PLOT_METRICS = ("macs", "memory", "latency", "roofline", "receptive-field")
 PLOT_METRIC_OPTION = typer.Option(
     "macs", "--plot-metric",
     help="What --plot shows per layer: macs | memory (output bytes) | latency | roofline (this machine's "
-         "measured ceilings, layers by FLOP/byte and achieved FLOP/s). latency and roofline need --device cpu or cuda.")
+         "measured ceilings, layers by FLOP/byte and achieved FLOP/s) | receptive-field (each layer's field "
+         "against depth, the input size marked). latency and roofline need --device cpu or cuda.")
 
 
 def check_plot(path: Optional[str]) -> None:
@@ -48,7 +49,19 @@ def summary_plot(report, frame, metric: str, path: str) -> None:
             raise CnnstatError("no layer has a measured latency to place on the roofline")
         roofline_figure(report, path)
         return
+    if metric == "receptive-field":
+        if report.receptive_field is None:
+            raise CnnstatError(f"{report.model} has no spatial input, so no receptive field to plot")
+        layers = [{"name": _call_name(layer), "size": layer.receptive_field.size}
+                  for layer in report.layers if layer.is_leaf and layer.receptive_field is not None]
+        plots.receptive_field_plot(layers, report.receptive_field.input_size, report.receptive_field.covers_at,
+                                   plot_title(report), path)
+        return
     plots.layer_bars(frame, plots.LAYER_METRICS[metric], plot_title(report), path)
+
+
+def _call_name(layer) -> str:
+    return layer.name + (f" (call {layer.call + 1})" if layer.call else "")
 
 
 def roofline_figure(report, path: str | None) -> str | None:

@@ -35,7 +35,7 @@ def report_command(
 
     from cnnstat.analysis.compare import figures_of
     from cnnstat.analysis.report import CONVENTIONS, resolve_device
-    from cnnstat.analysis.studies import list_studies
+    from cnnstat.analysis.studies import FIELD_NOTE, field_extras, list_studies
     from cnnstat.frame.compare import comparison_frame
     from cnnstat.render.compare import READING_GUIDE, STUDY_HIDDEN, ZOO_HIDDEN, report_index
     from cnnstat.render.html import ReportSection, report_index_page
@@ -58,9 +58,9 @@ def report_command(
         for name in models:
             status.update(f"zoo: {name}")
             rows.append(figures_of(name, device=device))
-        zoo = comparison_frame([row.to_dict() for row in rows])
-        zoo_table = _write_tables(zoo, ZOO_HIDDEN, "cnnstat zoo (default input, batch 1)", conventions_footer(rows),
-                                  out / "zoo")
+        zoo = comparison_frame([row.to_dict() | field_extras(row.report) for row in rows])
+        zoo_table = _write_tables(zoo, ZOO_HIDDEN, "cnnstat zoo (default input, batch 1)",
+                                  [FIELD_NOTE, *conventions_footer(rows)], out / "zoo")
         sections = [ReportSection("Zoo", "zoo", zoo_table, ["zoo.md", "zoo.csv", "zoo_params_vs_macs.png"],
                                   charts=False, plot_svg=zoo_scatter(zoo, out / "zoo_params_vs_macs.png", inline=True))]
 

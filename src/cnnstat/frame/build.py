@@ -13,6 +13,27 @@ LAYER_FRAME_COLUMNS = [
 """The columns of ``Report.to_frame()`` and of CSV exports, in order."""
 
 
+def field_text(sizes) -> str | None:
+    """Per-axis pixels as "7x7"; "whole" where every value sees the whole input (an axis alone:
+    "all"); "?" where an op had no receptive-field rule; None where there is no spatial field."""
+    if sizes is None:
+        return None
+    if all(size is None for size in sizes):
+        return "whole"
+    return "x".join("all" if size is None else str(size) for size in sizes)
+
+
+def _field_columns(layer) -> dict[str, str | None]:
+    field = layer.receptive_field
+    if field is None:
+        return {"receptive_field": None, "jump": None, "own_field": None}
+    if field.size is None:
+        return {"receptive_field": "?", "jump": "?", "own_field": field_text(field.kernel)}
+    whole = all(size is None for size in field.size)  # no positions left: no stride between them
+    return {"receptive_field": field_text(field.size), "jump": None if whole else field_text(field.jump),
+            "own_field": field_text(field.kernel)}
+
+
 def layer_frame(report) -> pd.DataFrame:
     """One row per module call, in call order (parents before children)."""
     rows = [
@@ -39,6 +60,9 @@ def layer_frame(report) -> pd.DataFrame:
     if report.mode == "train":
         frame.insert(frame.columns.get_loc("flops") + 1, "backward_macs",
                      pd.Series([layer.backward_macs for layer in report.layers], dtype="int64"))
+    if report.receptive_field is not None:
+        for key, values in pd.DataFrame([_field_columns(layer) for layer in report.layers]).items():
+            frame[key] = values
     if report.measured is not None:
         frame["latency_ms"] = pd.Series(report.layer_latency_ms(), dtype="float64")
         # In eval, shares of the model's own row (the forward as the same hooks timed it), so the

@@ -46,28 +46,41 @@ class _HtmlTable:
     max_depth: int = 0
 
 
+def _tree(labels: Sequence[str], depths: Sequence[int]) -> list[dict[str, Any]]:
+    """Parent, leafness and full name of each row of a tree listed parents first (each row's
+    depth says where it hangs); the root's name is not part of its descendants' names."""
+    nodes: list[dict[str, Any]] = []
+    latest: list[int] = []  # latest[d]: the position of the last row seen at depth d
+    for position, (label, depth) in enumerate(zip(labels, depths)):
+        parent = latest[depth - 1] if depth else -1
+        del latest[depth:]
+        latest.append(position)
+        prefix = nodes[parent]["name"] + "." if parent >= 0 and depths[parent] else ""
+        nodes.append({"parent": parent, "depth": depth, "name": prefix + label, "path": prefix,
+                      "leaf": position + 1 == len(depths) or depths[position + 1] <= depth})
+    return nodes
+
+
 def _html_table(table: Table, table_id: str, tree: bool = False) -> _HtmlTable:
-    """Headers with their units, cells as shown (text) and as the CSV holds them (value)."""
+    """Headers with their units, cells as shown (text) and as the CSV holds them (value); for a
+    tree (``table.indent``), each row's parent, depth and full name."""
     headers, bodies, total = formatted(table)
     numeric = [column.numeric for column in table.columns]
-    children = {row.get("parent") for row in table.rows} if tree else set()
+    nodes = _tree([texts[0] for texts in bodies], table.indent) if tree else []
     rows = []
     for position, (row, texts) in enumerate(zip(table.rows, bodies)):
         cells = [{"text": text, "numeric": is_number, "value": csv_value(row.get(column.key)) if is_number else None}
                  for column, text, is_number in zip(table.columns, texts, numeric)]
         words = [text for text, is_number in zip(texts, numeric) if not is_number]
-        entry = {"index": row.get("index", position), "cells": cells, "name": texts[0],
-                 "search": " ".join(words).lower()}
+        entry = {"index": position, "cells": cells, "name": texts[0], "search": " ".join(words).lower()}
         if tree:
-            name = row.get("name") or texts[0]
-            entry |= {"name": name, "type": row["type"], "parent": row["parent"], "depth": row["depth"],
-                      "leaf": bool(row["is_leaf"]), "has_children": row["index"] in children,
-                      "path": name.rpartition(".")[0] + "." if "." in name else "",
-                      "search": f"{name} {row['type']}".lower()}
+            node = nodes[position]
+            entry |= node | {"type": row.get("type", ""), "has_children": not node["leaf"],
+                             "search": f"{node['name']} {row.get('type', '')}".lower()}
         rows.append(entry)
     return _HtmlTable(table_id, [{"text": text, "key": column.key, "numeric": is_number}
                                 for text, column, is_number in zip(headers, table.columns, numeric)],
-                      rows, total, max((row.get("depth", 0) for row in table.rows), default=0))
+                      rows, total, max(table.indent or [0]))
 
 
 def _trusted(svg: str | None):
@@ -86,7 +99,7 @@ def _strips(table: Table, html_table: _HtmlTable) -> list[dict[str, Any]]:
     """One strip of bars per figure of ``STRIP_KEYS`` the table has: a bar per leaf layer in
     call order, heights to scale, each bar naming its row."""
     keys = [column.key for column in table.columns]
-    leaves = [(row, shown) for row, shown in zip(table.rows, html_table.rows) if row["is_leaf"]]
+    leaves = [(row, shown) for row, shown in zip(table.rows, html_table.rows) if shown["leaf"]]
     strips = []
     for key in STRIP_KEYS:
         if key not in keys or not leaves:

@@ -344,3 +344,43 @@ def bench_curves(rows: Sequence[Mapping[str, Any]], title: str, path) -> str | N
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     return _save(figure, path)
+
+
+def receptive_field_plot(layers: Sequence[Mapping[str, Any]], input_size: Sequence[int], covers_at: str | None,
+                         title: str, path) -> str | None:
+    """Each layer's receptive field (pixels per spatial axis) against its place in the forward,
+    the input's size marked; a layer whose values see the whole input is drawn on that line.
+    ``layers``: dicts with name and size (per axis, None for the whole input axis; the list
+    None where no rule gave the field), in forward order."""
+    plt = _pyplot()
+    placed = [(step, layer) for step, layer in enumerate(layers) if layer["size"] is not None]
+    if not placed:
+        raise CnnstatError("no layer has a receptive field to plot")
+    figure, axes = plt.subplots(figsize=(10, 5.5))
+    square = len(set(input_size)) == 1
+    names = ["H", "W"] if len(input_size) == 2 else ["D", "H", "W"] if len(input_size) == 3 else ["L"]
+    for axis, length in enumerate(input_size[:1] if square else input_size):
+        colour = f"C{axis}"
+        label = "field" if square else f"field along {names[axis]}"
+        local = [(step, layer["size"][axis]) for step, layer in placed if layer["size"][axis] is not None]
+        whole = [step for step, layer in placed if layer["size"][axis] is None]
+        if local:
+            axes.plot(*zip(*local), "-o", color=colour, markersize=3, linewidth=1, label=label)
+        if whole:
+            axes.plot(whole, [length] * len(whole), "^", color=colour, markersize=5,
+                      label=f"{label}: the whole input" if not square else "the whole input")
+        axes.axhline(length, color=colour, linestyle="--", linewidth=0.8)
+        axes.annotate(f"input {length} px" + ("" if square else f" ({names[axis]})"), (0, length), fontsize=7,
+                      xytext=(2, 3), textcoords="offset points", color=colour)
+    for step, layer in placed:
+        if layer["name"] == covers_at:
+            axes.axvline(step, color="grey", linestyle=":", linewidth=1)
+            axes.annotate(f"reaches the whole input: {covers_at}", (step, axes.get_ylim()[1]), fontsize=7,
+                          xytext=(3, -10), textcoords="offset points")
+            break
+    axes.set_xlabel("layer, in forward order")
+    axes.set_ylabel("receptive field (input pixels)")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=7, loc="lower right")
+    axes.set_title(title, fontsize=10)
+    return _save(figure, path)

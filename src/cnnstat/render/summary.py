@@ -28,6 +28,7 @@ def summary_table(frame, report: Mapping[str, Any], depth: int | None = None) ->
                  "activation_bytes": totals["activation_bytes"], "latency_ms": totals.get("latency_ms"),
                  "achieved_flops_per_s": report.get("roofline", {}).get("achieved_flops_per_s")}
     columns = group("layer", *(["train_layer"] if "backward_macs" in frame.columns else []),
+                    *(["receptive_field"] if "receptive_field" in frame.columns else []),
                     *(["latency"] if "latency_ms" in frame.columns else []),
                     *(["roofline"] if "bound" in frame.columns else []))
     title = (f"{report['model']}  input {shape_text(report['input_shape'])}  {report['dtype']}  "
@@ -62,12 +63,27 @@ def summary_footer(report: Mapping[str, Any]) -> list[str]:
     if report["uncounted_ops"]:
         ops = ", ".join(f"{op} x{count}" for op, count in report["uncounted_ops"].items())
         lines.append(f"Uncounted ops (no cost rule): {ops}")
+    if report.get("receptive_field"):
+        lines.append(field_footer(report["receptive_field"]))
     lines += [f"Note: {note}" for note in report.get("notes", [])]
     if "latency_ms" in t:
         lines += measured_footer(t)
     if "roofline" in report:
         lines.append(roofline_footer(report["roofline"]))
     return lines
+
+
+def field_footer(field: Mapping[str, Any]) -> str:
+    """Where the receptive field reaches the whole input, and the last field that is local."""
+    size = "x".join(map(str, field["input_size"]))
+    reach = (f"reaches the whole {size} input at {field['covers_at']} (where a central output pixel sees every "
+             f"input pixel)" if field["covers_at"] else f"never reaches the whole {size} input")
+    last = field["last_spatial"]
+    if last is not None:
+        reach += (f"; last local field {'x'.join(map(str, last['size']))}, jump {'x'.join(map(str, last['jump']))}, "
+                  f"at {field['last_spatial_at']}")
+    return (f"Receptive field (input pixels one output pixel sees, through every branch): {reach}. "
+            f"Own RF: a layer's field over its own input.")
 
 
 def roofline_footer(roofline: Mapping[str, Any]) -> str:
@@ -90,9 +106,12 @@ def measured_footer(t: Mapping[str, Any]) -> list[str]:
     if t["peak_ratio"] is not None:
         peak += f" vs static estimate {human_bytes(t['est_peak_bytes'])} (measured/estimate x{t['peak_ratio']:.2f})"
     lines.append(peak + (f", {t['optimizer']} state included" if t["optimizer"] else ""))
-    if t["hook_overhead"] is not None:
-        lines.append(f"Per-layer latency by module hooks (% time: share of the model's own row); their overhead: "
-                     f"{t['hook_overhead']:+.1%} of the forward")
-    elif t["hooked_latency_ms"] is not None:
+    if t["hooked_latency_ms"] is not None and t["measured_mode"] == "train":
         lines.append("Per-layer latency by module hooks, forward only: % time is of the whole training step")
+    elif t["hooked_latency_ms"] is not None:
+        # The model's own row is the hooked forward, the total the plain one: say why they differ.
+        cost = (f"{t['hook_overhead']:.1%} slower than the plain forward" if t["hook_overhead"] is not None
+                else "the hooks' cost is lost in the plain forward's spread")
+        lines.append(f"Per-layer latency by module hooks (% time: share of the model's own row, the hooked forward: "
+                     f"{t['hooked_latency_ms']:,.3f} ms, {cost})")
     return lines

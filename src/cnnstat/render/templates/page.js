@@ -90,7 +90,14 @@
 
     Array.from(table.tHead.rows[0].cells).forEach((th, column) => {
       th.title = "Sort by this column (click again to reverse)";
+      th.tabIndex = 0;
       th.addEventListener("click", () => sortBy(column));
+      th.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          sortBy(column);
+        }
+      });
     });
     body.addEventListener("click", (event) => {
       const button = event.target.closest("button.fold");
