@@ -255,14 +255,19 @@ def _stand_in(tensor: torch.Tensor, device: torch.device, dtype: torch.dtype | N
 
 
 @contextlib.contextmanager
-def _no_gc():
-    enabled = gc.isenabled()
-    gc.disable()
+def _gc_frozen():
+    """The objects that exist before the pass (the model: its modules, parameters, hooks) out
+    of the cyclic garbage collector's reach while it runs: a pass allocates objects by the ten
+    thousand, and each full collection would walk every module again. A caller's own frozen
+    objects are left as they are (then nothing is frozen here)."""
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        if freeze:
+            gc.unfreeze()
 
 
 def _finalise(records: list[LayerRecord]) -> None:
@@ -314,10 +319,8 @@ def run_pass(
             handles.append(module.register_forward_pre_hook(tracer.pre_hook, with_kwargs=True, prepend=True))
             handles.append(module.register_forward_hook(tracer.post_hook, with_kwargs=True))
         model.train(training)
-        # The caller's grad mode (inference_mode, no_grad) must not change what is counted. The
-        # cyclic garbage collector is paused: a pass allocates objects by the ten thousand, each
-        # full collection walks them all, and tensors are freed by reference count anyway.
-        with torch.inference_mode(False), torch.enable_grad() if backward else torch.no_grad(), _no_gc():
+        # The caller's grad mode (inference_mode, no_grad) must not change what is counted.
+        with torch.inference_mode(False), torch.enable_grad() if backward else torch.no_grad(), _gc_frozen():
             peak, end_of_forward, unused = _run(model, args, kwargs, tracer, device, dtype, model_name,
                                                 channels_last, rules or default_rules())
     finally:
