@@ -35,18 +35,18 @@ from cnnstat.analysis.memory import LiveMemory, convolution_workspace_bytes
 from cnnstat.analysis.records import LayerRecord, OpTally
 from cnnstat.analysis.registry import OpCall, OpRules, default_rules
 from cnnstat.analysis.rules import NORMS, tensors_in
-from cnnstat.errors import CnnstatError
+from cnnstat.errors import CnnstatError, ForwardError
 
 _current_node = torch._C._current_autograd_node
 _next_sequence_number = torch._C._autograd._get_sequence_nr
 
 
-class ForwardError(CnnstatError):
-    """The model's forward failed: names the module that raised and the shapes it got."""
-
-
 class BackwardError(CnnstatError):
     """The backward of the model's output failed (e.g. an in-place op on a tensor saved for it)."""
+
+    def __init__(self, model: str, reason: str) -> None:
+        self.model, self.reason = model, reason
+        super().__init__(f"{model}: the backward pass failed: {reason}")
 
 
 def _shapes(value: Any) -> list[tuple[int, ...]]:
@@ -362,7 +362,7 @@ def _run(model, args, kwargs, tracer: _Tracer, device, dtype, model_name, channe
             except CnnstatError:
                 raise
             except Exception as error:
-                raise BackwardError(f"{model_name}: the backward pass failed: {_first_line(error)}") from error
+                raise BackwardError(model_name, _first_line(error)) from error
             del loss
     unused = sum(n for key, n in tracer.param_storages.items() if key not in tracer.read_storages)
     return tracer.memory.peak, end_of_forward, unused
@@ -376,7 +376,5 @@ def _forward_error(error: Exception, tracer: _Tracer, model_name: str) -> Forwar
     reason = _first_line(error)
     failing = tracer.failing_module()
     if failing is None:
-        return ForwardError(f"{model_name}: the forward pass failed: {reason}")
-    where = failing.name or "(the model itself)"
-    got = ", ".join("x".join(map(str, shape)) for shape in failing.input_shapes) or "no tensor"
-    return ForwardError(f"{model_name}: layer {where} ({failing.type}) failed on input {got}: {reason}")
+        return ForwardError(model_name, reason)
+    return ForwardError(model_name, reason, failing.name, failing.type, list(failing.input_shapes))
