@@ -122,6 +122,46 @@ def check_input_rank(name: str, input_size: tuple[int, ...] | None, default_size
         raise InputRankError(name, input_size, default_size)
 
 
+class ScriptedModuleError(CnnstatError):
+    def __init__(self, model: str) -> None:
+        self.model = model
+        super().__init__(f"{model} is a TorchScript module: its forward runs in the TorchScript interpreter, which "
+                         "has no module hooks to count per layer; profile the nn.Module before torch.jit.script")
+
+
+def ready_for_pass(model: nn.Module, name: str, args: tuple, kwargs: Mapping[str, Any]) -> nn.Module:
+    """The module the static pass can run: a scripted one is refused; one with lazy modules
+    (``nn.LazyConv2d``, ``nn.LazyLinear``) is replaced by a meta copy whose parameters one meta
+    forward has given their shapes (the user's model keeps its uninitialised ones)."""
+    if isinstance(model, torch.jit.ScriptModule):
+        raise ScriptedModuleError(getattr(model, "original_name", name) if name == type(model).__name__ else name)
+    if not any(nn.parameter.is_lazy(p) for p in [*model.parameters(), *model.buffers()]):
+        return model
+    import copy
+
+    from torch.utils._pytree import tree_map
+
+    materialised = copy.deepcopy(model)
+    for module in materialised.modules():  # not .to("meta"): it would make a lazy parameter a plain empty one
+        for tensors in (module._parameters, module._buffers):
+            for key, tensor in tensors.items():
+                if tensor is not None:
+                    tensors[key] = _on_meta(tensor)
+    meta_args, meta_kwargs = tree_map(lambda t: t.to("meta") if isinstance(t, torch.Tensor) else t,
+                                      (args, dict(kwargs)))
+    with torch.no_grad(), _SkipInitOnMeta():
+        materialised(*meta_args, **meta_kwargs)
+    return materialised
+
+
+def _on_meta(tensor: torch.Tensor) -> torch.Tensor:
+    if nn.parameter.is_lazy(tensor):
+        kind = nn.UninitializedParameter if isinstance(tensor, nn.Parameter) else nn.UninitializedBuffer
+        return kind(requires_grad=tensor.requires_grad, device="meta", dtype=tensor.dtype)
+    on_meta = torch.empty_strided(tensor.shape, tensor.stride(), dtype=tensor.dtype, device="meta")
+    return nn.Parameter(on_meta, tensor.requires_grad) if isinstance(tensor, nn.Parameter) else on_meta
+
+
 @dataclass(frozen=True)
 class BuildRecipe:
     """Everything needed to build a report's model and inputs again, on any device."""
