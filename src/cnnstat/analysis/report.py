@@ -174,7 +174,7 @@ def profile(
         check_input_size(input_size, batch)
     args, kwargs = example_inputs(inputs, input_size, batch)
 
-    model = ready_for_pass(model, name, args, kwargs)
+    model = ready_for_pass(model, name, args, kwargs, channels_last)
     if torch_device.type == "meta":
         plain_tensors_to_meta(model)  # profile() leaves the model as found: the real ones come back
     common = dict(device=torch_device, dtype=torch_dtype, model_name=name, channels_last=channels_last,
