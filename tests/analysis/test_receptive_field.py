@@ -124,10 +124,10 @@ class GlobalMean(nn.Module):
 def random_net(rng: random.Random, dims: int, sizes: list[int], dilated: bool, channels: int = 2) -> nn.Module:
     """Chains, residuals (with strided projections), Inception branches, softplus and a global mean.
 
-    Every window of the net holds at least one real position and strides divide what they
-    slide over (no pixel dropped at the far border): there the standard field, clipped to the
-    input, is exactly what a border position sees. ``dilated`` adds dilations, whose holes the
-    field keeps."""
+    Every window of the net holds at least one real position (the padding is at most half the
+    window). ``dilated`` adds dilations, whose holes the field keeps; then strides divide what
+    they slide over, since at a border a dilated window's padded taps would stand for pixels
+    that no real position's field fills."""
     modules, current = [], list(sizes)
     for _ in range(rng.randint(2, 6)):
         kind = rng.choice(["conv", "conv", "avg", "residual", "branches", "softplus"])
@@ -135,13 +135,13 @@ def random_net(rng: random.Random, dims: int, sizes: list[int], dilated: bool, c
             k = rng.randint(1, 4)
             s, d = rng.randint(1, k), rng.randint(1, 2) if kind == "conv" and dilated else 1
             p = rng.randint(0, (k - 1) * d // 2)
-            if any((n + 2 * p - d * (k - 1) - 1) % s or out_size(n, k, s, p, d) < 2 for n in current):
+            if any(dilated and (n + 2 * p - d * (k - 1) - 1) % s or out_size(n, k, s, p, d) < 2 for n in current):
                 continue
             modules.append(CONV[dims](channels, channels, k, s, p, d) if kind == "conv" else AVG_POOL[dims](k, s, p))
             current = [out_size(n, k, s, p, d) for n in current]
         elif kind == "residual":
             k, d = rng.choice([1, 3, 5]), rng.randint(1, 2) if dilated else 1
-            s = 2 if all(n % 2 for n in current) and min(current) > 2 else 1
+            s = 2 if (all(n % 2 for n in current) or not dilated) and min(current) > 2 else 1
             modules.append(Residual(dims, channels, k, d, s))
             current = [out_size(n, k, s, (k - 1) // 2 * d, d) for n in current]
         elif kind == "branches":
@@ -197,9 +197,10 @@ def test_the_gradient_of_one_output_pixel_is_non_zero_on_its_field_only(seed):
                 assert (low, high) == (0, sizes[axis] - 1)
                 continue
             first = figures.start[axis] + position[axis] * figures.jump[axis]
-            assert max(first, 0) <= low and high <= min(first + figures.size[axis] - 1, sizes[axis] - 1)
+            end = sizes[axis] - 1 if figures.last_pixel[axis] is None else figures.last_pixel[axis]
+            assert max(first, 0) <= low and high <= min(first + figures.size[axis] - 1, end)
             if not dilated:
-                assert (low, high) == (max(first, 0), min(first + figures.size[axis] - 1, sizes[axis] - 1))
+                assert (low, high) == (max(first, 0), min(first + figures.size[axis] - 1, end))
 
 
 def test_dilation_leaves_holes_that_the_size_spans():
@@ -208,7 +209,7 @@ def test_dilation_leaves_holes_that_the_size_spans():
         net.weight.fill_(1.0)
     x = torch.ones(1, 1, 20, dtype=torch.float64)
     field = observed_field(net, x)
-    assert field.axes[0] == AxisField(jump=1, start=-4, mask=0b100010001)
+    assert field.axes[0] == AxisField(jump=1, start=-4, mask=0b100010001, high=19)
     assert field.axes[0].size == 9 and field.axes[0].pixels(0, 20) == [0, 4]
 
 

@@ -44,6 +44,9 @@ class AxisField:
     """Input coordinate of position 0's first pixel (negative: inside the padding)."""
     mask: int
     """Bit ``o``: position ``i`` sees input pixel ``start + i * jump + o``; bit 0 always set."""
+    high: int
+    """The last input pixel any position sees: below the input's last where a stride left
+    pixels out at the far border (no window reaches them, whatever the next padding)."""
 
     @property
     def size(self) -> int:
@@ -52,10 +55,13 @@ class AxisField:
     def pixels(self, position: int, length: int) -> list[int]:
         """The input pixels (of ``length``) that output ``position`` sees: padding clipped, holes left out."""
         first = self.start + position * self.jump
-        return [first + o for o in range(self.size) if self.mask >> o & 1 and 0 <= first + o < length]
+        last = min(length - 1, self.high)
+        return [first + o for o in range(self.size) if self.mask >> o & 1 and 0 <= first + o <= last]
 
 
-IDENTITY = AxisField(1, 0, 1)
+def _identity(length: int) -> AxisField:
+    return AxisField(1, 0, 1, length - 1)
+
 WHOLE = "whole"
 """An axis every value sees entirely (it was reduced)."""
 Axis = AxisField | str | None
@@ -96,17 +102,19 @@ def _union(first: Axis, second: Axis) -> Axis:
     if first.jump != second.jump:
         return None
     start = min(first.start, second.start)
-    return AxisField(first.jump, start, first.mask << (first.start - start) | second.mask << (second.start - start))
+    return AxisField(first.jump, start, first.mask << (first.start - start) | second.mask << (second.start - start),
+                     max(first.high, second.high))
 
 
-def _window(axis: Axis, kernel: int, stride: int, padding: int, dilation: int) -> Axis:
-    """The field after a sliding window (convolution or pooling) along the axis."""
+def _window(axis: Axis, kernel: int, stride: int, padding: int, dilation: int, positions: int) -> Axis:
+    """The field after a sliding window (convolution or pooling) along the axis, giving ``positions`` outputs."""
     if not isinstance(axis, AxisField):
         return axis
     mask = 0
     for tap in range(kernel):
         mask |= axis.mask << (tap * dilation * axis.jump)
-    return AxisField(axis.jump * stride, axis.start - padding * axis.jump, mask)
+    jump, start = axis.jump * stride, axis.start - padding * axis.jump
+    return AxisField(jump, start, mask, min(axis.high, start + (positions - 1) * jump + mask.bit_length() - 1))
 
 
 class _Origin:
@@ -119,7 +127,7 @@ class _Origin:
         """Whether one of ``positions`` positions (a central one, if any) sees every input pixel of the axis."""
         if axis == WHOLE:
             return True
-        if axis is None:
+        if axis is None or axis.high < self.sizes[axis_index] - 1:
             return False
         full = (1 << self.sizes[axis_index]) - 1
         for position in range(positions):
@@ -137,7 +145,7 @@ class _Origin:
         mask = 0
         for position in range(positions):
             mask |= axis.mask << (position * axis.jump)
-        merged = AxisField(axis.jump, axis.start, mask)
+        merged = AxisField(axis.jump, axis.start, mask, axis.high)
         return WHOLE if self.covers(merged, axis_index) else merged
 
 
@@ -238,7 +246,7 @@ def _convolution(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
         held = field.dims[first + i]
         for axis in held:
             updates[axis] = None if transposed or len(held) > 1 else _window(
-                field.axes[axis], k, stride[i], padding[i], dilation[i])
+                field.axes[axis], k, stride[i], padding[i], dilation[i], op.out.shape[first + i])
     return [(op.out, field.with_axes(updates))]
 
 
@@ -269,7 +277,7 @@ def _pooling(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
         held = field.dims[first + i]
         for axis in held:
             updates[axis] = None if len(held) > 1 else _window(field.axes[axis], kernel[i], stride[i], padding[i],
-                                                               dilation[i])
+                                                               dilation[i], _tensors(op.out)[0].shape[first + i])
     return [(out, field.with_axes(updates)) for out in _tensors(op.out)]
 
 
@@ -291,7 +299,7 @@ def _adaptive_pooling(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
         for axis in field.dims[dim]:
             ratio = size_in // size_out
             exact = size_in % size_out == 0 and len(field.dims[dim]) == 1
-            updates[axis] = _window(field.axes[axis], ratio, ratio, 0, 1) if exact else None
+            updates[axis] = _window(field.axes[axis], ratio, ratio, 0, 1, size_out) if exact else None
     return [(out, field.with_axes(updates)) for out in outputs]
 
 
@@ -630,7 +638,8 @@ class ReceptiveFields:
 
     def _seed(self, tensor: torch.Tensor, origin: int, along: dict[int, int], axes: int) -> None:
         dims = tuple((along[d],) if d in along else () for d in range(tensor.dim()))
-        state = tuple(IDENTITY if axis in along.values() else None for axis in range(axes))
+        lengths = {axis: tensor.shape[d] for d, axis in along.items()}
+        state = tuple(_identity(lengths[axis]) if axis in lengths else None for axis in range(axes))
         self.fields.setdefault(tensor, {})[origin] = TensorField(dims, state)
 
     def module_output(self, record: LayerRecord, output: Any) -> None:
@@ -647,9 +656,13 @@ class ReceptiveFields:
         self.output_fields[record.index] = whole
         size, jump, start = _figures(whole)
         kernel, kernel_stride, _ = _figures(local) if local is not None else (None, None, None)
+        ends = self.origins[MODEL_INPUT].sizes
+        last = None if size is None else [
+            state.high if isinstance(state, AxisField) and state.high < ends[axis] - 1 else None
+            for axis, state in enumerate(whole.axes)]
         self.figures[record.index] = FieldFigures(
             size=size, jump=jump, start=start, covers_input=self._covers(whole, outputs[0]),
-            kernel=kernel, kernel_stride=kernel_stride)
+            last_pixel=last, kernel=kernel, kernel_stride=kernel_stride)
 
     def _covers(self, field: TensorField, tensor: torch.Tensor) -> bool:
         origin = self.origins[MODEL_INPUT]
