@@ -12,7 +12,7 @@ from torch.nn import functional as F
 
 from cnnstat.analysis import profile
 from cnnstat.analysis.profiler import run_pass
-from cnnstat.analysis.receptive_field import WHOLE, AxisField, ReceptiveFields
+from cnnstat.analysis.receptive_field import AxisField, ReceptiveFields
 
 CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 MAX_POOL = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
@@ -169,7 +169,7 @@ def predicted_pixels(field, position, sizes):
     for axis, state in enumerate(field.axes):
         along = [d for d, held in enumerate(field.dims) if axis in held]
         index = position[along[0]] if along else 0
-        per_axis.append(range(sizes[axis]) if state == WHOLE else state.pixels(index, sizes[axis]))
+        per_axis.append(state.pixels(index, sizes[axis]))
     return set(itertools.product(*per_axis))
 
 
@@ -193,11 +193,11 @@ def test_the_gradient_of_one_output_pixel_is_non_zero_on_its_field_only(seed):
         assert seen == predicted_pixels(field, (0, 0, *position), sizes), (seed, position)
         for axis in range(dims):  # the reported figures: the same pixels' span, clipped
             low, high = min(p[axis] for p in seen), max(p[axis] for p in seen)
-            if figures.size[axis] is None:
-                assert (low, high) == (0, sizes[axis] - 1)
+            end = sizes[axis] - 1 if figures.last_pixel[axis] is None else figures.last_pixel[axis]
+            if figures.size[axis] is None:  # the whole input, as far as the net reads it
+                assert (low, high) == (0, end)
                 continue
             first = figures.start[axis] + position[axis] * figures.jump[axis]
-            end = sizes[axis] - 1 if figures.last_pixel[axis] is None else figures.last_pixel[axis]
             assert max(first, 0) <= low and high <= min(first + figures.size[axis] - 1, end)
             if not dilated:
                 assert (low, high) == (max(first, 0), min(first + figures.size[axis] - 1, end))

@@ -62,10 +62,21 @@ class AxisField:
 def _identity(length: int) -> AxisField:
     return AxisField(1, 0, 1, length - 1)
 
-WHOLE = "whole"
-"""An axis every value sees entirely (it was reduced)."""
-Axis = AxisField | str | None
-"""An AxisField, WHOLE, or None where no rule says what the values see."""
+
+
+@dataclass(frozen=True)
+class Whole:
+    """An axis every value sees entirely (it was reduced): every pixel up to ``high``, the last
+    that any position read."""
+
+    high: int
+
+    def pixels(self, position: int, length: int) -> list[int]:
+        return list(range(min(length - 1, self.high) + 1))
+
+
+Axis = AxisField | Whole | None
+"""None where no rule says what the values see."""
 
 
 @dataclass(frozen=True)
@@ -97,8 +108,8 @@ class TensorField:
 def _union(first: Axis, second: Axis) -> Axis:
     if first is None or second is None:
         return None
-    if first == WHOLE or second == WHOLE:
-        return WHOLE
+    if isinstance(first, Whole) or isinstance(second, Whole):
+        return Whole(max(first.high, second.high))
     if first.jump != second.jump:
         return None
     start = min(first.start, second.start)
@@ -124,12 +135,13 @@ class _Origin:
         self.sizes = tuple(sizes)
 
     def covers(self, axis: Axis, axis_index: int, positions: int = 1) -> bool:
-        """Whether one of ``positions`` positions (a central one, if any) sees every input pixel of the axis."""
-        if axis == WHOLE:
+        """Whether one of ``positions`` positions (a central one, if any) sees every input pixel of the
+        axis that the net reads (strides may leave the last ones out, for every position alike)."""
+        if isinstance(axis, Whole):
             return True
-        if axis is None or axis.high < self.sizes[axis_index] - 1:
+        if axis is None:
             return False
-        full = (1 << self.sizes[axis_index]) - 1
+        full = (1 << min(self.sizes[axis_index], axis.high + 1)) - 1
         for position in range(positions):
             shift = axis.start + position * axis.jump
             if shift > 0:
@@ -146,7 +158,7 @@ class _Origin:
         for position in range(positions):
             mask |= axis.mask << (position * axis.jump)
         merged = AxisField(axis.jump, axis.start, mask, axis.high)
-        return WHOLE if self.covers(merged, axis_index) else merged
+        return Whole(axis.high) if self.covers(merged, axis_index) else merged
 
 
 # ----------------------------------------------------------------------------- op rules
@@ -657,9 +669,8 @@ class ReceptiveFields:
         size, jump, start = _figures(whole)
         kernel, kernel_stride, _ = _figures(local) if local is not None else (None, None, None)
         ends = self.origins[MODEL_INPUT].sizes
-        last = None if size is None else [
-            state.high if isinstance(state, AxisField) and state.high < ends[axis] - 1 else None
-            for axis, state in enumerate(whole.axes)]
+        last = None if size is None else [state.high if state.high < ends[axis] - 1 else None
+                                          for axis, state in enumerate(whole.axes)]
         self.figures[record.index] = FieldFigures(
             size=size, jump=jump, start=start, covers_input=self._covers(whole, outputs[0]),
             last_pixel=last, kernel=kernel, kernel_stride=kernel_stride)
@@ -697,7 +708,8 @@ class ReceptiveFields:
     def _no_rule(self, op: _Op, origin: int) -> list:
         """Every output field unknown, unless every input already sees its whole input."""
         fields = [op.field_of(t) for t in _tensors((op.args, op.kwargs)) if op.field_of(t) is not None]
-        axes = tuple(WHOLE if all(f.axes[a] == WHOLE for f in fields) else None for a in range(len(fields[0].axes)))
+        axes = tuple(Whole(max(f.axes[a].high for f in fields)) if all(isinstance(f.axes[a], Whole) for f in fields)
+                     else None for a in range(len(fields[0].axes)))
         if origin == MODEL_INPUT and any(a is None for a in axes):
             self.no_rule[op.name] += 1
         return [(out, TensorField(((),) * out.dim(), axes)) for out in _tensors(op.out)]
@@ -721,7 +733,7 @@ def _figures(field: TensorField) -> tuple[list[int | None] | None, ...]:
     """(size, jump, start) per axis, None on a whole axis; (None, None, None) where unknown."""
     if any(state is None for state in field.axes):
         return None, None, None
-    return tuple([None if state == WHOLE else getattr(state, key) for state in field.axes]
+    return tuple([None if isinstance(state, Whole) else getattr(state, key) for state in field.axes]
                  for key in ("size", "jump", "start"))
 
 
