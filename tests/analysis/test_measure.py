@@ -155,7 +155,7 @@ def test_per_layer_latency_lines_up_with_the_report_and_reaches_json():
 
 
 def test_optimizer_needs_train_mode():
-    with pytest.raises(CnnstatError, match="--mode train"):
+    with pytest.raises(CnnstatError, match="needs the train mode"):
         measure(tiny_convnet(), (torch.randn(1, 3, 8, 8),), optimizer="sgd", min_run_time=QUICK)
 
 
@@ -164,7 +164,7 @@ def test_a_real_out_of_memory_becomes_a_clear_error():
         def forward(self, x):
             raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
 
-    with pytest.raises(OutOfMemory, match="smaller --batch or --device meta"):
+    with pytest.raises(OutOfMemory, match="Exhausted ran out of memory on cpu$"):
         measure(Exhausted(), (torch.randn(1, 3),), min_run_time=QUICK)
     assert is_out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     assert not is_out_of_memory(RuntimeError("shape mismatch"))

@@ -131,7 +131,7 @@ def test_import_path_class_and_function_with_options(package_dir):
     by_function = profile("userpkg:build", (3, 16, 16), options={"width": 6})
     assert by_class.input_shape == (1, 3, 16, 16)  # from the class's input_size
     assert by_class.totals.params == by_function.totals.params == 6 * 27 + 6 + 6 * 10 + 10
-    assert by_class.model == by_class.spec == "userpkg:Net"
+    assert by_class.model == by_class.recipe.spec == "userpkg:Net"
 
 
 def test_file_path_and_classes(package_dir, monkeypatch):
@@ -146,7 +146,7 @@ def test_custom_spec_survives_measurement_and_compare(package_dir):
     from cnnstat.analysis.measure import measure_report
 
     report = profile("userpkg:Net", options={"width": 2})
-    measured = measure_report(report, torch.device("cpu"), options={"width": 2}, min_run_time=0.01)
+    measured = measure_report(report, torch.device("cpu"), min_run_time=0.01)
     assert measured.latency_ms > 0 and len(measured.layer_latency_ms) == len(report.layers)
     rows = compare(["resnet18", "userpkg:Net"], (3, 16, 16))
     assert [(row.model, row.family) for row in rows] == [("resnet18", "resnet"), ("userpkg:Net", "")]
@@ -203,7 +203,7 @@ USER_MISTAKES = [
     (["userpkg:not_a_model"], "userpkg:not_a_model: not a model factory: it returned str"),
     (["userpkg:fails"], "userpkg:fails: building the model raised RuntimeError: weights file missing"),
     (["userpkg:Net", "--set", "depth=3"], "userpkg:Net: cannot build with these options"),
-    (["userpkg:NoSize"], "userpkg:NoSize: give the input size (--input 3x224x224)"),
+    (["userpkg:NoSize"], "userpkg:NoSize: give the input size, or state it as an input_size attribute of the model's class or factory; give it with --input"),
     (["userpkg:Broken"], "userpkg:Broken: layer head (Linear) failed on input 1x3x8x8"),
     (["missing.py:Net"], "missing.py:Net: no such file 'missing.py'"),
     *[([f"{extra}:resnet50"], f"pip install 'cnnstat[{extra}]'")

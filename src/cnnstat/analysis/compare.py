@@ -12,7 +12,8 @@ import importlib.util
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from cnnstat.analysis.report import Report, profile, resolve_device
+from cnnstat.analysis.build import resolve_device
+from cnnstat.analysis.report import Report, profile
 from cnnstat.errors import CnnstatError
 from cnnstat.figures import keys
 
@@ -97,14 +98,14 @@ def measure_available() -> bool:
     return importlib.util.find_spec(MEASURE_MODULE) is not None
 
 
-def measured_figures(spec: ModelSpec, report: Report, device: str) -> tuple[dict[str, float], dict[str, Any], str | None]:
+def measured_figures(report: Report, device: str) -> tuple[dict[str, float], dict[str, Any], str | None]:
     """Latency, throughput and peak memory of the report's model on a real device, the
     machine they hold for (device name, threads, torch version), and the spread warning."""
     if not measure_available():
         raise CnnstatError(f"--device {device}: measured figures need {MEASURE_MODULE}, which this build "
                            "does not have yet; use --device meta for the static figures")
     measure = importlib.import_module(MEASURE_MODULE)
-    measured = measure.measure_report(report, resolve_device(device), options=dict(spec.options), per_layer=False)
+    measured = measure.measure_report(report, resolve_device(device), per_layer=False)
     machine = {key: getattr(measured, key) for key in MACHINE_FIELDS}
     return {key: getattr(measured, key) for key in MEASURED_FIGURES}, machine, measured.spread_warning
 
@@ -120,7 +121,7 @@ def figures_of(model: str | ModelSpec, input_size: tuple[int, ...] | None = None
     machine: dict[str, Any] = {}
     warning = None
     if resolve_device(device).type != "meta":
-        measured, machine, warning = measured_figures(spec, report, device)
+        measured, machine, warning = measured_figures(report, device)
         figures.update(measured)
     root_output = report.layers[0].output_shape or ()
     return ModelFigures(label=spec.shown_as, spec=spec.spec, model=report.model, family=entry.family if entry else "",

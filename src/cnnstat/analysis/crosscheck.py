@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from cnnstat.analysis.records import LayerRecord
-from cnnstat.analysis.report import Report, check_input_rank, default_input_size, load_on, profile
+from cnnstat.analysis.build import check_input_rank, default_input_size, load_on
+from cnnstat.analysis.report import Report, profile
 from cnnstat.errors import CnnstatError
 
 OUTSIDE_LEAVES = "(outside leaf modules)"

@@ -18,18 +18,20 @@ of the static lifetime estimate it is compared with.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import platform
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, ContextManager, Iterator, Mapping, Sequence
+from typing import Any, Callable, ContextManager, Iterator, Sequence
 
 import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
+from cnnstat.analysis.build import resolve_device
 from cnnstat.analysis.profiler import _loss as loss_of
-from cnnstat.errors import CnnstatError
+from cnnstat.errors import CnnstatError, OutOfMemory
 
 OPTIMIZERS = ("sgd", "adam")
 MEASURE_DEVICES = ("auto", "cpu", "cuda", "meta")
@@ -39,10 +41,6 @@ MIN_RUNS = 5
 """The fewest timed blocks a median is taken over, however long one forward takes."""
 BLOCKS = 10
 """How many blocks a step's share of the time budget is cut into, where a forward is quick enough."""
-
-
-class OutOfMemory(CnnstatError):
-    """The measurement does not fit the device (refused up front, or a real out-of-memory)."""
 
 
 @dataclass
@@ -96,8 +94,6 @@ class Measured:
 
 def pick_device(device: str) -> torch.device | None:
     """'auto' -> cuda when present, else cpu; 'meta' -> None (nothing to measure)."""
-    from cnnstat.analysis.report import resolve_device
-
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     resolved = resolve_device(device)
@@ -136,8 +132,7 @@ def check_fits(estimate: int | None, device: torch.device, what: str) -> None:
     """Refuse up front a run whose static peak estimate exceeds the device's free memory."""
     free = free_bytes(device)
     if estimate is not None and free is not None and estimate > free:
-        raise OutOfMemory(f"{what} needs about {estimate / 2**30:.2f} GiB (static estimate) but {device} has "
-                          f"{free / 2**30:.2f} GiB free; use a smaller --batch or --device meta")
+        raise OutOfMemory(what, str(device), estimate, free)
 
 
 def is_out_of_memory(error: BaseException) -> bool:
@@ -156,7 +151,7 @@ def out_of_memory_as_error(device: torch.device, what: str) -> Iterator[None]:
             raise
         if device.type == "cuda":
             torch.cuda.empty_cache()
-        raise OutOfMemory(f"{what} ran out of memory on {device}; use a smaller --batch or --device meta") from None
+        raise OutOfMemory(what, str(device)) from None
 
 
 @contextlib.contextmanager
@@ -165,7 +160,7 @@ def using_threads(threads: int | None) -> Iterator[int]:
     before = torch.get_num_threads()
     if threads is not None:
         if threads < 1:
-            raise CnnstatError(f"--threads must be at least 1, got {threads}")
+            raise CnnstatError(f"threads must be at least 1, got {threads}")
         torch.set_num_threads(threads)
     try:
         yield torch.get_num_threads()
@@ -329,13 +324,15 @@ def check_optimizer(name: str | None, mode: str) -> None:
     if name not in OPTIMIZERS:
         raise CnnstatError(f"unknown optimizer {name!r}; choose {' or '.join(OPTIMIZERS)}")
     if mode != "train":
-        raise CnnstatError("--optimizer needs --mode train")
+        raise CnnstatError("an optimizer step needs the train mode")
 
 
 def make_optimizer(name: str | None, model: nn.Module) -> torch.optim.Optimizer | None:
     if name is None:
         return None
     params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise CnnstatError(f"a {name} step needs trainable parameters, and the model has none")
     return torch.optim.SGD(params, lr=1e-3, momentum=0.9) if name == "sgd" else torch.optim.Adam(params, lr=1e-3)
 
 
@@ -365,8 +362,8 @@ def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: s
     removed, train/eval flags restored); a train step is real (gradients, BN statistics and,
     with an optimizer, the weights change)."""
     check_optimizer(optimizer, mode)
-    if min_run_time <= 0:
-        raise CnnstatError(f"--min-run-time must be positive, got {min_run_time}")
+    if not (math.isfinite(min_run_time) and min_run_time > 0):
+        raise CnnstatError(f"the minimum run time must be a positive number of seconds, got {min_run_time}")
     tensors = [t for t in tree_leaves(inputs) if isinstance(t, torch.Tensor)]
     device = tensors[0].device if tensors else next(model.parameters()).device
     batch = int(tensors[0].shape[0]) if tensors and tensors[0].dim() else 1
@@ -421,25 +418,16 @@ def static_peak_bytes(totals, mode: str, optimizer: str | None) -> int | None:
             "adam": totals.est_peak_training_adam_bytes}[optimizer]
 
 
-def measure_report(report, device: torch.device, *, num_classes: int | None = None, in_channels: int | None = None,
-                   options: Mapping[str, Any] | None = None, optimizer: str | None = None, threads: int | None = None,
-                   min_run_time: float = 1.0, per_layer: bool = True, channels_last: bool = False,
-                   compile: bool = False) -> Measured:
-    """Build the model of a static ``Report`` (from its spec) on ``device`` and measure it at the report's
-    input, batch, dtype and mode. Refuses up front what the device cannot hold."""
-    from cnnstat.analysis.report import build_model, resolve_dtype
-
+def measure_report(report, device: torch.device, *, optimizer: str | None = None, threads: int | None = None,
+                   min_run_time: float = 1.0, per_layer: bool = True, compile: bool = False) -> Measured:
+    """Build the model of a static ``Report`` again (its ``recipe``) on ``device`` and measure it at the
+    report's input, batch, dtype, layout and mode. Refuses up front what the device cannot hold."""
     estimate = static_peak_bytes(report.totals, report.mode, optimizer)
     what = f"{report.model} at batch {report.batch}"
     check_fits(estimate, device, what)
-    dtype = resolve_dtype(report.dtype)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
     with out_of_memory_as_error(device, what):
-        model = build_model(report.spec or report.model, num_classes, in_channels, options, device=device)
-        model = model.to(dtype=dtype, memory_format=memory_format)
-        inputs = tuple(torch.randn(shape, device=device, dtype=dtype).contiguous(
-            memory_format=memory_format if len(shape) == 4 else torch.contiguous_format)
-            for shape in report.input_shapes)
+        model = report.recipe.build(device)
+        inputs = report.recipe.inputs(device)
     if compile:
         model = torch.compile(model)
     return measure(model, inputs, mode=report.mode, optimizer=optimizer, threads=threads, min_run_time=min_run_time,

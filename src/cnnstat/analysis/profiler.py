@@ -25,11 +25,7 @@ from cnnstat.analysis.memory import LiveMemory, convolution_workspace_bytes
 from cnnstat.analysis.meta_shapes import meta_outputs
 from cnnstat.analysis.records import LayerRecord
 from cnnstat.analysis.rules import NORMS, op_cost
-from cnnstat.errors import CnnstatError
-
-
-class ForwardError(CnnstatError):
-    """The model's forward failed: names the module that raised and the shapes it got."""
+from cnnstat.errors import CnnstatError, ForwardError
 
 
 def _shapes(value: Any) -> list[tuple[int, ...]]:
@@ -279,7 +275,5 @@ def _forward_error(error: Exception, tracer: _Tracer, model_name: str) -> Forwar
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     failing = tracer.failing_module()
     if failing is None:
-        return ForwardError(f"{model_name}: the forward pass failed: {reason}")
-    where = failing.name or "(the model itself)"
-    got = ", ".join("x".join(map(str, shape)) for shape in failing.input_shapes) or "no tensor"
-    return ForwardError(f"{model_name}: layer {where} ({failing.type}) failed on input {got}: {reason}")
+        return ForwardError(model_name, reason)
+    return ForwardError(model_name, reason, failing.name, failing.type, list(failing.input_shapes))

@@ -83,7 +83,7 @@ def conv_weights(spec: ModelSpec) -> int:
     """Conv weights of the built module: what the articles count (no bias, no BatchNorm)."""
     from torch import nn
 
-    from cnnstat.analysis.report import build_model
+    from cnnstat.analysis.build import build_model
 
     module = build_model(spec.name, options=spec.options)
     return sum(m.weight.numel() for m in module.modules() if isinstance(m, nn.Conv2d))

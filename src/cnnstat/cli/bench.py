@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import (FORMAT_OPTION, INPUT_HELP, OUTPUT_OPTION, REPROBE_OPTION, check_positive,
+from cnnstat.cli.options import (FORMAT_OPTION, INPUT_HELP, OUTPUT_OPTION, REPROBE_OPTION, check_measure_options,
                                  parse_int_list, parse_shape)
 from cnnstat.errors import CnnstatError
 
@@ -37,7 +37,7 @@ def bench_command(
     check_format(fmt)
     batches = parse_int_list(batch, "--batch")
     shape = parse_shape(input)
-    check_positive(threads, "--threads")
+    check_measure_options(threads, min_run_time, optimizer, mode)
     if output:
         check_writable(output)
     check_plot(plot)
@@ -69,7 +69,7 @@ def bench_command(
             progress.update(task, description=f"{report.model} batch {report.batch}")
             report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto", optimizer=optimizer,
                                                    threads=threads, min_run_time=min_run_time, per_layer=False,
-                                                   channels_last=channels_last, compile=compile_)
+                                                   compile=compile_)
             row = {"model": report.model, "batch": report.batch, "flops": report.totals.flops,
                    "est_peak_inference_bytes": report.totals.est_peak_inference_bytes,
                    "est_peak_training_bytes": report.totals.est_peak_training_bytes}

@@ -34,7 +34,8 @@ def report_command(
     from rich.console import Console
 
     from cnnstat.analysis.compare import figures_of
-    from cnnstat.analysis.report import CONVENTIONS, resolve_device
+    from cnnstat.analysis.build import resolve_device
+    from cnnstat.analysis.report import CONVENTIONS
     from cnnstat.analysis.studies import FIELD_NOTE, field_extras, list_studies
     from cnnstat.frame.compare import comparison_frame
     from cnnstat.render.compare import READING_GUIDE, STUDY_HIDDEN, ZOO_HIDDEN, report_index

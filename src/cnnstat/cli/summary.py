@@ -10,7 +10,7 @@ from cnnstat.errors import CnnstatError
 
 from cnnstat.cli.plotting import PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
 from cnnstat.cli.options import (FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION, REPROBE_OPTION, SET_HELP,
-                                 check_batch, check_depth, check_positive, parse_set, parse_shape)
+                                 check_batch, check_depth, check_measure_options, check_positive, parse_set, parse_shape)
 
 
 def summary_command(
@@ -47,7 +47,7 @@ def summary_command(
     check_depth(depth)
     check_positive(classes, "--classes")
     check_positive(in_channels, "--in-channels")
-    check_positive(threads, "--threads")
+    check_measure_options(threads, min_run_time, optimizer, mode)
     if output:
         check_writable(output)
     check_plot(plot)
@@ -70,8 +70,7 @@ def summary_command(
     report = profile(model, shape, batch=batch, mode=mode, dtype=dtype, device="meta", num_classes=classes,
                      in_channels=in_channels, options=options)
     if measure_on is not None:
-        report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto", num_classes=classes,
-                                               in_channels=in_channels, options=options, optimizer=optimizer,
+        report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto", optimizer=optimizer,
                                                threads=threads, min_run_time=min_run_time)
     if report.measured is not None and (roofline or plot_metric == "roofline" and plot):
         from cnnstat.analysis.roofline import place_on_roofline, probe
@@ -102,13 +101,14 @@ def measure_or_fall_back(report, device, *, fall_back: bool, **settings):
     """Measure ``report``'s model on ``device``; what the device cannot hold is an error, or,
     with ``fall_back`` (the default device choice), a note on stderr and the static figures."""
     from cnnstat.analysis.measure import OutOfMemory, measure_report
+    from cnnstat.cli.errors import user_message
 
     try:
         measured = measure_report(report, device, **settings)
     except OutOfMemory as error:
         if not fall_back:
             raise
-        typer.echo(f"cnnstat: note: {error}; showing the static figures only", err=True)
+        typer.echo(f"cnnstat: note: {user_message(error)}; showing the static figures only", err=True)
         return None
     if measured.spread_warning:
         typer.echo(f"cnnstat: warning: {measured.spread_warning}", err=True)

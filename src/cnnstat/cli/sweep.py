@@ -7,8 +7,8 @@ from typing import Optional
 import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import (FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, parse_int_list, parse_set,
-                                 parse_shape)
+from cnnstat.cli.options import (FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, check_measure_options,
+                                 parse_int_list, parse_set, parse_shape)
 
 DEFAULT_INPUTS = "3x128x128,3x224x224,3x320x320,3x512x512"
 
@@ -51,6 +51,7 @@ def sweep_command(
     check_format(fmt)
     shapes = parse_shape_list(input)
     batches = parse_int_list(batch, "--batch")
+    check_measure_options(threads, min_run_time)
     if output:
         check_writable(output)
     check_plot(plot)
