@@ -127,3 +127,8 @@ def quick_probe(monkeypatch, tmp_path):
     monkeypatch.setattr(roofline, "HALF_GEMM_SIZE_CPU", 32)
     monkeypatch.setattr(roofline, "COPY_BYTES", {"cpu": 2**20, "cuda": 2**20})
     return roofline
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-readme", action="store_true",
+                     help="rewrite the README's shown outputs with what the tool prints now (tests/test_readme.py)")

@@ -35,7 +35,7 @@ READING_GUIDE = (
     "largest total of live tensors in an inference forward / a training step, following tensor lifetimes "
     "(parameters, buffers and gradients included, optimizer state not). MiB = 2^20 bytes.",
     "Ratios (\"x0.031\"): the row's figure divided by the first row's; below 1 is cheaper.",
-    "\"(article)\" and \"(reported)\" columns are figures the seed articles state, kept as data with their "
+    "\"(article)\" and \"(reported)\" columns are figures the articles state, kept as data with their "
     "source: cnnstat recomputes the costs, never the accuracies.",
 )
 
@@ -69,7 +69,7 @@ def report_index(studies: Sequence[tuple[str, str, str]], zoo_models: int, measu
         "",
         "## Studies",
         "",
-        "The design comparisons of the seed articles, rebuilt from real modules; each also prints "
+        "Design comparisons from articles on CNNs (each names its source), rebuilt from real modules; each also prints "
         "with `cnnstat study NAME`.",
         "",
         "| study | question | source | files |",

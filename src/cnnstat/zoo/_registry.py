@@ -23,6 +23,10 @@ class Paper:
     title: str
     year: int
 
+    def cite(self) -> str:
+        """How a user reads it: '"Deep Residual Learning for Image Recognition" (2016)'."""
+        return f'"{self.title}" ({self.year})'
+
 
 @dataclass(frozen=True)
 class ModelEntry:
