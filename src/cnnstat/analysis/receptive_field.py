@@ -688,7 +688,7 @@ class ReceptiveFields:
             return
         name = func._overloadpacket.__name__
         rule = RULES.get(name)
-        if rule is None and (name in ONE_PER_OUTPUT or torch.Tag.pointwise in func.tags):
+        if rule is None and (func.overloadpacket in ONE_PER_OUTPUT or torch.Tag.pointwise in func.tags):
             rule = elementwise
         origins = [o for o in self.active if any(o in self.fields[t] for t in inputs)]
         for origin in origins:

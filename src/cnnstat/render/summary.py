@@ -24,9 +24,11 @@ def summary_table(frame, report: Mapping[str, Any], depth: int | None = None) ->
         rows.append({**record, "layer": short, "output_shape": record["output_shape"].split(", ")[0]})
     totals = report["totals"]
     total_row = {"layer": "Total", "params": totals["params"], "macs": totals["macs"], "flops": totals["flops"],
+                 "backward_macs": totals["backward_macs"],
                  "activation_bytes": totals["activation_bytes"], "latency_ms": totals.get("latency_ms"),
                  "achieved_flops_per_s": report.get("roofline", {}).get("achieved_flops_per_s")}
-    columns = group("layer", *(["receptive_field"] if "receptive_field" in frame.columns else []),
+    columns = group("layer", *(["train_layer"] if "backward_macs" in frame.columns else []),
+                    *(["receptive_field"] if "receptive_field" in frame.columns else []),
                     *(["latency"] if "latency_ms" in frame.columns else []),
                     *(["roofline"] if "bound" in frame.columns else []))
     title = (f"{report['model']}  input {shape_text(report['input_shape'])}  {report['dtype']}  "
