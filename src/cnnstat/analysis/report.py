@@ -11,9 +11,11 @@ from torch import nn
 from cnnstat.analysis.build import (BuildRecipe, check_input_rank, check_input_size, check_mode,
                                     default_input_size, dtype_name, example_inputs, load_on, resolve_device,
                                     resolve_dtype)
-from cnnstat.analysis.profiler import run_pass
+from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_meta
+from cnnstat.analysis.profiler import BackwardError, run_pass
 from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
 from cnnstat.analysis.records import LayerRecord, Totals
+from cnnstat.analysis.registry import OpRules, default_rules
 from cnnstat.errors import CnnstatError, ForwardError
 
 if TYPE_CHECKING:
@@ -93,6 +95,7 @@ class Report:
                     "trainable_params": layer.trainable_params,
                     "macs": layer.macs,
                     "flops": layer.flops,
+                    **({"backward_macs": layer.backward_macs} if self.mode == "train" else {}),
                     "activation_bytes": layer.output_bytes,
                     "receptive_field": asdict(layer.receptive_field) if layer.receptive_field else None,
                     **({"latency_ms": latency} if self.measured else {}),
@@ -118,6 +121,7 @@ def _roofline_fields(roof) -> dict[str, Any]:
             "bound": roof.bound}
 
 
+@leaves_model_as_found
 def profile(
     model_or_name: nn.Module | str,
     input_size: tuple[int, ...] | None = None,
@@ -132,6 +136,7 @@ def profile(
     options: Mapping[str, Any] | None = None,
     name: str | None = None,
     channels_last: bool = False,
+    rules: OpRules | None = None,
 ) -> Report:
     """Shapes, params, MACs/FLOPs and memory of every module call, from one static pass.
 
@@ -140,7 +145,9 @@ def profile(
     inputs) instead of ``input_size`` x ``batch``. ``mode="train"`` counts a training
     forward; both modes also run a meta backward for the training-memory estimate.
     ``channels_last`` takes 4-D weights and inputs in that layout (memory estimates differ:
-    CPU convolutions then need no reordered copies).
+    CPU convolutions then need no reordered copies). ``rules`` add cost and shape rules for
+    ops cnnstat has none for (``cnnstat.analysis.registry.OpRules``; one for an op it already
+    covers raises ``DuplicateRule``). The figures are the same in any grad mode of the caller.
     """
     check_mode(mode)
     torch_dtype = resolve_dtype(dtype)
@@ -167,17 +174,21 @@ def profile(
         check_input_size(input_size, batch)
     args, kwargs = example_inputs(inputs, input_size, batch)
 
-    common = dict(device=torch_device, dtype=torch_dtype, model_name=name, channels_last=channels_last)
+    if torch_device.type == "meta":
+        plain_tensors_to_meta(model)  # profile() leaves the model as found: the real ones come back
+    common = dict(device=torch_device, dtype=torch_dtype, model_name=name, channels_last=channels_last,
+                  rules=default_rules().extended(rules))
     fields = ReceptiveFields()
     inference = run_pass(model, args, kwargs, training=False, backward=False, observers=[fields], **common)
     notes = []
     try:
         training = run_pass(model, args, kwargs, training=True, backward=True, **common)
-    except ForwardError as error:
+    except (ForwardError, BackwardError) as error:
         if mode == "train":
             raise
-        # e.g. BatchNorm after global pooling refuses a training batch of 1: the eval
-        # figures stand, the training estimate is left out and the reason is shown.
+        # e.g. BatchNorm after global pooling refuses a training batch of 1, or an in-place op
+        # overwrites a tensor saved for backward: the eval figures stand, the training
+        # estimate is left out and the reason is shown.
         training = None
         notes.append(f"no training-memory estimate: {error}")
     shown = training if mode == "train" else inference
@@ -201,12 +212,21 @@ def profile(
         device=str(torch_device),
         layers=shown.records,
         totals=totals,
-        uncounted_ops=dict(sorted(shown.uncounted_ops.items())),
+        uncounted_ops=_uncounted(shown, training),
         notes=notes,
         recipe=BuildRecipe(spec, tuple(input_shapes), mode, dtype_name(torch_dtype), num_classes, in_channels,
                            dict(options or {}), channels_last),
         receptive_field=field_summary(fields, shown.records),
     )
+
+
+def _uncounted(shown, training) -> dict[str, int]:
+    """Ops without a cost rule: those of the forward shown, and those of the training step's
+    backward (whose MACs the totals show in either mode)."""
+    found = dict(shown.uncounted_ops)
+    if training is not None:
+        found.update({f"{op} (backward)": count for op, count in training.uncounted_backward_ops.items()})
+    return dict(sorted(found.items()))
 
 
 def _bytes_of(tensors, dtype: torch.dtype) -> int:

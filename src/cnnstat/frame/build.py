@@ -57,6 +57,9 @@ def layer_frame(report) -> pd.DataFrame:
         for layer in report.layers
     ]
     frame = pd.DataFrame(rows, columns=LAYER_FRAME_COLUMNS)
+    if report.mode == "train":
+        frame.insert(frame.columns.get_loc("flops") + 1, "backward_macs",
+                     pd.Series([layer.backward_macs for layer in report.layers], dtype="int64"))
     if report.receptive_field is not None:
         for key, values in pd.DataFrame([_field_columns(layer) for layer in report.layers]).items():
             frame[key] = values

@@ -24,9 +24,11 @@ def summary_table(frame, report: Mapping[str, Any], depth: int | None = None) ->
         rows.append({**record, "layer": short, "output_shape": record["output_shape"].split(", ")[0]})
     totals = report["totals"]
     total_row = {"layer": "Total", "params": totals["params"], "macs": totals["macs"], "flops": totals["flops"],
+                 "backward_macs": totals["backward_macs"],
                  "activation_bytes": totals["activation_bytes"], "latency_ms": totals.get("latency_ms"),
                  "achieved_flops_per_s": report.get("roofline", {}).get("achieved_flops_per_s")}
-    columns = group("layer", *(["receptive_field"] if "receptive_field" in frame.columns else []),
+    columns = group("layer", *(["train_layer"] if "backward_macs" in frame.columns else []),
+                    *(["receptive_field"] if "receptive_field" in frame.columns else []),
                     *(["latency"] if "latency_ms" in frame.columns else []),
                     *(["roofline"] if "bound" in frame.columns else []))
     title = (f"{report['model']}  input {shape_text(report['input_shape'])}  {report['dtype']}  "
@@ -75,11 +77,15 @@ def field_footer(field: Mapping[str, Any]) -> str:
     """Where the receptive field reaches the whole input, and the last field that is local."""
     size = "x".join(map(str, field["input_size"]))
     reach = (f"reaches the whole {size} input at {field['covers_at']} (where a central output pixel sees every "
-             f"input pixel)" if field["covers_at"] else f"never reaches the whole {size} input")
+             f"input pixel the net reads)" if field["covers_at"] else f"never reaches the whole {size} input")
     last = field["last_spatial"]
     if last is not None:
         reach += (f"; last local field {'x'.join(map(str, last['size']))}, jump {'x'.join(map(str, last['jump']))}, "
                   f"at {field['last_spatial_at']}")
+    unread = (field["output"] or {}).get("last_pixel")
+    if unread and any(pixel is not None for pixel in unread):
+        reach += (" (strides leave the input's last pixels unread: the output sees none past "
+                  + "x".join("end" if pixel is None else str(pixel) for pixel in unread) + ")")
     return (f"Receptive field (input pixels one output pixel sees, through every branch): {reach}. "
             f"Own RF: a layer's field over its own input.")
 
