@@ -150,7 +150,7 @@ def test_a_mistake_through_the_console_script(cli, tmp_path, args, message):
 
 USAGE_MISTAKES = [
     (["summary", "resnet18", "--batch", "abc"], "Invalid value for '--batch'"),
-    (["summary"], "Missing argument 'model'"),
+    (["summary"], "Missing argument 'MODEL'"),
     (["summry", "resnet18"], "No such command 'summry'. Did you mean 'summary'?"),
     (["bench", "resnet18", "--no-such-flag"], "No such option: --no-such-flag"),
 ]

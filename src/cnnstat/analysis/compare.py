@@ -67,6 +67,8 @@ class ModelFigures:
     """Device name, threads and torch version of the measured figures; empty on meta."""
     ratios: dict[str, float | None] = field(default_factory=dict)
     """``figure / baseline's figure`` for every figure both have."""
+    warnings: list[str] = field(default_factory=list)
+    """What makes a measured figure less trustworthy (a wide spread of timings)."""
     report: Report | None = field(default=None, repr=False, compare=False)
     """The static report behind the figures, for studies that read per-layer records."""
 
@@ -94,16 +96,17 @@ def measure_available() -> bool:
     return importlib.util.find_spec(MEASURE_MODULE) is not None
 
 
-def measured_figures(spec: ModelSpec, report: Report, device: str) -> tuple[dict[str, float], dict[str, Any]]:
-    """Latency, throughput and peak memory of the report's model on a real device, and the
-    machine they hold for (device name, threads, torch version)."""
+def measured_figures(spec: ModelSpec, report: Report, device: str) -> tuple[dict[str, float], dict[str, Any], list[str]]:
+    """Latency, throughput and peak memory of the report's model on a real device, the
+    machine they hold for (device name, threads, torch version), and the measurement's warnings."""
     if not measure_available():
         raise CnnstatError(f"--device {device}: measured figures need {MEASURE_MODULE}, which this build "
                            "does not have yet; use --device meta for the static figures")
     measure = importlib.import_module(MEASURE_MODULE)
     measured = measure.measure_report(report, resolve_device(device), options=dict(spec.options), per_layer=False)
     machine = {key: getattr(measured, key) for key in MACHINE_FIELDS}
-    return {key: getattr(measured, key) for key in MEASURED_FIGURES}, machine
+    warnings = [measured.spread_warning] if measured.spread_warning else []
+    return {key: getattr(measured, key) for key in MEASURED_FIGURES}, machine, warnings
 
 
 def figures_of(model: str | ModelSpec, input_size: tuple[int, ...] | None = None, batch: int = 1,
@@ -115,13 +118,14 @@ def figures_of(model: str | ModelSpec, input_size: tuple[int, ...] | None = None
     report = profile(spec.name, input_size, batch=batch, options=spec.options, device="meta")
     figures: dict[str, float | None] = {key: getattr(report.totals, key) for key in STATIC_FIGURES}
     machine: dict[str, Any] = {}
+    warnings: list[str] = []
     if resolve_device(device).type != "meta":
-        measured, machine = measured_figures(spec, report, device)
+        measured, machine, warnings = measured_figures(spec, report, device)
         figures.update(measured)
     root_output = report.layers[0].output_shape or ()
     return ModelFigures(label=spec.shown_as, spec=spec.spec, model=report.model, family=entry.family if entry else "",
                         input_shape=report.input_shape, output_shape=tuple(root_output[1:]), device=device,
-                        figures=figures, machine=machine, report=report)
+                        figures=figures, machine=machine, warnings=warnings, report=report)
 
 
 def find_baseline(rows: Sequence[ModelFigures], baseline: str | None) -> ModelFigures:

@@ -6,20 +6,19 @@ from pathlib import Path
 
 import typer
 
-from cnnstat.cli.compare import DEVICE_HELP, conventions_footer, measured_footer
-from cnnstat.cli.study import study_footer
+from cnnstat.cli.compare import DEVICE_HELP, comparison_facts
+from cnnstat.cli.study import study_facts
 from cnnstat.errors import CnnstatError
 
 
-def _write_tables(frame, hidden, title, footer, stem: Path) -> None:
+def _write_tables(frame, hidden, facts, stem: Path) -> None:
     """stem.md (chosen columns, units) and stem.csv (every column, raw numbers)."""
-    from cnnstat.render.compare import comparison_table
+    from cnnstat.frame.compare import comparison_view
     from cnnstat.render.emit import render_text
     from cnnstat.render.output import write_atomic
 
     for suffix, fmt in ((".md", "md"), (".csv", "csv")):
-        table = comparison_table(frame, hidden, title, footer, full=fmt == "csv")
-        write_atomic(stem.with_suffix(suffix), render_text(table, fmt))
+        write_atomic(stem.with_suffix(suffix), render_text(comparison_view(frame, hidden, facts, full=fmt == "csv"), fmt))
 
 
 def report_command(
@@ -33,8 +32,9 @@ def report_command(
     from cnnstat.analysis.compare import figures_of
     from cnnstat.analysis.report import CONVENTIONS, resolve_device
     from cnnstat.analysis.studies import list_studies
-    from cnnstat.frame.compare import comparison_frame
-    from cnnstat.render.compare import STUDY_HIDDEN, ZOO_HIDDEN, report_index
+    from cnnstat.frame.compare import STUDY_HIDDEN, ZOO_HIDDEN, comparison_frame
+    from cnnstat.render.compare import report_index
+    from cnnstat.render.footer import machine_line
     from cnnstat.render.output import write_atomic
     from cnnstat.render.plots import study_bars, zoo_scatter
     from cnnstat.zoo import get_entry, list_models
@@ -55,8 +55,8 @@ def report_command(
             status.update(f"zoo: {name}")
             rows.append(figures_of(name, device=device))
         zoo = comparison_frame([row.to_dict() for row in rows])
-        _write_tables(zoo, ZOO_HIDDEN, "cnnstat zoo (default input, batch 1)", conventions_footer(rows),
-                      out / "zoo")
+        zoo_facts = comparison_facts(rows, "cnnstat zoo (default input, batch 1)", [])
+        _write_tables(zoo, ZOO_HIDDEN, zoo_facts, out / "zoo")
         zoo_scatter(zoo, out / "zoo_params_vs_macs.png")
 
         studies = list_studies()
@@ -65,10 +65,11 @@ def report_command(
             result = study.run(device)
             frame = comparison_frame(result.to_records())
             stem = out / "studies" / study.name
-            _write_tables(frame, STUDY_HIDDEN, result.title, study_footer(result), stem)
+            _write_tables(frame, STUDY_HIDDEN, study_facts(result), stem)
             study_bars(frame, result.title, stem.with_suffix(".png"))
 
-    index = report_index([(s.name, s.title, s.source) for s in studies], len(models), measured_footer(rows), CONVENTIONS)
+    measured = [machine_line(zoo_facts.machine) + "."] if zoo_facts.machine else []
+    index = report_index([(s.name, s.title, s.source) for s in studies], len(models), measured, CONVENTIONS)
     write_atomic(out / "README.md", index)
     progress.print(f"wrote {out}/: README.md, zoo.md, zoo.csv, zoo_params_vs_macs.png, "
                    f"{len(studies)} studies (md, csv, png)")
