@@ -17,8 +17,9 @@ import statistics
 import torch
 from torch.utils.benchmark import Timer
 
+from cnnstat.analysis.build import build_model
 from cnnstat.analysis.measure import make_step, measure_report, static_peak_bytes, step_peak_bytes
-from cnnstat.analysis.report import build_model, profile
+from cnnstat.analysis.report import profile
 
 MEMORY_MODELS = ("resnet18", "resnet50", "vgg16", "mobilenet_v2")
 CPU = torch.device("cpu")

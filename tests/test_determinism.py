@@ -1,18 +1,17 @@
 """Two runs give byte-identical CSV and JSON (on meta; on a real device, all but the measured
 columns), with rows and columns in a fixed order. One run is in this process, the other a
 console script with another string-hash seed, so output that followed a set's or a hash's
-order would differ."""
+order would differ. The other-seed runs share one fresh interpreter (one torch import)."""
 
 import io
 import json
 import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
-
-from cnnstat.cli.main import app
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli, run_console_script
 
 OTHER_SEED = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
 
@@ -24,21 +23,31 @@ COMMANDS = {
 }
 
 
+MEASURED_SUMMARY = ["summary", "cifar_lenet", "--device", "cpu", "--min-run-time", "0.02", "--format", "csv"]
+OTHER_SEED_RUNS = [[*args, "--format", fmt] for args in COMMANDS.values() for fmt in ("csv", "json")] + [MEASURED_SUMMARY]
+
+
 def in_process(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == 0, result.stderr
-    return result.stdout
+    return run_cli(*args, check=True).stdout
 
 
-def runs(*args: str) -> list[str]:
-    return [in_process(*args), run_cli(*args, check=True, env={"PYTHONHASHSEED": OTHER_SEED}).stdout]
+@pytest.fixture(scope="module")
+def other_seed_outputs() -> dict[tuple[str, ...], str]:
+    """Each of OTHER_SEED_RUNS's stdout from one interpreter started with another hash seed."""
+    code = ("import json, sys; from tests.conftest import run_cli; "
+            "print(json.dumps([run_cli(*args, check=True).stdout for args in json.loads(sys.argv[1])]))")
+    env = dict(os.environ, PYTHONHASHSEED=OTHER_SEED)
+    child = subprocess.run([sys.executable, "-c", code, json.dumps(OTHER_SEED_RUNS)], cwd=REPO, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert child.returncode == 0, child.stderr
+    return dict(zip(map(tuple, OTHER_SEED_RUNS), json.loads(child.stdout)))
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 @pytest.mark.parametrize("args", COMMANDS.values(), ids=COMMANDS.keys())
-def test_two_runs_on_meta_are_byte_identical(args, fmt):
-    first, second = runs(*args, "--format", fmt)
-    assert first and first == second
+def test_two_runs_on_meta_are_byte_identical(args, fmt, other_seed_outputs):
+    first = in_process(*args, "--format", fmt)
+    assert first and first == other_seed_outputs[(*args, "--format", fmt)]
 
 
 def test_rows_follow_the_model_and_the_command_line():
@@ -48,10 +57,10 @@ def test_rows_follow_the_model_and_the_command_line():
     assert list(compare["model"]) == ["resnet18", "mobilenet_v2", "block/conv:k=3,n=3"]
 
 
-def test_measured_runs_differ_only_in_measured_columns():
+def test_measured_runs_differ_only_in_measured_columns(other_seed_outputs):
     measured = {"latency_ms", "latency_pct"}
     frames = [pd.read_csv(io.StringIO(text)) for text in
-              runs("summary", "cifar_lenet", "--device", "cpu", "--min-run-time", "0.02", "--format", "csv")]
+              (in_process(*MEASURED_SUMMARY), other_seed_outputs[tuple(MEASURED_SUMMARY)])]
     assert list(frames[0].columns) == list(frames[1].columns) and measured <= set(frames[0].columns)
     static = [frame.drop(columns=sorted(measured)) for frame in frames]
     pd.testing.assert_frame_equal(*static)
@@ -59,7 +68,7 @@ def test_measured_runs_differ_only_in_measured_columns():
 
 @pytest.mark.slow
 def test_two_report_runs_are_byte_identical(fresh_reports, tmp_path):
-    run_cli("report", "--out", str(tmp_path), check=True, timeout=600, env={"PYTHONHASHSEED": "2"})  # fresh: 1
+    run_console_script("report", "--out", str(tmp_path), check=True, timeout=600, env={"PYTHONHASHSEED": OTHER_SEED})
     files = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(fresh_reports) for p in fresh_reports.rglob("*") if p.is_file())
     for path in files:  # .png included: the plots are written without a date

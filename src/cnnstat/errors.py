@@ -1,4 +1,10 @@
-"""Errors that are the user's to fix: the CLI prints their message on one line and exits 2."""
+"""Errors that are the user's to fix: the CLI prints their message on one line and exits 2.
+
+Each error keeps what went wrong as data (the model, the shape, the failing layer) and its
+message names no command-line flag: the CLI adds its own advice (``cnnstat.cli.errors``).
+"""
+
+from __future__ import annotations
 
 
 class CnnstatError(Exception):
@@ -9,3 +15,61 @@ class CnnstatError(Exception):
 
 class UnknownModelError(CnnstatError, LookupError):
     """A model name that is neither registered nor an alias."""
+
+
+def _sizes(shape) -> str:
+    return "x".join(map(str, shape))
+
+
+class UnavailableDevice(CnnstatError):
+    def __init__(self, device: str) -> None:
+        self.device = device
+        super().__init__(f"{device.upper()} was asked for but is not available on this machine")
+
+
+class InputSizeError(CnnstatError):
+    """An input size the model cannot take, or none where the model declares none."""
+
+
+class MissingInputSize(InputSizeError):
+    def __init__(self, model: str) -> None:
+        self.model = model
+        super().__init__(f"{model}: give the input size, or state it as an input_size attribute of the model's "
+                         "class or factory")
+
+
+class InputRankError(InputSizeError):
+    """An input with another number of sizes than the model's own."""
+
+    def __init__(self, model: str, given: tuple[int, ...], expected: tuple[int, ...]) -> None:
+        self.model, self.given, self.expected = model, tuple(given), tuple(expected)
+        super().__init__(f"{model} takes {len(expected)} sizes (channels and spatial), e.g. {_sizes(expected)}, "
+                         f"not {_sizes(given)}")
+
+
+class ForwardError(CnnstatError):
+    """The model's forward failed: names the module that raised and the shapes it got."""
+
+    def __init__(self, model: str, reason: str, layer: str | None = None, layer_type: str | None = None,
+                 input_shapes: list[tuple[int, ...]] | None = None) -> None:
+        self.model, self.reason, self.layer, self.layer_type = model, reason, layer, layer_type
+        self.input_shapes = input_shapes
+        if layer_type is None:
+            message = f"{model}: the forward pass failed: {reason}"
+        else:
+            got = ", ".join(map(_sizes, input_shapes or [])) or "no tensor"
+            message = f"{model}: layer {layer or '(the model itself)'} ({layer_type}) failed on input {got}: {reason}"
+        super().__init__(message)
+
+
+class OutOfMemory(CnnstatError):
+    """The measurement does not fit the device (refused up front, or a real out-of-memory)."""
+
+    def __init__(self, what: str, device: str, needed_bytes: int | None = None, free_bytes: int | None = None) -> None:
+        self.what, self.device, self.needed_bytes, self.free_bytes = what, device, needed_bytes, free_bytes
+        if needed_bytes is None:
+            message = f"{what} ran out of memory on {device}"
+        else:
+            message = (f"{what} needs about {needed_bytes / 2**30:.2f} GiB (static estimate) but {device} has "
+                       f"{free_bytes / 2**30:.2f} GiB free")
+        super().__init__(message)

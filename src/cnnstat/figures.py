@@ -30,8 +30,8 @@ Scales (how a renderer formats the raw number; values always arrive raw):
 
 Groups name the tables: ``identity`` (what a compared row is), ``static`` (figures of a
 model that need no device), ``measured`` (what a real device adds), ``layer`` (the per-layer
-table of ``summary``), ``latency`` and ``roofline`` (added to it when measured / asked for),
-``bench``, ``sweep``, ``study``, ``list``, ``crosscheck``.
+table of ``summary``), ``receptive_field`` (added to it for a spatial input), ``latency`` and
+``roofline`` (added to it when measured / asked for), ``bench``, ``sweep``, ``study``, ``list``, ``crosscheck``.
 
 ``priority`` orders what a terminal table too wide for its window leaves out first (lowest
 first; the first column of a table is never left out).
@@ -96,6 +96,7 @@ _FIGURES = [
     Figure("trainable_params", "Trainable params", "raw"),
     Figure("macs", "MACs", "si", priority=8),
     Figure("flops", "FLOPs", "si", priority=2),
+    Figure("backward_macs", "Bwd MACs", "si", priority=7, label="Backward MACs (training step)"),
     Figure("activation_bytes", "Act. mem", "binary", priority=4, label="Output memory"),
     Figure("est_peak_inference_bytes", "Eval peak", "binary", priority=6, label="Est. peak memory, inference"),
     Figure("est_peak_training_bytes", "Train peak", "binary", priority=6, label="Est. peak memory, training step"),
@@ -115,6 +116,11 @@ _FIGURES = [
     Figure("achieved_flops_per_s", "Achieved", "si", unit="FLOP/s", priority=4, label="Achieved FLOP/s"),
     Figure("bound", "Bound", priority=5),
     Figure("peak_fraction", "% of peak FLOP/s", "percent", priority=3),
+    # receptive field over the model's input (cnnstat.analysis.receptive_field): pixels per
+    # spatial axis ("7x7"), "whole" once every value sees the whole input
+    Figure("receptive_field", "RF", priority=5, label="Receptive field (input pixels)"),
+    Figure("jump", "Jump", priority=3, label="Effective stride (input pixels)"),
+    Figure("own_field", "Own RF", priority=3, label="The layer's own field over its own input"),
     # bench and sweep points
     Figure("batch", "Batch", "raw", priority=9),
     Figure("pixels", "Pixels", "raw", priority=2, label="Pixels (H x W)"),
@@ -135,6 +141,11 @@ _FIGURES = [
     Figure("conv_weights", "Conv weights", "raw"),
     Figure("target_conv_weights", "Target conv weights", "raw"),
     Figure("reported_accuracy", "Acc. (reported)", "percent"),
+    # a compared model's receptive field (cnnstat.analysis.receptive_field)
+    Figure("output_field", "RF", label="Receptive field of the output (input pixels)"),
+    Figure("branch_fields", "Branch RFs", wrap=True),
+    Figure("last_field", "Last local RF", priority=4, label="Last receptive field that is a window of the input"),
+    Figure("covers_input_at", "Whole input at", priority=3, label="First layer whose field spans the whole input"),
     # the list of models and of studies
     Figure("year", "Year", priority=2),
     Figure("paper", "Paper", wrap=True, priority=1),
@@ -162,8 +173,10 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "static": ("params", "macs", "flops", "activation_bytes", "est_peak_inference_bytes", "est_peak_training_bytes"),
     "measured": ("latency_ms", "latency_iqr_ms", "throughput_per_s", "measured_peak_bytes"),
     "layer": ("layer", "type", "description", "output_shape", "params", "macs", "flops", "activation_bytes"),
+    "train_layer": ("backward_macs",),
     "latency": ("latency_ms", "latency_pct"),
     "roofline": ("intensity_flop_per_byte", "achieved_flops_per_s", "bound"),
+    "receptive_field": ("receptive_field", "jump", "own_field"),
     "bench": ("model", "batch", "latency_ms", "latency_iqr_ms", "throughput_per_s", "measured_peak_bytes",
               "peak_ratio", "achieved_flops_per_s"),
     "bench_roofline": ("peak_fraction",),
@@ -172,7 +185,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "sweep_measured": ("latency_ms", "throughput_per_s", "measured_peak_bytes"),
     "study": ("in_channels", "width", "cardinality", "group_width", "stated_group_width",
               "stated_rounded_group_width", "block", "blocks", "output_hwc", "stated_params", "published_params",
-              "published_gmacs", "conv_weights", "target_conv_weights", "reported_accuracy"),
+              "published_gmacs", "conv_weights", "target_conv_weights", "reported_accuracy", "output_field",
+              "branch_fields", "last_field", "covers_input_at"),
     "list": ("model", "family", "input_shape", "published_params", "published_gmacs", "year", "paper"),
     "study_list": ("study", "title", "source"),
     "crosscheck": ("layer", "type", "cnnstat_macs"),

@@ -4,8 +4,9 @@ from typer.testing import CliRunner
 
 @pytest.fixture
 def invoke(monkeypatch):
-    """Run a cnnstat command in this process: no interpreter start-up and torch import per call
-    (``cli`` runs the real console script in a subprocess)."""
+    """Run a cnnstat command's Typer app in this process and return Click's result (exception
+    included); ``cli`` runs the console entry point ``run()`` in this process, and
+    tests/test_console_script.py the installed script."""
     from cnnstat.cli import state
     from cnnstat.cli.main import app
 

@@ -1,7 +1,7 @@
 """Every command answers a user's mistake with one line on stderr that says what was wrong and
 what would be right, exit 2, no traceback, nothing on stdout. The whole table runs in this
 process (``invoke``: the same Typer app and error handling, without a torch import per case);
-one mistake per command, Ctrl-C and the memory refusals run the real console script.
+Ctrl-C runs the real console script (tests/test_console_script.py runs it once per command).
 (test_list_summary_cli.py holds the summary mistakes it already covered; they are not repeated.)"""
 
 import os
@@ -31,8 +31,10 @@ MISTAKES = [
     (["summary", "resnet18", "--in-channels", "0", "--device", "meta"], "--in-channels must be at least 1"),
     (["summary", "resnet18", "--optimizer", "adam", "--device", "meta"], "--optimizer needs --mode train"),
     (["summary", "resnet18", "--optimizer", "lion", "--mode", "train", "--device", "meta"], "choose sgd or adam"),
-    (["summary", "resnet18", "--threads", "0", "--device", "cpu"], "--threads must be at least 1"),
-    (["summary", "resnet18", "--min-run-time", "0", "--device", "cpu"], "--min-run-time must be positive"),
+    (["summary", "resnet18", "--threads", "0", "--device", "cpu"], "--threads must be between 1 and"),
+    (["summary", "resnet18", "--min-run-time", "0", "--device", "cpu"], "--min-run-time must be a positive number"),
+    (["summary", "resnet18", "--min-run-time", "nan", "--device", "cpu"], "--min-run-time must be a positive number"),
+    (["summary", "resnet18", "--threads", "65536", "--device", "cpu"], "--threads must be between 1 and"),
     (["summary", "resnet18", "--device", "meta", "-o", "{file}/out.csv"], "is a file, not a directory"),
     (["summary", "resnet18", "--batch", "100000", "--device", "cpu", "-o", "{tmp}/out.json"],
      "static estimate) but cpu has"),
@@ -66,7 +68,10 @@ MISTAKES = [
     (["bench", "resnet18", "--dtype", "float8"], "choose one of float32, float16, bfloat16"),
     (["bench", "resnet18", "--mode", "fast"], "choose eval or train"),
     (["bench", "resnet18", "--optimizer", "sgd"], "--optimizer needs --mode train"),
-    (["bench", "resnet18", "--threads", "-1"], "--threads must be at least 1"),
+    (["bench", "resnet18", "--threads", "-1"], "--threads must be between 1 and"),
+    (["bench", "resnet18", "--threads", "65536"], "--threads must be between 1 and"),
+    (["bench", "resnet18", "--min-run-time", "nan"], "--min-run-time must be a positive number of seconds, got nan"),
+    (["bench", "resnet18", "--min-run-time", "inf"], "--min-run-time must be a positive number of seconds, got inf"),
     (["bench", "resnet18", "--device", "tpu"], "unknown device"),
     (["bench", "resnet18", "--device", "meta"], "bench measures on a real device"),
     pytest.param(["bench", "resnet18", "--device", "cuda"], "use --device cpu or meta", marks=NO_CUDA),
@@ -85,6 +90,8 @@ if "sweep" in COMMANDS:
         (["sweep", "cifar_lenet", "--input", "3x32"], "takes 3 sizes"),
         (["sweep", "cifar_lenet", "--input", "3x0x32"], "every size must be at least 1"),
         (["sweep", "cifar_lenet", "--batch", "0"], "every value must be at least 1"),
+        (["sweep", "cifar_lenet", "--threads", "65536"], "--threads must be between 1 and"),
+        (["sweep", "cifar_lenet", "--min-run-time", "inf"], "--min-run-time must be a positive number"),
         (["sweep", "cifar_lenet", "--device", "tpu"], "unknown device"),
         (["sweep", "cifar_lenet", "--format", "xml"], "choose one of"),
         (["sweep", "cifar_lenet", "--set", "k"], "expected key=value"),
@@ -135,17 +142,6 @@ def test_a_mistake_is_one_clear_line(invoke, tmp_path, args, message):
     assert_one_clear_line(in_process(invoke)(*_fill(args, tmp_path)), message)
     # nothing written, not even a temporary file (report's --out folder is only made once the device is known)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
-
-
-THROUGH_THE_CONSOLE_SCRIPT = [case for case in MISTAKES if case[0] in (
-    ["list", "resnet5O"], ["summary", "resnet18", "--classes", "0", "--device", "meta"],
-    ["compare", "vgg16", "--input", "3x16x16"], ["study", "kernel-stak"], ["bench", "resnet18", "--optimizer", "sgd"],
-    ["report", "--out", "{file}/reports"], ["sweep", "resnet5O"], ["crosscheck", "resnet5O"])]
-
-
-@pytest.mark.parametrize("args, message", THROUGH_THE_CONSOLE_SCRIPT, ids=_ids)
-def test_a_mistake_through_the_console_script(cli, tmp_path, args, message):
-    assert_one_clear_line(cli(*_fill(args, tmp_path)), message)
 
 
 USAGE_MISTAKES = [

@@ -1,4 +1,4 @@
-"""The real console entry point, in a subprocess: output, formats and user mistakes."""
+"""The console entry point (in process, see ``run_cli``): output, formats and user mistakes."""
 
 import io
 import json

@@ -12,7 +12,8 @@ import importlib.util
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from cnnstat.analysis.report import Report, profile, resolve_device
+from cnnstat.analysis.build import resolve_device
+from cnnstat.analysis.report import Report, profile
 from cnnstat.errors import CnnstatError
 from cnnstat.figures import keys
 
@@ -67,8 +68,8 @@ class ModelFigures:
     """Device name, threads and torch version of the measured figures; empty on meta."""
     ratios: dict[str, float | None] = field(default_factory=dict)
     """``figure / baseline's figure`` for every figure both have."""
-    warnings: list[str] = field(default_factory=list)
-    """What makes a measured figure less trustworthy (a wide spread of timings)."""
+    spread_warning: str | None = None
+    """Set when the measured latency's spread is wide (``cnnstat.analysis.measure.spread_warning``)."""
     report: Report | None = field(default=None, repr=False, compare=False)
     """The static report behind the figures, for studies that read per-layer records."""
 
@@ -85,6 +86,7 @@ class ModelFigures:
             **self.machine,
             **self.figures,
             **{f"{key}_ratio": value for key, value in self.ratios.items()},
+            **({"spread_warning": self.spread_warning} if self.machine else {}),
         }
 
 
@@ -96,17 +98,16 @@ def measure_available() -> bool:
     return importlib.util.find_spec(MEASURE_MODULE) is not None
 
 
-def measured_figures(spec: ModelSpec, report: Report, device: str) -> tuple[dict[str, float], dict[str, Any], list[str]]:
+def measured_figures(report: Report, device: str) -> tuple[dict[str, float], dict[str, Any], str | None]:
     """Latency, throughput and peak memory of the report's model on a real device, the
-    machine they hold for (device name, threads, torch version), and the measurement's warnings."""
+    machine they hold for (device name, threads, torch version), and the spread warning."""
     if not measure_available():
         raise CnnstatError(f"--device {device}: measured figures need {MEASURE_MODULE}, which this build "
                            "does not have yet; use --device meta for the static figures")
     measure = importlib.import_module(MEASURE_MODULE)
-    measured = measure.measure_report(report, resolve_device(device), options=dict(spec.options), per_layer=False)
+    measured = measure.measure_report(report, resolve_device(device), per_layer=False)
     machine = {key: getattr(measured, key) for key in MACHINE_FIELDS}
-    warnings = [measured.spread_warning] if measured.spread_warning else []
-    return {key: getattr(measured, key) for key in MEASURED_FIGURES}, machine, warnings
+    return {key: getattr(measured, key) for key in MEASURED_FIGURES}, machine, measured.spread_warning
 
 
 def figures_of(model: str | ModelSpec, input_size: tuple[int, ...] | None = None, batch: int = 1,
@@ -118,14 +119,14 @@ def figures_of(model: str | ModelSpec, input_size: tuple[int, ...] | None = None
     report = profile(spec.name, input_size, batch=batch, options=spec.options, device="meta")
     figures: dict[str, float | None] = {key: getattr(report.totals, key) for key in STATIC_FIGURES}
     machine: dict[str, Any] = {}
-    warnings: list[str] = []
+    warning = None
     if resolve_device(device).type != "meta":
-        measured, machine, warnings = measured_figures(spec, report, device)
+        measured, machine, warning = measured_figures(report, device)
         figures.update(measured)
     root_output = report.layers[0].output_shape or ()
     return ModelFigures(label=spec.shown_as, spec=spec.spec, model=report.model, family=entry.family if entry else "",
                         input_shape=report.input_shape, output_shape=tuple(root_output[1:]), device=device,
-                        figures=figures, machine=machine, warnings=warnings, report=report)
+                        figures=figures, machine=machine, spread_warning=warning, report=report)
 
 
 def find_baseline(rows: Sequence[ModelFigures], baseline: str | None) -> ModelFigures:

@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from cnnstat.analysis.records import LayerRecord
-from cnnstat.analysis.report import Report, check_input_rank, default_input_size, load_on, profile
+from cnnstat.analysis.build import check_input_rank, default_input_size, load_on
+from cnnstat.analysis.report import Report, profile
 from cnnstat.errors import CnnstatError
 
 OUTSIDE_LEAVES = "(outside leaf modules)"
@@ -307,7 +308,7 @@ def available_tools() -> tuple[list[str], dict[str, str]]:
     if required_missing:
         raise CnnstatError(f"crosscheck needs {' and '.join(required_missing)}, which "
                            f"{'is' if len(required_missing) == 1 else 'are'} not installed: "
-                           "pip install 'cnnstat[crosscheck]'")
+                           "pip install fvcore torchinfo")
     return [tool for tool in TOOLS if tool not in missing], {tool: "not installed" for tool in missing}
 
 

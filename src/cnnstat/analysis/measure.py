@@ -1,10 +1,13 @@
 """The measured pass: latency and peak memory of a real model on CPU or CUDA.
 
-End-to-end latency comes from ``torch.utils.benchmark.Timer.blocked_autorange`` (warm-up,
-blocks of runs, median and IQR). Per-layer latency comes from forward pre/post hooks on
-every module: ``perf_counter`` on CPU; on CUDA a pair of events per call, read after one
-synchronisation per forward (a synchronize per module would serialise the GPU). The
-hooks' own cost is reported as the slowdown of the hooked forward over the plain one.
+End-to-end latency is the median (and IQR) over blocks of runs, as
+``torch.utils.benchmark`` reports it, with at least ``MIN_RUNS`` blocks however long one
+forward takes. Per-layer latency comes from forward pre/post hooks on every module:
+``perf_counter`` on CPU; on CUDA a pair of events per call, read after one synchronisation
+per forward (a synchronize per module would serialise the GPU). Plain and hooked forwards
+are timed in turns, so that load on the machine falls on both alike; the model's own row is
+the hooked forward, and the hooks' overhead is its slowdown over the plain one, shown only
+where the hooked forward is the slower.
 
 Peak memory: on CUDA the caching allocator's ``max_memory_allocated``; on CPU the
 allocator's own record of every allocation and free (``torch.profiler`` with
@@ -15,27 +18,34 @@ of the static lifetime estimate it is compared with.
 from __future__ import annotations
 
 import contextlib
+import gc
+import math
 import os
 import platform
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, ContextManager, Iterator, Sequence
 
 import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
+from cnnstat.analysis.build import resolve_device
+from cnnstat.analysis.preserve import left_as_found
 from cnnstat.analysis.profiler import _loss as loss_of
-from cnnstat.errors import CnnstatError
+from cnnstat.errors import CnnstatError, OutOfMemory
 
 OPTIMIZERS = ("sgd", "adam")
 MEASURE_DEVICES = ("auto", "cpu", "cuda", "meta")
 WIDE_SPREAD = 0.10
 """Relative IQR above which a latency is flagged as noisy."""
-
-
-class OutOfMemory(CnnstatError):
-    """The measurement does not fit the device (refused up front, or a real out-of-memory)."""
+MIN_RUNS = 5
+"""The fewest timed blocks a median is taken over, however long one forward takes."""
+BLOCK_SECONDS = {"cpu": 1e-4, "cuda": 1e-3}
+"""The least work in one timed block: a clock read (CPU) or a synchronisation (CUDA) is about 1% of
+it or less. No longer than that (one forward, where a forward takes longer): a long block is
+likelier to span a preemption by other load, which inflates the median where it should be an
+outlier, and a block of hooked forwards (slower) would be hit more often than a plain one."""
 
 
 @dataclass
@@ -63,9 +73,12 @@ class Measured:
     """Median latency of every module call, in call order (the order of ``Report.layers``);
     a forward-only figure in train mode."""
     hooked_latency_ms: float | None = None
+    """The forward with every module hooked: the model's own row of ``layer_latency_ms``."""
     hook_overhead: float | None = None
-    """(hooked forward - plain forward) / plain forward."""
+    """(hooked forward - plain forward) / plain forward, in eval; None in train (a forward is
+    not a step) and where the hooked forward was not the slower (the overhead is lost in the noise)."""
     spread_warning: str | None = None
+    """Set when the latency's IQR is wider than ``WIDE_SPREAD`` of its median."""
 
     @property
     def peak_ratio(self) -> float | None:
@@ -86,8 +99,6 @@ class Measured:
 
 def pick_device(device: str) -> torch.device | None:
     """'auto' -> cuda when present, else cpu; 'meta' -> None (nothing to measure)."""
-    from cnnstat.analysis.report import resolve_device
-
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     resolved = resolve_device(device)
@@ -126,8 +137,7 @@ def check_fits(estimate: int | None, device: torch.device, what: str) -> None:
     """Refuse up front a run whose static peak estimate exceeds the device's free memory."""
     free = free_bytes(device)
     if estimate is not None and free is not None and estimate > free:
-        raise OutOfMemory(f"{what} needs about {estimate / 2**30:.2f} GiB (static estimate) but {device} has "
-                          f"{free / 2**30:.2f} GiB free; use a smaller --batch or --device meta")
+        raise OutOfMemory(what, str(device), estimate, free)
 
 
 def is_out_of_memory(error: BaseException) -> bool:
@@ -146,7 +156,7 @@ def out_of_memory_as_error(device: torch.device, what: str) -> Iterator[None]:
             raise
         if device.type == "cuda":
             torch.cuda.empty_cache()
-        raise OutOfMemory(f"{what} ran out of memory on {device}; use a smaller --batch or --device meta") from None
+        raise OutOfMemory(what, str(device)) from None
 
 
 @contextlib.contextmanager
@@ -155,7 +165,7 @@ def using_threads(threads: int | None) -> Iterator[int]:
     before = torch.get_num_threads()
     if threads is not None:
         if threads < 1:
-            raise CnnstatError(f"--threads must be at least 1, got {threads}")
+            raise CnnstatError(f"threads must be at least 1, got {threads}")
         torch.set_num_threads(threads)
     try:
         yield torch.get_num_threads()
@@ -213,11 +223,36 @@ def step_peak_bytes(model: nn.Module, inputs: tuple, step: Callable[[], Any], de
 
 # -- timing ---------------------------------------------------------------------------------
 
-def time_it(run: Callable[[], Any], threads: int, min_run_time: float) -> "torch.utils.benchmark.Measurement":
-    """Median and IQR of ``run()`` by blocked autorange (it warms up while sizing its blocks)."""
-    from torch.utils.benchmark import Timer  # imported here: the static path never times
+def time_in_turns(steps: Sequence[tuple[Callable[[], Any], Callable[[], ContextManager]]],
+                  min_run_time: float, block_seconds: float) -> list["torch.utils.benchmark.Measurement"]:
+    """Median and IQR of each ``(step, around)``: a block of each step in turn, entered in
+    ``around()`` (set-up kept out of the time), until ``min_run_time`` has passed and every step
+    has ``MIN_RUNS`` blocks. ``torch.utils.benchmark.Timer`` times one statement at a time and
+    ends after one block of a forward longer than its budget, hence this loop; the statistics
+    and the synchronising clock are its."""
+    from torch.utils.benchmark import Measurement, TaskSpec, timer  # imported here: the static path never times
 
-    return Timer(stmt="run()", globals={"run": run}, num_threads=threads).blocked_autorange(min_run_time=min_run_time)
+    def block(step: Callable[[], Any], around: Callable[[], ContextManager], number: int) -> float:
+        collecting = gc.isenabled()
+        gc.disable()  # as timeit does: a collection would land in whichever block allocated last
+        try:
+            with around():
+                start = timer()
+                for _ in range(number):
+                    step()
+                return timer() - start
+        finally:
+            if collecting:
+                gc.enable()
+
+    once = max(block(*steps[0], 1), 1e-9)
+    number = max(1, round(block_seconds / once))
+    times: list[list[float]] = [[] for _ in steps]
+    started = time.perf_counter()
+    while len(times[0]) < MIN_RUNS or time.perf_counter() - started < min_run_time:
+        for (step, around), step_times in zip(steps, times):
+            step_times.append(block(step, around, number))
+    return [Measurement(number, step_times, TaskSpec(stmt="step()", setup="")) for step_times in times]
 
 
 def spread_warning(measurement, what: str) -> str | None:
@@ -300,13 +335,15 @@ def check_optimizer(name: str | None, mode: str) -> None:
     if name not in OPTIMIZERS:
         raise CnnstatError(f"unknown optimizer {name!r}; choose {' or '.join(OPTIMIZERS)}")
     if mode != "train":
-        raise CnnstatError("--optimizer needs --mode train")
+        raise CnnstatError("an optimizer step needs the train mode")
 
 
 def make_optimizer(name: str | None, model: nn.Module) -> torch.optim.Optimizer | None:
     if name is None:
         return None
     params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise CnnstatError(f"a {name} step needs trainable parameters, and the model has none")
     return torch.optim.SGD(params, lr=1e-3, momentum=0.9) if name == "sgd" else torch.optim.Adam(params, lr=1e-3)
 
 
@@ -332,12 +369,12 @@ def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: s
             threads: int | None = None, min_run_time: float = 1.0, per_layer: bool = True,
             est_peak_bytes: int | None = None, name: str | None = None) -> Measured:
     """Time ``model(*inputs)`` (eval) or one training step (train) where the model and the
-    inputs live, and measure its peak memory. In eval the model is left as found (hooks
-    removed, train/eval flags restored); a train step is real (gradients, BN statistics and,
+    inputs live, and measure its peak memory. In eval the model is left as found (``left_as_found``:
+    hooks removed, flags and anything the forward caches restored); a train step is real (gradients, BN statistics and,
     with an optimizer, the weights change)."""
     check_optimizer(optimizer, mode)
-    if min_run_time <= 0:
-        raise CnnstatError(f"--min-run-time must be positive, got {min_run_time}")
+    if not (math.isfinite(min_run_time) and min_run_time > 0):
+        raise CnnstatError(f"the minimum run time must be a positive number of seconds, got {min_run_time}")
     tensors = [t for t in tree_leaves(inputs) if isinstance(t, torch.Tensor)]
     device = tensors[0].device if tensors else next(model.parameters()).device
     batch = int(tensors[0].shape[0]) if tensors and tensors[0].dim() else 1
@@ -345,26 +382,24 @@ def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: s
     modes = {module: module.training for module in model.modules()}
     torch_optimizer = make_optimizer(optimizer, model)
     step = make_step(model, inputs, mode, torch_optimizer)
-    budget = min_run_time / 2 if per_layer else min_run_time
     try:
-        with using_threads(threads) as used_threads, out_of_memory_as_error(device, what):
+        with using_threads(threads) as used_threads, out_of_memory_as_error(device, what), \
+                left_as_found(model) if mode == "eval" else contextlib.nullcontext():
             model.train(mode == "train")
             step()  # first run: lazy inits (cuDNN, optimizer state) stay out of the timing and the peak
-            plain = time_it(step, used_threads, budget)
-            layers = hooked = None
-            if per_layer:
-                with LayerTimer(model, device) as layer_timer:
-                    forward = make_step(model, inputs, "eval", None) if mode == "eval" else lambda: model(*inputs)
-                    forward()
-                    layer_timer.reset()  # keep only the forwards timed below
-                    hooked = time_it(forward, used_threads, budget)
-                    layers = layer_timer.medians_ms()
+            steps = [(step, contextlib.nullcontext)]
+            layer_timer = LayerTimer(model, device) if per_layer else None
+            if layer_timer is not None:
+                forward = make_step(model, inputs, "eval", None) if mode == "eval" else lambda: model(*inputs)
+                steps.append((forward, lambda: layer_timer))
+            plain, *hooked = time_in_turns(steps, min_run_time, BLOCK_SECONDS[device.type])
+            layers = layer_timer.medians_ms() if layer_timer is not None else None
             peak = step_peak_bytes(model, inputs, step, device, torch_optimizer)
     finally:
         for module, training in modes.items():
             module.training = training
-    warning = spread_warning(plain, what)
     latency_ms = plain.median * 1e3
+    overhead = hooked[0].median / plain.median - 1 if hooked and mode == "eval" else None
     return Measured(
         device=str(device),
         device_name=device_name(device),
@@ -380,9 +415,9 @@ def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: s
         measured_peak_bytes=peak,
         est_peak_bytes=est_peak_bytes,
         layer_latency_ms=layers,
-        hooked_latency_ms=hooked.median * 1e3 if hooked else None,
-        hook_overhead=(hooked.median / plain.median - 1) if hooked and mode == "eval" else None,
-        spread_warning=warning,
+        hooked_latency_ms=layers[0] if layers else None,
+        hook_overhead=overhead if overhead is not None and overhead > 0 else None,
+        spread_warning=spread_warning(plain, what),
     )
 
 
@@ -394,25 +429,16 @@ def static_peak_bytes(totals, mode: str, optimizer: str | None) -> int | None:
             "adam": totals.est_peak_training_adam_bytes}[optimizer]
 
 
-def measure_report(report, device: torch.device, *, num_classes: int | None = None, in_channels: int | None = None,
-                   options: Mapping[str, Any] | None = None, optimizer: str | None = None, threads: int | None = None,
-                   min_run_time: float = 1.0, per_layer: bool = True, channels_last: bool = False,
-                   compile: bool = False) -> Measured:
-    """Build the model of a static ``Report`` (from its spec) on ``device`` and measure it at the report's
-    input, batch, dtype and mode. Refuses up front what the device cannot hold."""
-    from cnnstat.analysis.report import build_model, resolve_dtype
-
+def measure_report(report, device: torch.device, *, optimizer: str | None = None, threads: int | None = None,
+                   min_run_time: float = 1.0, per_layer: bool = True, compile: bool = False) -> Measured:
+    """Build the model of a static ``Report`` again (its ``recipe``) on ``device`` and measure it at the
+    report's input, batch, dtype, layout and mode. Refuses up front what the device cannot hold."""
     estimate = static_peak_bytes(report.totals, report.mode, optimizer)
     what = f"{report.model} at batch {report.batch}"
     check_fits(estimate, device, what)
-    dtype = resolve_dtype(report.dtype)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
     with out_of_memory_as_error(device, what):
-        model = build_model(report.spec or report.model, num_classes, in_channels, options, device=device)
-        model = model.to(dtype=dtype, memory_format=memory_format)
-        inputs = tuple(torch.randn(shape, device=device, dtype=dtype).contiguous(
-            memory_format=memory_format if len(shape) == 4 else torch.contiguous_format)
-            for shape in report.input_shapes)
+        model = report.recipe.build(device)
+        inputs = report.recipe.inputs(device)
     if compile:
         model = torch.compile(model)
     return measure(model, inputs, mode=report.mode, optimizer=optimizer, threads=threads, min_run_time=min_run_time,

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
-from cnnstat.analysis.profiler import ForwardError, run_pass
+from cnnstat.analysis.build import (BuildRecipe, check_input_rank, check_input_size, check_mode,
+                                    default_input_size, dtype_name, example_inputs, load_on, resolve_device,
+                                    resolve_dtype)
+from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_meta
+from cnnstat.analysis.profiler import BackwardError, run_pass
+from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
 from cnnstat.analysis.records import LayerRecord, Totals
-from cnnstat.errors import CnnstatError
-from cnnstat.zoo.loader import BuildError, LoadedModel
+from cnnstat.analysis.registry import OpRules, default_rules
+from cnnstat.errors import CnnstatError, ForwardError
 
 if TYPE_CHECKING:
     from cnnstat.analysis.measure import Measured
-
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-MODES = ("eval", "train")
 
 CONVENTIONS = (
     "MACs: multiply-accumulates of conv, linear, matmul and attention (torchvision's \"GFLOPS\"). "
@@ -46,9 +46,12 @@ class Report:
     """Latency and peak memory measured on a real device (``cnnstat.analysis.measure``)."""
     roofline: Any = None
     """``cnnstat.analysis.roofline.Roofline`` of a measured report, when asked for."""
-    spec: str | None = None
-    """The model spec it was built from (``cnnstat.zoo.loader``), to rebuild it on a real
-    device; None for a module passed in."""
+    recipe: BuildRecipe | None = None
+    """How to build the model and inputs again on a real device (for measurement)."""
+    receptive_field: Any = None
+    """``cnnstat.analysis.receptive_field.FieldSummary``: the input's spatial size, the model
+    output's field and the first layer whose output sees the whole input; None without a
+    spatial input."""
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -92,13 +95,16 @@ class Report:
                     "trainable_params": layer.trainable_params,
                     "macs": layer.macs,
                     "flops": layer.flops,
+                    **({"backward_macs": layer.backward_macs} if self.mode == "train" else {}),
                     "activation_bytes": layer.output_bytes,
+                    "receptive_field": asdict(layer.receptive_field) if layer.receptive_field else None,
                     **({"latency_ms": latency} if self.measured else {}),
                     **(_roofline_fields(roof) if self.roofline else {}),
                 }
                 for layer, latency, roof in zip(self.layers, self.layer_latency_ms(), self.layer_rooflines())
             ],
             "uncounted_ops": dict(self.uncounted_ops),
+            "receptive_field": asdict(self.receptive_field) if self.receptive_field else None,
             "notes": list(self.notes),
             **({"roofline": self.roofline.to_dict()} if self.roofline else {}),
         }
@@ -115,105 +121,7 @@ def _roofline_fields(roof) -> dict[str, Any]:
             "bound": roof.bound}
 
 
-def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype not in DTYPES:
-        raise CnnstatError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
-    return DTYPES[dtype]
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise CnnstatError(f"unknown device {device!r}; use meta, cpu or cuda") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise CnnstatError("CUDA was asked for but is not available on this machine; use --device cpu or meta")
-    return resolved
-
-
-class _SkipInitOnMeta(TorchFunctionMode):
-    """Weight initialisation on meta tensors computes nothing but costs seconds (Python
-    meta kernels, and the import of torch._dynamo they pull in): skip it."""
-
-    INIT_OPS = frozenset({torch.Tensor.normal_, torch.Tensor.uniform_, torch.Tensor.fill_, torch.Tensor.zero_,
-                          torch.Tensor.erfinv_, torch.Tensor.clamp_, torch.Tensor.mul_, torch.Tensor.add_,
-                          torch.Tensor.copy_, torch.Tensor.exponential_})
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        is_init = func in self.INIT_OPS or getattr(func, "__module__", None) == "torch.nn.init"
-        # torch.nn.init functions reach a mode with every argument by keyword.
-        target = args[0] if args else kwargs.get("tensor")
-        if is_init and isinstance(target, torch.Tensor) and target.is_meta:
-            return target
-        return func(*args, **kwargs)
-
-
-def build_model(name: str, num_classes: int | None = None, in_channels: int | None = None,
-                options: Mapping[str, Any] | None = None, device: str | torch.device = "meta") -> nn.Module:
-    """The model a spec names (see ``cnnstat.zoo.loader``) built directly on ``device``."""
-    return load_on(name, num_classes, in_channels, options, device).module
-
-
-def load_on(spec: str, num_classes: int | None = None, in_channels: int | None = None,
-            options: Mapping[str, Any] | None = None, device: str | torch.device = "meta") -> LoadedModel:
-    """Load ``spec`` on ``device`` (on meta no weight is materialised). A constructor that
-    needs real numbers (e.g. ``torch.linspace(...).item()`` in timm) cannot run on meta: it
-    is built on the CPU instead, and the static pass copies its tensors to meta stand-ins."""
-    from cnnstat.zoo.loader import load_model
-
-    on_meta = torch.device(device).type == "meta"
-    try:
-        with torch.device(device), _SkipInitOnMeta() if on_meta else contextlib.nullcontext():
-            return load_model(spec, num_classes, in_channels, options)
-    except BuildError:
-        if not on_meta:
-            raise
-    with torch.device("cpu"):
-        return load_model(spec, num_classes, in_channels, options)
-
-
-def default_input_size(name: str, declared: tuple[int, ...] | None) -> tuple[int, ...]:
-    """The input size a loaded model declares; a model from user code may declare none."""
-    if declared is None:
-        raise CnnstatError(f"{name}: give the input size (--input 3x224x224), or state it as an "
-                           "input_size attribute of the model's class or factory")
-    return declared
-
-
-def _example_inputs(inputs: Any, input_size: tuple[int, ...], batch: int) -> tuple[tuple, dict]:
-    if inputs is None:
-        return (torch.empty(batch, *input_size, device="meta"),), {}
-    if isinstance(inputs, torch.Tensor):
-        return (inputs,), {}
-    if isinstance(inputs, Mapping):
-        return (), dict(inputs)
-    if isinstance(inputs, (tuple, list)):
-        return tuple(inputs), {}
-    raise CnnstatError(f"inputs must be a tensor, a tuple or a dict of tensors, not {type(inputs).__name__}")
-
-
-def check_input_size(input_size: tuple[int, ...], batch: int) -> None:
-    if batch < 1:
-        raise CnnstatError(f"batch must be at least 1, got {batch}")
-    if not input_size or any(int(d) < 1 for d in input_size):
-        raise CnnstatError(f"every input dimension must be at least 1, got {'x'.join(map(str, input_size))}")
-
-
-def check_input_rank(name: str, input_size: tuple[int, ...] | None, default_size: tuple[int, ...] | None) -> None:
-    """An input with another number of sizes than the model's own is a malformed --input."""
-    if input_size is not None and default_size is not None and len(input_size) != len(default_size):
-        example = "x".join(map(str, default_size))
-        raise CnnstatError(f"malformed --input {'x'.join(map(str, input_size))!r}: {name} takes "
-                           f"{len(default_size)} sizes (channels and spatial), e.g. {example}")
-
-
+@leaves_model_as_found
 def profile(
     model_or_name: nn.Module | str,
     input_size: tuple[int, ...] | None = None,
@@ -228,6 +136,7 @@ def profile(
     options: Mapping[str, Any] | None = None,
     name: str | None = None,
     channels_last: bool = False,
+    rules: OpRules | None = None,
 ) -> Report:
     """Shapes, params, MACs/FLOPs and memory of every module call, from one static pass.
 
@@ -236,10 +145,11 @@ def profile(
     inputs) instead of ``input_size`` x ``batch``. ``mode="train"`` counts a training
     forward; both modes also run a meta backward for the training-memory estimate.
     ``channels_last`` takes 4-D weights and inputs in that layout (memory estimates differ:
-    CPU convolutions then need no reordered copies).
+    CPU convolutions then need no reordered copies). ``rules`` add cost and shape rules for
+    ops cnnstat has none for (``cnnstat.analysis.registry.OpRules``; one for an op it already
+    covers raises ``DuplicateRule``). The figures are the same in any grad mode of the caller.
     """
-    if mode not in MODES:
-        raise CnnstatError(f"unknown mode {mode!r}; choose eval or train")
+    check_mode(mode)
     torch_dtype = resolve_dtype(dtype)
     torch_device = resolve_device(device)
     spec = None
@@ -262,21 +172,31 @@ def profile(
             raise CnnstatError(f"{name}: give input_size (C, H, W) or example inputs")
         input_size = tuple(int(d) for d in input_size)
         check_input_size(input_size, batch)
-    args, kwargs = _example_inputs(inputs, input_size, batch)
+    args, kwargs = example_inputs(inputs, input_size, batch)
 
-    common = dict(device=torch_device, dtype=torch_dtype, model_name=name, channels_last=channels_last)
-    inference = run_pass(model, args, kwargs, training=False, backward=False, **common)
+    if torch_device.type == "meta":
+        plain_tensors_to_meta(model)  # profile() leaves the model as found: the real ones come back
+    common = dict(device=torch_device, dtype=torch_dtype, model_name=name, channels_last=channels_last,
+                  rules=default_rules().extended(rules))
+    fields = ReceptiveFields()
+    inference = run_pass(model, args, kwargs, training=False, backward=False, observers=[fields], **common)
     notes = []
     try:
         training = run_pass(model, args, kwargs, training=True, backward=True, **common)
-    except ForwardError as error:
+    except (ForwardError, BackwardError) as error:
         if mode == "train":
             raise
-        # e.g. BatchNorm after global pooling refuses a training batch of 1: the eval
-        # figures stand, the training estimate is left out and the reason is shown.
+        # e.g. BatchNorm after global pooling refuses a training batch of 1, or an in-place op
+        # overwrites a tensor saved for backward: the eval figures stand, the training
+        # estimate is left out and the reason is shown.
         training = None
         notes.append(f"no training-memory estimate: {error}")
     shown = training if mode == "train" else inference
+    # The eval forward's fields in either mode: batch statistics would make every field the whole input.
+    fields.fill(shown.records)
+    if fields.no_rule:
+        ops = ", ".join(f"{op} x{count}" for op, count in sorted(fields.no_rule.items()))
+        notes.append(f"receptive field unknown after ops without a receptive-field rule: {ops}")
 
     totals = _totals(model, shown, inference, training, torch_dtype, args, kwargs)
     from torch.utils._pytree import tree_leaves
@@ -292,10 +212,21 @@ def profile(
         device=str(torch_device),
         layers=shown.records,
         totals=totals,
-        uncounted_ops=dict(sorted(shown.uncounted_ops.items())),
+        uncounted_ops=_uncounted(shown, training),
         notes=notes,
-        spec=spec,
+        recipe=BuildRecipe(spec, tuple(input_shapes), mode, dtype_name(torch_dtype), num_classes, in_channels,
+                           dict(options or {}), channels_last),
+        receptive_field=field_summary(fields, shown.records),
     )
+
+
+def _uncounted(shown, training) -> dict[str, int]:
+    """Ops without a cost rule: those of the forward shown, and those of the training step's
+    backward (whose MACs the totals show in either mode)."""
+    found = dict(shown.uncounted_ops)
+    if training is not None:
+        found.update({f"{op} (backward)": count for op, count in training.uncounted_backward_ops.items()})
+    return dict(sorted(found.items()))
 
 
 def _bytes_of(tensors, dtype: torch.dtype) -> int:

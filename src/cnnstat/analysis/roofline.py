@@ -18,7 +18,7 @@ import torch
 from torch.utils.benchmark import Timer
 
 from cnnstat.analysis.measure import device_name, using_threads
-from cnnstat.analysis.report import dtype_name
+from cnnstat.analysis.build import dtype_name
 
 PROBE_SECONDS = 0.3
 GEMM_SIZE = {"cuda": 8192, "cpu": 1024}

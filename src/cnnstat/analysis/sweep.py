@@ -164,14 +164,14 @@ def sweep(model: str, inputs: Sequence[tuple[int, ...]] = DEFAULT_INPUTS, batche
     if len(set(inputs)) < 2 and len(set(batches)) < 2:
         raise CnnstatError("a sweep needs two or more input sizes or batch sizes to fit a growth exponent")
     if len({len(shape) for shape in inputs}) > 1:
-        raise CnnstatError("every --input of a sweep needs the same number of sizes, e.g. 3x128x128,3x224x224")
+        raise CnnstatError("every input size of a sweep needs the same number of sizes, e.g. 3x128x128,3x224x224")
     measure_on = pick_device(device)
     points, reports = [], {}
     for shape in inputs:
         for batch in batches:
             report = profile(model, tuple(shape), batch=batch, mode=mode, dtype=dtype, options=options)
             if measure_on is not None:
-                report.measured = measure_report(report, measure_on, options=options, threads=threads,
+                report.measured = measure_report(report, measure_on, threads=threads,
                                                  min_run_time=min_run_time, per_layer=False)
             reports[tuple(shape), batch] = report
             points.append(_point(report, tuple(shape), batch))

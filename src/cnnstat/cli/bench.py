@@ -8,7 +8,7 @@ import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
 from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, INPUT_HELP, MODELS_HELP, OUTPUT_OPTION,
-                                 REPROBE_OPTION, check_positive, choose_columns, parse_int_list, parse_shape)
+                                 REPROBE_OPTION, check_measure_options, choose_columns, parse_int_list, parse_shape)
 from cnnstat.errors import CnnstatError
 
 
@@ -38,7 +38,7 @@ def bench_command(
     fmt = check_format(fmt, output)
     batches = parse_int_list(batch, "--batch")
     shape = parse_shape(input)
-    check_positive(threads, "--threads")
+    check_measure_options(threads, min_run_time, optimizer, mode)
     if output:
         check_writable(output)
     check_plot(plot)
@@ -70,7 +70,7 @@ def bench_command(
             progress.update(task, description=f"{report.model} batch {report.batch}")
             report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto", optimizer=optimizer,
                                                    threads=threads, min_run_time=min_run_time, per_layer=False,
-                                                   channels_last=channels_last, compile=compile_)
+                                                   compile=compile_)
             rows.append(bench_row(report, machine))
             progress.advance(task)
     settings = {"device": str(measure_on), "mode": mode, "dtype": dtype, "channels_last": channels_last,

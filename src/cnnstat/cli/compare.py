@@ -41,7 +41,7 @@ def comparison_facts(rows, title: str, notes: Sequence[str]):
 
     return Facts(title=[title], machine=machine_from(rows[0].device, rows[0].machine),
                  notes=[*notes, CONVENTIONS, PEAK_NOTE],
-                 warnings=[f"{row.label}: {warning}" for row in rows for warning in row.warnings])
+                 warnings=[f"{row.label}: {row.spread_warning}" for row in rows if row.spread_warning])
 
 
 def emit_comparison(records: Sequence[dict[str, Any]], hidden: Collection[str], facts, fmt: str,
@@ -50,12 +50,15 @@ def emit_comparison(records: Sequence[dict[str, Any]], hidden: Collection[str], 
     from cnnstat.frame.compare import comparison_frame, comparison_view
     from cnnstat.render.emit import emit
 
+    from cnnstat.render.html import figures_page
+
     for warning in facts.warnings:
         typer.echo(f"cnnstat: warning: {warning}", err=True)
     frame = comparison_frame(records)
-    view, chosen = choose_columns(comparison_view(frame, hidden, facts), columns)
+    full = comparison_view(frame, hidden, facts)
+    view, chosen = choose_columns(full, columns)
     emit(view, fmt, output, json_data=list(records), csv_view=comparison_view(frame, hidden, facts, full=True),
-         chosen=chosen)
+         chosen=chosen, page=lambda: figures_page(full, "cnnstat: the models side by side"))
 
 
 def compare_command(

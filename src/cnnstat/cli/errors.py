@@ -7,9 +7,25 @@ import functools
 import typer
 
 from cnnstat.cli import state
-from cnnstat.errors import CnnstatError
+from cnnstat.errors import (CnnstatError, ForwardError, InputRankError, MissingInputSize, OutOfMemory,
+                            UnavailableDevice)
 
 INTERRUPTED = 130
+
+WORDING = {
+    MissingInputSize: "{message}; give it with --input, e.g. --input 3x224x224",
+    InputRankError: "malformed --input: {message}",
+    ForwardError: "{message}; check --input and --batch",
+    OutOfMemory: "{message}; use a smaller --batch or --device meta",
+    UnavailableDevice: "{message}; use --device cpu or meta",
+}
+"""How the command line words a library error: with the flags that fix it (the library names none)."""
+
+
+def user_message(error: CnnstatError) -> str:
+    """The error's message in the command line's words."""
+    wording = next((text for kind, text in WORDING.items() if isinstance(error, kind)), "{message}")
+    return wording.format(message=error)
 
 
 def print_error(message: str) -> None:
@@ -29,7 +45,7 @@ def handle_errors(command):
         except CnnstatError as error:
             if state.debug:
                 raise
-            print_error(str(error))
+            print_error(user_message(error))
             raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt:
             if state.debug:

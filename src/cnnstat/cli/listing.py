@@ -26,8 +26,8 @@ def list_rows(pattern: Optional[str], family: Optional[str]) -> list[dict]:
             "input_shape": list(entry.input_size),
             "published_params": entry.num_params,
             "published_gmacs": entry.gmacs,
-            "paper": entry.paper.title,
-            "year": entry.paper.year,
+            "paper": entry.paper.title if entry.paper else None,
+            "year": entry.paper.year if entry.paper else None,
         })
     if not rows and pattern:
         from cnnstat.zoo import close_matches

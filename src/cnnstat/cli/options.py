@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import math
+import os
 from typing import Any, Optional
 
 import typer
@@ -78,6 +80,19 @@ def check_batch(batch: int) -> int:
     return check_positive(batch, "--batch")
 
 
+def check_measure_options(threads: Optional[int], min_run_time: float, optimizer: Optional[str] = None,
+                          mode: str = "eval") -> None:
+    """What a measurement is told: threads within this machine's CPUs, a finite positive run time,
+    and an optimizer only with a training step."""
+    cpus = os.cpu_count() or 1
+    if threads is not None and not 1 <= threads <= cpus:
+        raise CnnstatError(f"--threads must be between 1 and {cpus} (this machine's CPUs), got {threads}")
+    if not (math.isfinite(min_run_time) and min_run_time > 0):
+        raise CnnstatError(f"--min-run-time must be a positive number of seconds, got {min_run_time}")
+    if optimizer is not None and mode != "train":
+        raise CnnstatError("--optimizer needs --mode train")
+
+
 def check_depth(depth: Optional[int]) -> Optional[int]:
     if depth is not None and depth < 0:
         raise CnnstatError(f"--depth must be 0 or more, got {depth}")
@@ -85,9 +100,10 @@ def check_depth(depth: Optional[int]) -> Optional[int]:
 
 
 FORMAT_OPTION = typer.Option(None, "--format", metavar="FORMAT",
-                             help="table | csv | md | json (default: the extension of -o FILE, else table).")
+                             help="table | csv | md | json | html (a page to open in a browser) (default: the extension of -o FILE, "
+                                  "else table).")
 OUTPUT_OPTION = typer.Option(None, "--output", "-o", metavar="FILE",
-                             help="Write to FILE instead of stdout, atomically; .csv .md .json .txt name the format.")
+                             help="Write to FILE instead of stdout, atomically; .csv .md .json .txt .html name the format.")
 COLUMNS_OPTION = typer.Option(None, "--columns", metavar="KEY,...",
                               help="Show only these columns of the table (keys as in --format csv, e.g. "
                                    "params,macs); the first column always shows.")

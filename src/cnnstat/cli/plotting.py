@@ -9,11 +9,12 @@ import typer
 from cnnstat.errors import CnnstatError
 
 PLOT_OPTION = typer.Option(None, "--plot", metavar="FILE", help="Also draw a figure to this file: .png or .svg (written atomically).")
-PLOT_METRICS = ("macs", "memory", "latency", "roofline")
+PLOT_METRICS = ("macs", "memory", "latency", "roofline", "receptive-field")
 PLOT_METRIC_OPTION = typer.Option(
     "macs", "--plot-metric",
     help="What --plot shows per layer: macs | memory (output bytes) | latency | roofline (this machine's "
-         "measured ceilings, layers by FLOP/byte and achieved FLOP/s). latency and roofline need --device cpu or cuda.")
+         "measured ceilings, layers by FLOP/byte and achieved FLOP/s) | receptive-field (each layer's field "
+         "against depth, the input size marked). latency and roofline need --device cpu or cuda.")
 
 
 def check_plot(path: Optional[str]) -> None:
@@ -46,11 +47,31 @@ def summary_plot(report, frame, metric: str, path: str) -> None:
     if metric == "roofline":
         if report.roofline is None:  # the measurement fell back to the static figures
             raise CnnstatError("no layer has a measured latency to place on the roofline")
-        machine = report.roofline.machine
-        layers = [{"name": layer.name, "type": layer.type, "flops": layer.flops, "intensity": roof.intensity,
-                   "achieved_flops_per_s": roof.achieved_flops_per_s}
-                  for layer, roof in zip(report.layers, report.layer_rooflines()) if roof and layer.is_leaf]
-        plots.roofline_plot(layers, machine.peak_flops[report.dtype], machine.bandwidth_bytes_per_s,
-                            plot_title(report), path)
+        roofline_figure(report, path)
+        return
+    if metric == "receptive-field":
+        if report.receptive_field is None:
+            raise CnnstatError(f"{report.model} has no spatial input, so no receptive field to plot")
+        layers = [{"name": _call_name(layer), "size": layer.receptive_field.size}
+                  for layer in report.layers if layer.is_leaf and layer.receptive_field is not None]
+        plots.receptive_field_plot(layers, report.receptive_field.input_size, report.receptive_field.covers_at,
+                                   plot_title(report), path)
         return
     plots.layer_bars(frame, plots.LAYER_METRICS[metric], plot_title(report), path)
+
+
+def _call_name(layer) -> str:
+    return layer.name + (f" (call {layer.call + 1})" if layer.call else "")
+
+
+def roofline_figure(report, path: str | None) -> str | None:
+    """The leaf layers on the roofline of the machine they were measured on, written to
+    ``path`` or returned as SVG markup (no path)."""
+    from cnnstat.render import plots
+
+    machine = report.roofline.machine
+    layers = [{"name": layer.name, "type": layer.type, "flops": layer.flops, "intensity": roof.intensity,
+               "achieved_flops_per_s": roof.achieved_flops_per_s}
+              for layer, roof in zip(report.layers, report.layer_rooflines()) if roof and layer.is_leaf]
+    return plots.roofline_plot(layers, machine.peak_flops[report.dtype], machine.bandwidth_bytes_per_s,
+                               plot_title(report), path)

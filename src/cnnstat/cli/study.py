@@ -1,4 +1,4 @@
-"""`cnnstat study`: one of the seed articles' design comparisons, rebuilt from real modules."""
+"""`cnnstat study`: a design comparison from an article on CNNs, rebuilt from real modules."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ def study_command(
     output: Optional[str] = OUTPUT_OPTION,
     columns: Optional[str] = COLUMNS_OPTION,
 ) -> None:
-    """A design comparison of the seed articles (e.g. kernel-stack, resnext-cardinality), with the
-    articles' stated figures beside the ones cnnstat reads from the built modules."""
+    """A design comparison from an article on CNNs (e.g. kernel-stack, resnext-cardinality), with the
+    article's stated figures beside the ones cnnstat reads from the built modules."""
     from cnnstat.render.emit import check_format
     from cnnstat.render.output import check_writable
 

@@ -11,8 +11,8 @@ from cnnstat.errors import CnnstatError
 from cnnstat.cli.compare import AUTO_DEVICE_HELP
 from cnnstat.cli.plotting import PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
 from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION,
-                                 REPROBE_OPTION, SET_HELP, check_batch, check_depth, check_positive, choose_columns,
-                                 parse_set, parse_shape)
+                                 REPROBE_OPTION, SET_HELP, check_batch, check_depth, check_measure_options,
+                                 check_positive, choose_columns, parse_set, parse_shape)
 
 
 def summary_command(
@@ -49,7 +49,7 @@ def summary_command(
     check_depth(depth)
     check_positive(classes, "--classes")
     check_positive(in_channels, "--in-channels")
-    check_positive(threads, "--threads")
+    check_measure_options(threads, min_run_time, optimizer, mode)
     if output:
         check_writable(output)
     check_plot(plot)
@@ -74,7 +74,6 @@ def summary_command(
         if measure_on is not None:
             status.update(f"{report.model}: measuring on {measure_on} (about {2 * min_run_time:g} s and more)")
             report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto",
-                                                   num_classes=classes, in_channels=in_channels, options=options,
                                                    optimizer=optimizer, threads=threads, min_run_time=min_run_time)
         if report.measured is not None and (roofline or plot_metric == "roofline" and plot):
             from cnnstat.analysis.roofline import place_on_roofline, probe
@@ -85,26 +84,36 @@ def summary_command(
         emit_json(report.to_dict(), output)
         return
     frame = report.to_frame()
-    view, chosen = choose_columns(summary_view(report, depth), columns)
+    full = summary_view(report, depth)
+    view, chosen = choose_columns(full, columns)
     emit(view, fmt, output, json_data=report.to_dict() if fmt == "json" else None, csv_view=layer_csv_view(frame),
-         chosen=chosen)
+         chosen=chosen, page=lambda: summary_html(report, full))
     if plot:
         from cnnstat.cli.plotting import summary_plot
 
         summary_plot(report, frame, plot_metric, plot)
 
 
+def summary_html(report, table) -> str:
+    """The summary's page, with the layers on the machine's roofline when it was measured."""
+    from cnnstat.cli.plotting import roofline_figure
+    from cnnstat.render.html import summary_page
+
+    return summary_page(table, roofline_figure(report, None) if report.roofline is not None else None)
+
+
 def measure_or_fall_back(report, device, *, fall_back: bool, **settings):
     """Measure ``report``'s model on ``device``; what the device cannot hold is an error, or,
     with ``fall_back`` (the default device choice), a note on stderr and the static figures."""
     from cnnstat.analysis.measure import OutOfMemory, measure_report
+    from cnnstat.cli.errors import user_message
 
     try:
         measured = measure_report(report, device, **settings)
     except OutOfMemory as error:
         if not fall_back:
             raise
-        typer.echo(f"cnnstat: note: {error}; showing the static figures only", err=True)
+        typer.echo(f"cnnstat: note: {user_message(error)}; showing the static figures only", err=True)
         return None
     if measured.spread_warning:
         typer.echo(f"cnnstat: warning: {measured.spread_warning}", err=True)

@@ -8,7 +8,8 @@ import typer
 
 from cnnstat.cli.compare import DEVICE_HELP
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, choose_columns,
+from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, check_measure_options,
+                                 choose_columns,
                                  parse_int_list, parse_set, parse_shape)
 
 DEFAULT_INPUTS = "3x128x128,3x224x224,3x320x320,3x512x512"
@@ -17,6 +18,16 @@ DEFAULT_INPUTS = "3x128x128,3x224x224,3x320x320,3x512x512"
 def parse_shape_list(text: str) -> list[tuple[int, ...]]:
     """'3x128x128,3x224x224' -> [(3, 128, 128), (3, 224, 224)]."""
     return [parse_shape(part.strip()) for part in text.split(",") if part.strip()]
+
+
+def sweep_html(result) -> str:
+    """The sweep's table and its growth curves on one page."""
+    from cnnstat.frame.views import sweep_view
+    from cnnstat.render.html import figures_page
+    from cnnstat.render.plots import sweep_curves
+
+    return figures_page(sweep_view(result), "cnnstat sweep: how the costs grow with input size and batch",
+                        sweep_curves(result.to_dict(), None), charts=False)
 
 
 def sweep_command(
@@ -42,6 +53,7 @@ def sweep_command(
     fmt = check_format(fmt, output)
     shapes = parse_shape_list(input)
     batches = parse_int_list(batch, "--batch")
+    check_measure_options(threads, min_run_time)
     if output:
         check_writable(output)
     check_plot(plot)
@@ -57,7 +69,7 @@ def sweep_command(
                        threads=threads, min_run_time=min_run_time)
     view, chosen = choose_columns(sweep_view(result), columns)
     emit(view, fmt, output, json_data=result.to_dict() if fmt == "json" else None, csv_view=sweep_csv_view(result),
-         chosen=chosen)
+         chosen=chosen, page=lambda: sweep_html(result))
     if plot:
         from cnnstat.render.plots import sweep_curves
 

@@ -5,12 +5,34 @@ from __future__ import annotations
 import pandas as pd
 
 from cnnstat.figures import shape_text
+from cnnstat.frame.views import latency_shares
 
 LAYER_FRAME_COLUMNS = [
     "index", "name", "type", "depth", "is_leaf", "call", "parent", "description", "input_shape",
     "output_shape", "params", "trainable_params", "macs", "flops", "activation_bytes",
 ]
 """The columns of ``Report.to_frame()`` and of CSV exports, in order."""
+
+
+def field_text(sizes) -> str | None:
+    """Per-axis pixels as "7x7"; "whole" where every value sees the whole input (an axis alone:
+    "all"); "?" where an op had no receptive-field rule; None where there is no spatial field."""
+    if sizes is None:
+        return None
+    if all(size is None for size in sizes):
+        return "whole"
+    return "x".join("all" if size is None else str(size) for size in sizes)
+
+
+def field_columns(layer) -> dict[str, str | None]:
+    field = layer.receptive_field
+    if field is None:
+        return {"receptive_field": None, "jump": None, "own_field": None}
+    if field.size is None:
+        return {"receptive_field": "?", "jump": "?", "own_field": field_text(field.kernel)}
+    whole = all(size is None for size in field.size)  # no positions left: no stride between them
+    return {"receptive_field": field_text(field.size), "jump": None if whole else field_text(field.jump),
+            "own_field": field_text(field.kernel)}
 
 
 def layer_frame(report) -> pd.DataFrame:
@@ -36,14 +58,15 @@ def layer_frame(report) -> pd.DataFrame:
         for layer in report.layers
     ]
     frame = pd.DataFrame(rows, columns=LAYER_FRAME_COLUMNS)
+    if report.mode == "train":
+        frame.insert(frame.columns.get_loc("flops") + 1, "backward_macs",
+                     pd.Series([layer.backward_macs for layer in report.layers], dtype="int64"))
+    if report.receptive_field is not None:
+        for key, values in pd.DataFrame([field_columns(layer) for layer in report.layers]).items():
+            frame[key] = values
     if report.measured is not None:
         frame["latency_ms"] = pd.Series(report.layer_latency_ms(), dtype="float64")
-        # In eval, shares of the model's own row (the forward as the same hooks timed it), so the
-        # model is 100%; a training step's rows are shares of the whole step (forward, backward,
-        # update), as the footer says.
-        root = frame["latency_ms"].iloc[0]
-        whole = root if report.measured.mode == "eval" and root > 0 else report.measured.latency_ms
-        frame["latency_pct"] = 100 * frame["latency_ms"] / whole
+        frame["latency_pct"] = pd.Series(latency_shares(report), dtype="float64")
     if report.roofline is not None:
         roofs = report.layer_rooflines()
         frame["intensity_flop_per_byte"] = pd.Series([r.intensity if r else None for r in roofs], dtype="float64")

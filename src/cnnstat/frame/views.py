@@ -45,7 +45,10 @@ def layer_label(report, layer) -> str:
 def summary_view(report, depth: int | None = None) -> View:
     """One row per module call down to ``depth`` (a row at the limit stands for its subtree:
     its figures are inclusive), a totals row, and the model's totals for the lines below."""
+    from cnnstat.frame.build import field_columns
+
     measured = report.measured
+    fields = report.receptive_field is not None
     shares = latency_shares(report) if measured else [None] * len(report.layers)
     latencies = report.layer_latency_ms()
     roofs = report.layer_rooflines()
@@ -55,24 +58,29 @@ def summary_view(report, depth: int | None = None) -> View:
             continue
         rows.append({"layer": layer_label(report, layer), "type": layer.type, "description": layer.description,
                      "output_shape": layer.output_shape, "params": layer.params, "macs": layer.macs,
-                     "flops": layer.flops, "activation_bytes": layer.output_bytes, "latency_ms": latency,
-                     "latency_pct": share,
+                     "flops": layer.flops, "backward_macs": layer.backward_macs,
+                     "activation_bytes": layer.output_bytes, "latency_ms": latency, "latency_pct": share,
+                     **(field_columns(layer) if fields else {}),
                      **({"intensity_flop_per_byte": roof.intensity, "achieved_flops_per_s": roof.achieved_flops_per_s,
                          "bound": roof.bound} if roof else {})})
         indent.append(layer.depth)
     totals = asdict(report.totals) | (measured.totals_dict() if measured else {})
     roofline = report.roofline.to_dict() if report.roofline is not None else None
     total = {"layer": "Total", "params": totals["params"], "macs": totals["macs"], "flops": totals["flops"],
+             "backward_macs": totals["backward_macs"],
              "activation_bytes": totals["activation_bytes"], "latency_ms": totals.get("latency_ms"),
              "achieved_flops_per_s": roofline["achieved_flops_per_s"] if roofline else None}
-    groups = ["layer", *(["latency"] if measured else []), *(["roofline"] if roofline else [])]
+    groups = ["layer", *(["train_layer"] if report.mode == "train" else []),
+              *(["receptive_field"] if fields else []), *(["latency"] if measured else []),
+              *(["roofline"] if roofline else [])]
     where = f"static pass on {report.device}" + (f", measured on {measured.device}" if measured else "")
     from cnnstat.analysis.report import CONVENTIONS
 
     facts = Facts(title=[report.model, f"input {shape_text(report.input_shape)}", report.dtype, report.mode, where],
                   machine=machine_of(measured), notes=list(report.notes),
                   figures={"totals": totals, "conventions": CONVENTIONS, "uncounted_ops": dict(report.uncounted_ops),
-                           "roofline": roofline},
+                           "roofline": roofline,
+                           "receptive_field": asdict(report.receptive_field) if fields else None},
                   warnings=[measured.spread_warning] if measured and measured.spread_warning else [])
     return View(group(*groups), rows, facts, kind="summary", total=total, indent=indent)
 

@@ -15,7 +15,7 @@ READING_GUIDE = (
     "largest total of live tensors in an inference forward / a training step, following tensor lifetimes "
     "(parameters, buffers and gradients included, optimizer state not). MiB = 2^20 bytes.",
     "Ratios (\"x0.031\"): the row's figure divided by the first row's; below 1 is cheaper.",
-    "\"(article)\" and \"(reported)\" columns are figures the seed articles state, kept as data with their "
+    "\"(article)\" and \"(reported)\" columns are figures the articles state, kept as data with their "
     "source: cnnstat recomputes the costs, never the accuracies.",
 )
 
@@ -33,6 +33,9 @@ def report_index(studies: Sequence[tuple[str, str, str]], zoo_models: int, measu
         "`tests/test_reports_current.py` fails when they are stale). Each table is also a CSV of raw "
         "numbers (counts, bytes) for pandas.",
         "",
+        "[index.html](index.html): every table below on one page, to sort, filter and compare in a browser "
+        "(one file, opens offline).",
+        "",
         "## Reading guide",
         "",
         *[f"- {line}" for line in READING_GUIDE],
@@ -46,7 +49,7 @@ def report_index(studies: Sequence[tuple[str, str, str]], zoo_models: int, measu
         "",
         "## Studies",
         "",
-        "The design comparisons of the seed articles, rebuilt from real modules; each also prints "
+        "Design comparisons from articles on CNNs (each names its source), rebuilt from real modules; each also prints "
         "with `cnnstat study NAME`.",
         "",
         "| study | question | source | files |",

@@ -16,9 +16,9 @@ from cnnstat.render.text import to_csv, to_json, to_markdown, to_rich, to_text
 
 WRITERS: dict[str, Callable[[View], str]] = {"table": to_text, "csv": to_csv, "md": to_markdown}
 """Format -> the writer of a view as text (json writes the result's own data instead)."""
-FORMATS = ("table", "csv", "md", "json")
-EXTENSIONS = {".txt": "table", ".csv": "csv", ".md": "md", ".json": "json"}
-FORMAT_NAMES = {"table": "a text table", "csv": "CSV", "md": "Markdown", "json": "JSON"}
+FORMATS = ("table", "csv", "md", "json", "html")
+EXTENSIONS = {".txt": "table", ".csv": "csv", ".md": "md", ".json": "json", ".html": "html"}
+FORMAT_NAMES = {"table": "a text table", "csv": "CSV", "md": "Markdown", "json": "JSON", "html": "an HTML"}
 
 
 def check_format(fmt: str | None, output: str | None = None) -> str:
@@ -58,10 +58,15 @@ def emit_json(data: Any, output: str | None = None) -> None:
 
 
 def emit(view: View, fmt: str, output: str | None = None, json_data: Any = None, csv_view: View | None = None,
-         chosen: bool = False) -> None:
+         chosen: bool = False, page: Callable[[], str] | None = None) -> None:
     """Print to stdout or write the file atomically. A table on a terminal fits its width
     (``cnnstat.render.layout``); anywhere else it takes the width it needs. ``chosen``: the user
-    picked the columns (none is left out to fit)."""
+    picked the columns (none is left out to fit); ``page`` makes the HTML page."""
+    if fmt == "html":
+        if page is None:
+            raise CnnstatError("this command writes no HTML page; choose table, csv, md or json")
+        _write(page(), output)
+        return
     if fmt == "table" and not output:
         from rich.console import Console
 

@@ -1,4 +1,5 @@
-"""Figures (matplotlib, Agg: no display needed), PNG or SVG by the file's extension.
+"""Figures (matplotlib, Agg: no display needed), PNG or SVG by the file's extension, or SVG markup
+to inline in a page when no path is given.
 
 Plots take frames or plain numbers, never torch objects. Every axis names its figure and
 unit: counts in SI units (G = 10^9), bytes in binary units (MiB = 2^20), as in the tables.
@@ -62,14 +63,28 @@ def _pyplot():
     return plt
 
 
-def _save(figure, path) -> None:
-    fmt = PLOT_FORMATS[check_plot_path(path).suffix.lower()]
+def _save(figure, path, inline: bool = False) -> str | None:
+    """Write the figure to ``path`` (PNG or SVG by its extension); with ``inline`` or no path,
+    return it as SVG markup to put in a page: text kept as text, ids fixed, so the same figure
+    gives the same bytes."""
+    plt = _pyplot()
     # No software or date stamp: the file then changes only when the figures do.
-    metadata = {"Software": None} if fmt == "png" else {"Creator": None, "Date": None}
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format=fmt, dpi=110, bbox_inches="tight", metadata=metadata)
-    _pyplot().close(figure)
-    write_atomic(path, buffer.getvalue())
+    metadata = {"png": {"Software": None}, "svg": {"Creator": None, "Date": None}}
+    try:
+        if path is not None:
+            fmt = PLOT_FORMATS[check_plot_path(path).suffix.lower()]
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format=fmt, dpi=110, bbox_inches="tight", metadata=metadata[fmt])
+            write_atomic(path, buffer.getvalue())
+        if path is not None and not inline:
+            return None
+        buffer = io.StringIO()
+        with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cnnstat"}):
+            figure.savefig(buffer, format="svg", bbox_inches="tight", metadata=metadata["svg"])
+        markup = buffer.getvalue()
+        return markup[markup.index("<svg"):]  # the XML prolog and doctype have no place inside HTML
+    finally:
+        plt.close(figure)
 
 
 def _present(values) -> list[float]:
@@ -159,8 +174,9 @@ def _place_labels(figure, axes, points: Sequence[tuple[str, float, float]]) -> N
                       arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5") if far else None)
 
 
-def zoo_scatter(frame, path) -> None:
-    """Params against MACs (log-log), one colour per family, every model labelled."""
+def zoo_scatter(frame, path, inline: bool = False) -> str | None:
+    """Params against MACs (log-log), one colour per family, every model labelled; with
+    ``inline``, also returned as SVG markup for a page."""
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(11, 7.5))
     for index, (family, group) in enumerate(frame.groupby("family", sort=True)):
@@ -175,10 +191,10 @@ def zoo_scatter(frame, path) -> None:
     axes.legend(fontsize=7, ncol=2, loc="lower right")
     axes.margins(x=0.08, y=0.2)  # room for the labels of the outermost points
     _place_labels(figure, axes, list(zip(frame["model"], frame["macs"], frame["params"])))
-    _save(figure, path)
+    return _save(figure, path, inline)
 
 
-def _bar_panels(labels: Sequence[str], series: Sequence[tuple[Figure, Sequence[Any]]], title: str, path) -> None:
+def _bar_panels(labels: Sequence[str], series: Sequence[tuple[Figure, Sequence[Any]]], title: str, path) -> str | None:
     """One horizontal bar chart per (column, values), sharing the row labels; first row on top,
     each bar labelled with its value in units, each x axis naming its unit."""
     plt = _pyplot()
@@ -197,16 +213,16 @@ def _bar_panels(labels: Sequence[str], series: Sequence[tuple[Figure, Sequence[A
     panels[0][0].invert_yaxis()  # shared by every panel
     panels[0][0].tick_params(axis="y", labelsize=8)
     figure.suptitle(title, fontsize=10)
-    _save(figure, path)
+    return _save(figure, path)
 
 
-def study_bars(frame, title: str, path, figures: Sequence[Figure] = BAR_FIGURES) -> None:
+def study_bars(frame, title: str, path, figures: Sequence[Figure] = BAR_FIGURES) -> str | None:
     """One horizontal bar chart per figure, rows in the study's (or comparison's) order."""
     present = [column for column in figures if column.key in frame and frame[column.key].notna().any()]
-    _bar_panels(list(frame["model"]), [(column, frame[column.key]) for column in present], title, path)
+    return _bar_panels(list(frame["model"]), [(column, frame[column.key]) for column in present], title, path)
 
 
-def layer_bars(frame, column: Figure, title: str, path, top: int = TOP_LAYERS) -> None:
+def layer_bars(frame, column: Figure, title: str, path, top: int = TOP_LAYERS) -> str | None:
     """The ``top`` leaf layers by ``column`` (a layer frame's key), largest first, with the
     share they hold of the model's total in the title."""
     leaves = frame[frame["is_leaf"]]
@@ -217,13 +233,13 @@ def layer_bars(frame, column: Figure, title: str, path, top: int = TOP_LAYERS) -
     ranked = sorted(zip(values, leaves["name"], leaves["type"], leaves["call"]), key=lambda row: -row[0])[:top]
     labels = [f"{name}{f' (call {call + 1})' if call else ''}  {kind}" for _, name, kind, call in ranked]
     shown = sum(value for value, *_ in ranked)
-    _bar_panels(labels, [(column, [value for value, *_ in ranked])],
+    return _bar_panels(labels, [(column, [value for value, *_ in ranked])],
                 f"{title}\ntop {len(ranked)} of {len(leaves)} layers: {shown / total:.0%} of the "
                 f"{column.header.split(' (')[0]}", path)
 
 
 def roofline_plot(layers: Sequence[Mapping[str, Any]], peak_flops_per_s: float, bandwidth_bytes_per_s: float,
-                  title: str, path, top: int = 10) -> None:
+                  title: str, path, top: int = 10) -> str | None:
     """The machine's roof (memory bandwidth x intensity, capped by the peak FLOP/s) and one dot
     per layer at (FLOPs per byte, achieved FLOP/s); the ``top`` layers by FLOPs are named.
     ``layers``: dicts with name, type, flops, intensity and achieved_flops_per_s."""
@@ -262,7 +278,7 @@ def roofline_plot(layers: Sequence[Mapping[str, Any]], peak_flops_per_s: float, 
                f"probe again on an idle one (cnnstat bench --roofline --reprobe)" if above else "")
     axes.set_title(f"{title}\ndot area ~ the layer's FLOPs; the {min(top, len(placed))} largest are named{warning}",
                    fontsize=10)
-    _save(figure, path)
+    return _save(figure, path)
 
 
 Curve = tuple[str | None, Sequence[float], Sequence[Any], str, str]
@@ -283,7 +299,7 @@ def _curve_panel(axes, curves: Sequence[Curve], x: Figure, y: Figure) -> None:
     axes.legend(fontsize=7)
 
 
-def sweep_curves(data: Mapping[str, Any], path) -> None:
+def sweep_curves(data: Mapping[str, Any], path) -> str | None:
     """MACs and memory against pixels (a curve per batch) and against batch (a curve per input),
     log-log: a straight line of slope k is cost ~ x^k. ``data``: ``SweepResult.to_dict()``."""
     plt = _pyplot()
@@ -312,10 +328,10 @@ def sweep_curves(data: Mapping[str, Any], path) -> None:
     figure.suptitle(f"{data['model']}: growth with input size and batch ({data['dtype']}, {data['mode']}, "
                     f"device {data['device']})", fontsize=11)
     figure.tight_layout()
-    _save(figure, path)
+    return _save(figure, path)
 
 
-def bench_curves(rows: Sequence[Mapping[str, Any]], title: str, path) -> None:
+def bench_curves(rows: Sequence[Mapping[str, Any]], title: str, path) -> str | None:
     """Latency and throughput against batch, one curve per model (log-log)."""
     plt = _pyplot()
     models = list(dict.fromkeys(row["model"] for row in rows))
@@ -327,4 +343,44 @@ def bench_curves(rows: Sequence[Mapping[str, Any]], title: str, path) -> None:
         _curve_panel(axes, curves, BATCH, y)
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    _save(figure, path)
+    return _save(figure, path)
+
+
+def receptive_field_plot(layers: Sequence[Mapping[str, Any]], input_size: Sequence[int], covers_at: str | None,
+                         title: str, path) -> str | None:
+    """Each layer's receptive field (pixels per spatial axis) against its place in the forward,
+    the input's size marked; a layer whose values see the whole input is drawn on that line.
+    ``layers``: dicts with name and size (per axis, None for the whole input axis; the list
+    None where no rule gave the field), in forward order."""
+    plt = _pyplot()
+    placed = [(step, layer) for step, layer in enumerate(layers) if layer["size"] is not None]
+    if not placed:
+        raise CnnstatError("no layer has a receptive field to plot")
+    figure, axes = plt.subplots(figsize=(10, 5.5))
+    square = len(set(input_size)) == 1
+    names = ["H", "W"] if len(input_size) == 2 else ["D", "H", "W"] if len(input_size) == 3 else ["L"]
+    for axis, length in enumerate(input_size[:1] if square else input_size):
+        colour = f"C{axis}"
+        label = "field" if square else f"field along {names[axis]}"
+        local = [(step, layer["size"][axis]) for step, layer in placed if layer["size"][axis] is not None]
+        whole = [step for step, layer in placed if layer["size"][axis] is None]
+        if local:
+            axes.plot(*zip(*local), "-o", color=colour, markersize=3, linewidth=1, label=label)
+        if whole:
+            axes.plot(whole, [length] * len(whole), "^", color=colour, markersize=5,
+                      label=f"{label}: the whole input" if not square else "the whole input")
+        axes.axhline(length, color=colour, linestyle="--", linewidth=0.8)
+        axes.annotate(f"input {length} px" + ("" if square else f" ({names[axis]})"), (0, length), fontsize=7,
+                      xytext=(2, 3), textcoords="offset points", color=colour)
+    for step, layer in placed:
+        if layer["name"] == covers_at:
+            axes.axvline(step, color="grey", linestyle=":", linewidth=1)
+            axes.annotate(f"reaches the whole input: {covers_at}", (step, axes.get_ylim()[1]), fontsize=7,
+                          xytext=(3, -10), textcoords="offset points")
+            break
+    axes.set_xlabel("layer, in forward order")
+    axes.set_ylabel("receptive field (input pixels)")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=7, loc="lower right")
+    axes.set_title(title, fontsize=10)
+    return _save(figure, path)

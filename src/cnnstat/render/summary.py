@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from cnnstat.figures import shape_text
 from cnnstat.frame.view import Facts
 from cnnstat.render.table import fixed
 from cnnstat.render.units import human_bytes, human_count, human_flop_rate
@@ -36,12 +37,27 @@ def summary_lines(facts: Facts) -> list[str]:
     if figures["uncounted_ops"]:
         ops = ", ".join(f"{op} x{count}" for op, count in figures["uncounted_ops"].items())
         lines.append(f"Uncounted ops (no cost rule): {ops}")
+    if figures.get("receptive_field"):
+        lines.append(field_line(figures["receptive_field"]))
     lines += [f"Note: {note}" for note in facts.notes]
     if facts.machine:
         lines += measured_lines(facts)
     if figures["roofline"]:
         lines.append(roofline_line(figures["roofline"]))
     return lines
+
+
+def field_line(field: Mapping[str, Any]) -> str:
+    """Where the receptive field reaches the whole input, and the last field that is local."""
+    size = shape_text(field["input_size"])
+    reach = (f"reaches the whole {size} input at {field['covers_at']} (where a central output pixel sees every "
+             f"input pixel)" if field["covers_at"] else f"never reaches the whole {size} input")
+    last = field["last_spatial"]
+    if last is not None:
+        reach += (f"; last local field {shape_text(last['size'])}, jump {shape_text(last['jump'])}, "
+                  f"at {field['last_spatial_at']}")
+    return (f"Receptive field (input pixels one output pixel sees, through every branch): {reach}. "
+            f"Own RF: a layer's field over its own input.")
 
 
 def roofline_line(roofline: Mapping[str, Any]) -> str:
@@ -67,9 +83,12 @@ def measured_lines(facts: Facts) -> list[str]:
     if t["peak_ratio"] is not None:
         peak += f" vs static estimate {human_bytes(t['est_peak_bytes'])} (measured/estimate x{t['peak_ratio']:.2f})"
     lines.append(peak + (f", {t['optimizer']} state included" if t["optimizer"] else ""))
-    if t["hook_overhead"] is not None:
-        lines.append(f"Per-layer latency by module hooks (% time: share of the model's own row); their overhead: "
-                     f"{t['hook_overhead']:+.1%} of the forward")
-    elif t["hooked_latency_ms"] is not None:
+    if t["hooked_latency_ms"] is not None and t["measured_mode"] == "train":
         lines.append("Per-layer latency by module hooks, forward only: % time is of the whole training step")
+    elif t["hooked_latency_ms"] is not None:
+        # The model's own row is the hooked forward, the total the plain one: say why they differ.
+        cost = (f"{t['hook_overhead']:.1%} slower than the plain forward" if t["hook_overhead"] is not None
+                else "the hooks' cost is lost in the plain forward's spread")
+        lines.append(f"Per-layer latency by module hooks (% time: share of the model's own row, the hooked forward: "
+                     f"{fixed(t['hooked_latency_ms'], 3)} ms, {cost})")
     return lines

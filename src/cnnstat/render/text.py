@@ -51,7 +51,7 @@ def to_text(view: View, width: int | None = None, chosen: bool = False) -> str:
     return "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n"
 
 
-def _plain(value: Any) -> Any:
+def csv_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return shape_text(value)
     return "" if is_missing(value) else value
@@ -63,7 +63,7 @@ def to_csv(view: View) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([column.key for column in view.columns])
     for row in view.rows:
-        writer.writerow([_plain(row.get(column.key)) for column in view.columns])
+        writer.writerow([csv_value(row.get(column.key)) for column in view.columns])
     return buffer.getvalue()
 
 

@@ -2,21 +2,27 @@
 
 =============================  ===============================================================
 ``resnet50``                   a zoo name (or alias), see ``cnnstat list``
-``pkg.module:factory``         an importable module and a class or function in it
+``pkg.module:factory``         a module importable from the current folder (as ``python -m``
+                               finds it) or installed, and a class or function in it
 ``path/to/file.py:ClassName``  a Python file loaded by path (its folder is importable meanwhile)
 ``torchvision:resnet50``       ``torchvision.models.get_model`` (extra ``cnnstat[torchvision]``)
 ``timm:convnext_tiny``         ``timm.create_model`` (extra ``cnnstat[timm]``)
 =============================  ===============================================================
 
-Constructor arguments are keyword options (``--set key=value``). The default input of a
-zoo model is its registry entry's; torchvision's is 3x224x224 and timm's the model's own
-``pretrained_cfg``; a user's factory may state it as an ``input_size`` attribute on the
-class, the function or the module it returns (channels and spatial sizes, no batch).
-Everything that goes wrong here is a ``CnnstatError`` naming the spec.
+Constructor arguments are keyword options (``--set key=value``). No weights are ever loaded
+and nothing touches the network: torchvision models are built as their published weights
+describe them without reading the weights (``cnnstat.zoo._torchvision``), timm's with
+``pretrained=False``. What a builder prints goes to stderr: stdout carries data only.
+
+The default input of a zoo model is its registry entry's; torchvision's follows its weights'
+preprocessing, timm's is the model's own ``pretrained_cfg``; a user's factory may state it as
+an ``input_size`` attribute on the class, the function or the module it returns (channels and
+spatial sizes, no batch). Everything that goes wrong here is a ``CnnstatError`` naming the spec.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import importlib
@@ -32,7 +38,7 @@ from cnnstat.errors import CnnstatError, UnknownModelError
 from cnnstat.zoo._registry import ModelEntry, get_entry
 
 HUBS = ("torchvision", "timm")
-HUB_INPUT_SIZE = (3, 224, 224)
+TIMM_INPUT_SIZE = (3, 224, 224)
 
 
 class BuildError(CnnstatError):
@@ -58,6 +64,12 @@ class LoadedModel:
     """Default input without batch; None when the spec does not say."""
     entry: ModelEntry | None = None
     """The registry entry of a zoo model."""
+    more_input_sizes: tuple[tuple[int, ...], ...] = ()
+    """Default sizes of the positional inputs after the first (RAFT takes two images)."""
+    takes_list: bool = False
+    """The forward takes a list of images of ``input_size`` (torchvision's detection models)."""
+    notes: tuple[str, ...] = ()
+    """How the model was built, for the report (e.g. which published architecture)."""
 
 
 def parse_spec(spec: str) -> ParsedSpec:
@@ -121,8 +133,17 @@ def load_model(spec: str, num_classes: int | None = None, in_channels: int | Non
         kwargs["num_classes"] = num_classes
     if in_channels is not None:
         kwargs["in_chans" if parsed.kind == "timm" else "in_channels"] = in_channels
-    if parsed.kind in HUBS:
-        factory = _hub_factory(spec, parsed)
+    if parsed.kind == "torchvision":
+        from cnnstat.zoo import _torchvision
+        from cnnstat.zoo._torchvision_compat import import_torchvision
+
+        torchvision = _import_extra("torchvision", import_torchvision)
+        built = _call(spec, lambda: _torchvision.build(spec, torchvision, parsed.target, kwargs))
+        first, *more = built.input_sizes
+        return LoadedModel(built.module, spec, first, more_input_sizes=tuple(more), takes_list=built.takes_list,
+                           notes=(built.note,))
+    if parsed.kind == "timm":
+        factory = _timm_factory(spec, parsed)
     else:
         factory = _user_factory(spec, parsed)
     module = _call(spec, lambda: factory(**kwargs))
@@ -133,7 +154,8 @@ def load_model(spec: str, num_classes: int | None = None, in_channels: int | Non
 
 def _call(spec: str, build: Callable[[], Any]) -> Any:
     try:
-        return build()
+        with contextlib.redirect_stdout(sys.stderr):  # e.g. "Downloading ..." from a user's builder
+            return build()
     except CnnstatError:
         raise
     except (TypeError, ValueError) as error:
@@ -147,29 +169,25 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def _import_extra(package: str):
+def _import_extra(package: str, importer: Callable[[str], Any] = importlib.import_module):
     try:
-        return importlib.import_module(package)
+        return importer(package)
     except ImportError:
+        import torch
+
+        # Pinning the torch in use keeps pip from fetching the newest torch (a CUDA build) for the newest extra.
         raise CnnstatError(f"{package} models need {package}, which is not installed: "
-                           f"pip install 'cnnstat[{package}]'") from None
+                           f"pip install 'cnnstat[{package}]' torch=={torch.__version__.split('+')[0]}") from None
 
 
-def _hub_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
-    hub = _import_extra(parsed.kind)
-    if parsed.kind == "torchvision":
-        import torchvision.models  # noqa: F401  (the submodule holding the builders)
-
-        names = hub.models.list_models()
-        build = lambda **kwargs: hub.models.get_model(parsed.target, **kwargs)  # noqa: E731
-    else:
-        names = hub.list_models()
-        build = lambda **kwargs: hub.create_model(parsed.target, pretrained=False, **kwargs)  # noqa: E731
+def _timm_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
+    timm = _import_extra("timm")
+    names = timm.list_models()
     if parsed.target not in names:
         matches = difflib.get_close_matches(parsed.target, names, n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(matches)}?" if matches else ""
-        raise CnnstatError(f"{spec}: {parsed.kind} has no model {parsed.target!r}{hint}")
-    return build
+        raise CnnstatError(f"{spec}: timm has no model {parsed.target!r}{hint}")
+    return lambda **kwargs: timm.create_model(parsed.target, pretrained=False, **kwargs)
 
 
 def _user_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
@@ -187,12 +205,24 @@ def _user_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
     return factory
 
 
+@contextlib.contextmanager
+def _importable_from(folder: Path):
+    """``folder`` first on ``sys.path`` meanwhile."""
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+
+
 def _import(spec: str, module_name: str):
     try:
-        return importlib.import_module(module_name)
+        with _importable_from(Path.cwd()):  # the installed script's sys.path lacks it; python -m's has it
+            return importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         if error.name and module_name.startswith(error.name):
-            raise CnnstatError(f"{spec}: no module named {error.name!r} (is it installed, or on PYTHONPATH?)") from None
+            raise CnnstatError(f"{spec}: no module named {error.name!r} (not in the current folder, "
+                               "on PYTHONPATH or installed)") from None
         raise CnnstatError(f"{spec}: importing {module_name} failed: {_first_line(error)}") from None
     except Exception as error:
         raise CnnstatError(f"{spec}: importing {module_name} raised {type(error).__name__}: {_first_line(error)}") from None
@@ -207,23 +237,19 @@ def _load_file(spec: str, path: Path):
     import_spec = importlib.util.spec_from_file_location(module_name, resolved)
     module = importlib.util.module_from_spec(import_spec)
     sys.modules[module_name] = module  # dataclasses and pickling look their module up here
-    sys.path.insert(0, str(resolved.parent))  # so the file can import its neighbours
     try:
-        import_spec.loader.exec_module(module)
+        with _importable_from(resolved.parent):  # so the file can import its neighbours
+            import_spec.loader.exec_module(module)
     except Exception as error:
         del sys.modules[module_name]
         raise CnnstatError(f"{spec}: running {path} raised {type(error).__name__}: {_first_line(error)}") from None
-    finally:
-        sys.path.remove(str(resolved.parent))
     return module
 
 
 def _declared_input_size(spec: str, parsed: ParsedSpec, factory: Any, module: nn.Module) -> tuple[int, ...] | None:
-    if parsed.kind == "torchvision":
-        return HUB_INPUT_SIZE
     if parsed.kind == "timm":
         config = getattr(module, "pretrained_cfg", None) or {}
-        return tuple(config.get("input_size", HUB_INPUT_SIZE))
+        return tuple(config.get("input_size", TIMM_INPUT_SIZE))
     declared = getattr(module, "input_size", None) or getattr(factory, "input_size", None)
     if declared is None:
         return None

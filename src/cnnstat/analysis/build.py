@@ -1,0 +1,157 @@
+"""Building a model for a pass: dtype and device names, loading a spec on a device, the
+example inputs and their checks, and the recipe a ``Report`` keeps to build its model
+again on a real device for measurement."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from cnnstat.errors import CnnstatError, InputRankError, MissingInputSize, UnavailableDevice
+from cnnstat.zoo.loader import BuildError, LoadedModel
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+MODES = ("eval", "train")
+
+
+def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype not in DTYPES:
+        raise CnnstatError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    return DTYPES[dtype]
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise CnnstatError(f"unknown device {device!r}; use meta, cpu or cuda") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise UnavailableDevice(resolved.type)
+    return resolved
+
+
+def check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise CnnstatError(f"unknown mode {mode!r}; choose eval or train")
+
+
+class _SkipInitOnMeta(TorchFunctionMode):
+    """Weight initialisation on meta tensors computes nothing but costs seconds (Python
+    meta kernels, and the import of torch._dynamo they pull in): skip it."""
+
+    INIT_OPS = frozenset({torch.Tensor.normal_, torch.Tensor.uniform_, torch.Tensor.fill_, torch.Tensor.zero_,
+                          torch.Tensor.erfinv_, torch.Tensor.clamp_, torch.Tensor.mul_, torch.Tensor.add_,
+                          torch.Tensor.copy_, torch.Tensor.exponential_})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        is_init = func in self.INIT_OPS or getattr(func, "__module__", None) == "torch.nn.init"
+        # torch.nn.init functions reach a mode with every argument by keyword.
+        target = args[0] if args else kwargs.get("tensor")
+        if is_init and isinstance(target, torch.Tensor) and target.is_meta:
+            return target
+        return func(*args, **kwargs)
+
+
+def build_model(name: str, num_classes: int | None = None, in_channels: int | None = None,
+                options: Mapping[str, Any] | None = None, device: str | torch.device = "meta") -> nn.Module:
+    """The model a spec names (see ``cnnstat.zoo.loader``) built directly on ``device``."""
+    return load_on(name, num_classes, in_channels, options, device).module
+
+
+def load_on(spec: str, num_classes: int | None = None, in_channels: int | None = None,
+            options: Mapping[str, Any] | None = None, device: str | torch.device = "meta") -> LoadedModel:
+    """Load ``spec`` on ``device`` (on meta no weight is materialised). A constructor that
+    needs real numbers (e.g. ``torch.linspace(...).item()`` in timm) cannot run on meta: it
+    is built on the CPU instead, and the static pass copies its tensors to meta stand-ins."""
+    from cnnstat.zoo.loader import load_model
+
+    on_meta = torch.device(device).type == "meta"
+    try:
+        with torch.device(device), _SkipInitOnMeta() if on_meta else contextlib.nullcontext():
+            return load_model(spec, num_classes, in_channels, options)
+    except BuildError:
+        if not on_meta:
+            raise
+    with torch.device("cpu"):
+        return load_model(spec, num_classes, in_channels, options)
+
+
+def default_input_size(name: str, declared: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The input size a loaded model declares; a model from user code may declare none."""
+    if declared is None:
+        raise MissingInputSize(name)
+    return declared
+
+
+def example_inputs(inputs: Any, input_size: tuple[int, ...], batch: int) -> tuple[tuple, dict]:
+    """``(args, kwargs)`` for the forward: the given example inputs, or one meta tensor of
+    ``batch`` x ``input_size``."""
+    if inputs is None:
+        return (torch.empty(batch, *input_size, device="meta"),), {}
+    if isinstance(inputs, torch.Tensor):
+        return (inputs,), {}
+    if isinstance(inputs, Mapping):
+        return (), dict(inputs)
+    if isinstance(inputs, (tuple, list)):
+        return tuple(inputs), {}
+    raise CnnstatError(f"inputs must be a tensor, a tuple or a dict of tensors, not {type(inputs).__name__}")
+
+
+def check_input_size(input_size: tuple[int, ...], batch: int) -> None:
+    if batch < 1:
+        raise CnnstatError(f"batch must be at least 1, got {batch}")
+    if not input_size or any(int(d) < 1 for d in input_size):
+        raise CnnstatError(f"every input dimension must be at least 1, got {'x'.join(map(str, input_size))}")
+
+
+def check_input_rank(name: str, input_size: tuple[int, ...] | None, default_size: tuple[int, ...] | None) -> None:
+    """An input with another number of sizes than the model's own is malformed."""
+    if input_size is not None and default_size is not None and len(input_size) != len(default_size):
+        raise InputRankError(name, input_size, default_size)
+
+
+@dataclass(frozen=True)
+class BuildRecipe:
+    """Everything needed to build a report's model and inputs again, on any device."""
+
+    spec: str | None
+    """The model spec (``cnnstat.zoo.loader``); None for a module passed in, which cannot be rebuilt."""
+    input_shapes: tuple[tuple[int, ...], ...]
+    """Every input tensor's shape, batch included."""
+    mode: str
+    dtype: str
+    num_classes: int | None = None
+    in_channels: int | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    channels_last: bool = False
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    def build(self, device: torch.device) -> nn.Module:
+        """The model on ``device``, in the recipe's dtype and layout (fresh weights)."""
+        if self.spec is None:
+            raise CnnstatError("this report is of a module passed in, which cannot be rebuilt: "
+                               "measure the module itself (cnnstat.analysis.measure.measure)")
+        model = build_model(self.spec, self.num_classes, self.in_channels, self.options, device=device)
+        return model.to(dtype=resolve_dtype(self.dtype), memory_format=self.memory_format)
+
+    def inputs(self, device: torch.device) -> tuple[torch.Tensor, ...]:
+        """Random inputs of the recipe's shapes on ``device`` (4-D ones in the recipe's layout)."""
+        dtype = resolve_dtype(self.dtype)
+        return tuple(torch.randn(shape, device=device, dtype=dtype).contiguous(
+            memory_format=self.memory_format if len(shape) == 4 else torch.contiguous_format)
+            for shape in self.input_shapes)

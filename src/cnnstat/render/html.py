@@ -1,0 +1,194 @@
+"""Self-contained HTML pages: a summary's layer table with its bars, a comparison, a sweep,
+and the reports' index. Jinja2 templates shipped with the package; every script and style
+is inline and the page's own policy forbids any request, so a page opens from disk, offline,
+and can be sent as one file.
+
+Tables arrive as views (``cnnstat.frame.view``) (raw numbers); each cell shows the number formatted as the
+terminal does and holds the raw one, the same the CSV writes, for sorting and for readers.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from cnnstat.frame.view import View
+from cnnstat.render.footer import footer_lines
+from cnnstat.render.table import column_unit, format_value, formatted
+from cnnstat.render.text import csv_value
+
+STRIP_KEYS = ("macs", "params", "activation_bytes", "latency_ms")
+"""The per-layer figures drawn as bars above a summary's table, when its table has them."""
+CHART_KEYS = ("params", "macs", "est_peak_inference_bytes", "est_peak_training_bytes", "latency_ms")
+"""The per-model figures a comparison draws side by side, when measured or present."""
+BAR_LENGTH = 260
+"""Pixels of the longest bar of a side-by-side chart."""
+
+
+@functools.cache
+def _environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    return Environment(loader=PackageLoader("cnnstat.render", "templates"),
+                       autoescape=select_autoescape(["html.j2"]), undefined=StrictUndefined,
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def _render(template: str, **context: Any) -> str:
+    return _environment().get_template(template).render(**context)
+
+
+@dataclass
+class _HtmlTable:
+    id: str
+    headers: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    total: list[str] | None
+    max_depth: int = 0
+
+
+def _tree(labels: Sequence[str], depths: Sequence[int]) -> list[dict[str, Any]]:
+    """Parent, leafness and full name of each row of a tree listed parents first (each row's
+    depth says where it hangs); the root's name is not part of its descendants' names."""
+    nodes: list[dict[str, Any]] = []
+    latest: list[int] = []  # latest[d]: the position of the last row seen at depth d
+    for position, (label, depth) in enumerate(zip(labels, depths)):
+        parent = latest[depth - 1] if depth else -1
+        del latest[depth:]
+        latest.append(position)
+        prefix = nodes[parent]["name"] + "." if parent >= 0 and depths[parent] else ""
+        nodes.append({"parent": parent, "depth": depth, "name": prefix + label, "path": prefix,
+                      "leaf": position + 1 == len(depths) or depths[position + 1] <= depth})
+    return nodes
+
+
+def _html_table(table: View, table_id: str, tree: bool = False) -> _HtmlTable:
+    """Headers with their units, cells as shown (text) and as the CSV holds them (value); for a
+    tree (``table.indent``), each row's parent, depth and full name."""
+    headers, bodies, total = formatted(table)
+    numeric = [column.numeric for column in table.columns]
+    nodes = _tree([texts[0] for texts in bodies], table.indent) if tree else []
+    rows = []
+    for position, (row, texts) in enumerate(zip(table.rows, bodies)):
+        cells = [{"text": text, "numeric": is_number, "value": csv_value(row.get(column.key)) if is_number else None}
+                 for column, text, is_number in zip(table.columns, texts, numeric)]
+        words = [text for text, is_number in zip(texts, numeric) if not is_number]
+        entry = {"index": position, "cells": cells, "name": texts[0], "search": " ".join(words).lower()}
+        if tree:
+            node = nodes[position]
+            entry |= node | {"type": row.get("type", ""), "has_children": not node["leaf"],
+                             "search": f"{node['name']} {row.get('type', '')}".lower()}
+        rows.append(entry)
+    return _HtmlTable(table_id, [{"text": text, "key": column.key, "numeric": is_number}
+                                for text, column, is_number in zip(headers, table.columns, numeric)],
+                      rows, total, max(table.indent or [0]))
+
+
+def _trusted(svg: str | None):
+    """Our own plot's SVG markup, to insert as is (autoescaping would show it as text)."""
+    from markupsafe import Markup
+
+    return Markup(svg) if svg else None
+
+
+def _number(value: Any) -> float:
+    """A figure as a bar length: a missing one (None, NaN) draws no bar."""
+    return 0.0 if value is None or value != value else float(value)
+
+
+def _strips(table: View, html_table: _HtmlTable) -> list[dict[str, Any]]:
+    """One strip of bars per figure of ``STRIP_KEYS`` the table has: a bar per leaf layer in
+    call order, heights to scale, each bar naming its row."""
+    keys = [column.key for column in table.columns]
+    leaves = [(row, shown) for row, shown in zip(table.rows, html_table.rows) if shown["leaf"]]
+    strips = []
+    for key in STRIP_KEYS:
+        if key not in keys or not leaves:
+            continue
+        column = keys.index(key)
+        values = [_number(row.get(key)) for row, _ in leaves]
+        largest = max(values)
+        if largest <= 0:
+            continue
+        heights = [round(100 * value / largest, 2) for value in values]
+        top_row, top_shown = leaves[values.index(largest)]
+        strips.append({
+            "header": html_table.headers[column]["text"], "column": column,
+            "largest_name": top_shown["name"], "largest_text": top_shown["cells"][column]["text"],
+            "bars": [{"row": shown["index"], "x": position, "y": round(100 - height, 2), "height": height}
+                     for position, (height, (_, shown)) in enumerate(zip(heights, leaves))],
+        })
+    return strips
+
+
+def _charts(table: View, labels: Sequence[str]) -> list[dict[str, Any]]:
+    """Horizontal bars, one chart per figure of ``CHART_KEYS`` that some row has, one bar per
+    row; the value is written as the table writes it, with its unit and the ratio where known."""
+    label_width = 8 + 7 * max((len(label) for label in labels), default=0)
+    charts = []
+    for column in table.columns:
+        if column.key not in CHART_KEYS:
+            continue
+        raw = [row.get(column.key) for row in table.rows]
+        values = [_number(value) for value in raw]
+        if not any(values):
+            continue
+        divisor, prefix = column_unit(column, raw)
+        unit = " ".join(part for part in (prefix, column.unit) if part)
+        largest = max(values)
+        bars = []
+        for position, (label, row, value, original) in enumerate(zip(labels, table.rows, values, raw)):
+            text = format_value(column, original, divisor) + (f" {unit}" if unit and value else "")
+            ratio = row.get(f"{column.key}_ratio")
+            if ratio is not None and ratio == ratio and position:
+                text += f"  (x{ratio:,.3f})"
+            bars.append({"label": label, "y": 22 * position, "width": round(BAR_LENGTH * value / largest, 1),
+                         "text": text})
+        header = column.header if not column.unit else f"{column.header} ({column.unit})"
+        charts.append({"header": header, "bars": bars, "label_width": label_width,
+                       "width": label_width + BAR_LENGTH + 170, "height": 22 * len(bars) + 4})
+    return charts
+
+
+def summary_page(table: View, roofline_svg: str | None = None) -> str:
+    """The layer table of `cnnstat summary` (tree, sortable, filterable, foldable), bars of its
+    per-layer figures linked to the rows, the facts of its footer, and the roofline if measured."""
+    layers = _html_table(table, "layers", tree=True)
+    return _render("summary.html.j2", page_title=table.title, heading=table.title,
+                   subtitle="cnnstat summary: what each layer costs", fact_lines=footer_lines(table), table=layers,
+                   bar_strips=_strips(table, layers), roofline_svg=_trusted(roofline_svg))
+
+
+def figures_page(table: View, subtitle: str, plot_svg: str | None = None, charts: bool = True) -> str:
+    """A table of models or points (`cnnstat compare`, `cnnstat sweep`): sortable, filterable,
+    with the rows' figures side by side as bars (``charts``) and a plot when given."""
+    shown = _html_table(table, "figures")
+    labels = [row["name"] for row in shown.rows]
+    return _render("figures.html.j2", page_title=table.title, heading=table.title, subtitle=subtitle,
+                   fact_lines=footer_lines(table), table=shown, charts=_charts(table, labels) if charts else [],
+                   plot_svg=_trusted(plot_svg))
+
+
+@dataclass
+class ReportSection:
+    """One table of the reports' index, with the files it is also written to."""
+    heading: str
+    anchor: str
+    table: View
+    files: Sequence[str]
+    charts: bool = True
+    plot_svg: str | None = None
+
+
+def report_index_page(title: str, subtitle: str, guide: Sequence[str], sections: Sequence[ReportSection]) -> str:
+    """index.html of `cnnstat report`: the reading guide, then each table (sortable, filterable)
+    with its models side by side as bars, and links to the md/csv files beside it."""
+    shown = []
+    for section in sections:
+        table = _html_table(section.table, section.anchor)
+        labels = [row["name"] for row in table.rows]
+        shown.append({"heading": section.heading, "anchor": section.anchor, "files": section.files, "table": table, "notes": footer_lines(section.table),
+                      "charts": _charts(section.table, labels) if section.charts else [],
+                      "plot_svg": _trusted(section.plot_svg)})
+    return _render("index.html.j2", page_title=title, heading=title, subtitle=subtitle, guide=guide, sections=shown)

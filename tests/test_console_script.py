@@ -1,0 +1,94 @@
+"""One run of the installed ``cnnstat`` script per command: the entry point pip writes, in a
+fresh interpreter, its output parsed back. Everything else about the commands is tested in
+process (``run_cli`` in tests/conftest.py calls the same ``cnnstat.cli.main.run``). The eight
+runs start together, since each spends seconds starting an interpreter and importing torch."""
+
+import io
+import json
+import textwrap
+
+import pandas as pd
+import pytest
+
+from cnnstat.cli.main import app
+from tests.conftest import finish, start_console_script
+
+TINY_PACKAGE = textwrap.dedent("""
+    from torch import nn
+
+    def build(width=4):
+        return nn.Sequential(nn.Conv2d(3, width, 3), nn.Flatten(), nn.Linear(width * 36, 2))
+""")
+
+RUNS = {
+    "list": ["list", "resnet*", "--format", "json"],
+    # a package in the current folder, nothing but cnnstat's source on PYTHONPATH: as python -m finds it
+    "summary": ["summary", "mynets.tiny:build", "--input", "3x8x8", "--device", "meta", "--format", "json"],
+    "bench": ["bench", "cifar_lenet", "--device", "cpu", "--min-run-time", "0.01", "--format", "json"],
+    "compare": ["compare", "vgg16", "mobilenet", "--device", "meta", "--format", "csv"],
+    "study": ["study", "--list"],
+    # the report itself takes seconds; tests/test_reports_current.py runs it in process
+    "report": ["report", "--out", "{folder}/a-file/reports"],
+    "crosscheck": ["crosscheck", "cifar_lenet", "--format", "json"],
+    "sweep": ["sweep", "cifar_resnet20", "--input", "3x32x32,3x64x64", "--batch", "1", "--format", "csv"],
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("console_script")
+    (folder / "mynets").mkdir()
+    (folder / "mynets" / "__init__.py").write_text("")
+    (folder / "mynets" / "tiny.py").write_text(TINY_PACKAGE)
+    (folder / "a-file").write_text("not a folder")
+    started = {command: start_console_script(*(arg.format(folder=folder) for arg in args), cwd=folder)
+               for command, args in RUNS.items()}
+    return {command: finish(process) for command, process in started.items()}
+
+
+def succeeded(runs, command):
+    result = runs[command]
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_every_command_has_its_run():
+    assert [command.name for command in app.registered_commands] == list(RUNS)
+
+
+def test_list(runs):
+    assert {"resnet18", "resnet50"} <= {row["model"] for row in json.loads(succeeded(runs, "list"))}
+
+
+def test_summary_of_a_package_in_the_current_folder(runs):
+    report = json.loads(succeeded(runs, "summary"))
+    assert report["model"] == "mynets.tiny:build" and report["totals"]["params"] == (4 * 27 + 4) + (4 * 36 * 2 + 2)
+
+
+def test_bench(runs):
+    [row] = json.loads(succeeded(runs, "bench"))["rows"]
+    assert row["model"] == "cifar_lenet" and row["latency_ms"] > 0
+
+
+def test_compare(runs):
+    assert list(pd.read_csv(io.StringIO(succeeded(runs, "compare")))["model"]) == ["vgg16", "mobilenet"]
+
+
+def test_study(runs):
+    assert "resnext-cardinality" in succeeded(runs, "study")
+
+
+def test_report_refuses_a_folder_it_cannot_make(runs):
+    result = runs["report"]
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("cnnstat: error: ") and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_crosscheck(runs):
+    check = json.loads(succeeded(runs, "crosscheck"))
+    assert {"fvcore", "torchinfo"} <= set(check["tools"]) and check["unexplained"] == []
+
+
+def test_sweep(runs):
+    sweep = pd.read_csv(io.StringIO(succeeded(runs, "sweep")))
+    assert list(sweep["pixels"]) == [1024, 4096] and sweep["macs"].iloc[1] > 3.9 * sweep["macs"].iloc[0]
