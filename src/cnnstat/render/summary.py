@@ -51,11 +51,15 @@ def field_line(field: Mapping[str, Any]) -> str:
     """Where the receptive field reaches the whole input, and the last field that is local."""
     size = shape_text(field["input_size"])
     reach = (f"reaches the whole {size} input at {field['covers_at']} (where a central output pixel sees every "
-             f"input pixel)" if field["covers_at"] else f"never reaches the whole {size} input")
+             f"input pixel the net reads)" if field["covers_at"] else f"never reaches the whole {size} input")
     last = field["last_spatial"]
     if last is not None:
         reach += (f"; last local field {shape_text(last['size'])}, jump {shape_text(last['jump'])}, "
                   f"at {field['last_spatial_at']}")
+    unread = (field["output"] or {}).get("last_pixel")
+    if unread and any(pixel is not None for pixel in unread):
+        reach += (" (strides leave the input's last pixels unread: the output sees none past "
+                  + "x".join("end" if pixel is None else str(pixel) for pixel in unread) + ")")
     return (f"Receptive field (input pixels one output pixel sees, through every branch): {reach}. "
             f"Own RF: a layer's field over its own input.")
 
