@@ -21,7 +21,8 @@ OTHER_REPORT_SEED = "2" if REPORT_SEED == "1" else "1"
 
 COMMANDS = {
     "summary": ["summary", "resnet18", "--device", "meta"],
-    "compare": ["compare", "resnet18", "mobilenet_v2", "block/conv:k=3,n=3", "--batch", "2"],
+    "compare": ["compare", "resnet18", "mobilenet_v2", "block/conv:k=3,n=3", "--batch", "2",
+                "--device", "meta"],
     "study": ["study", "resnext-cardinality"],
 }
 
@@ -83,7 +84,7 @@ def test_two_runs_on_meta_are_byte_identical(args, fmt, other_seed_outputs):
 
 def test_rows_follow_the_model_and_the_command_line():
     summary = json.loads(in_process(*COMMANDS["summary"], "--format", "json"))
-    assert [layer["name"] for layer in summary["layers"][:6]] == ["", "conv1", "bn1", "relu", "maxpool", "layer1"]
+    assert [layer["name"] for layer in summary["layers"][:6]] == ["resnet18", "conv1", "bn1", "relu", "maxpool", "layer1"]
     compare = pd.read_csv(io.StringIO(in_process(*COMMANDS["compare"], "--format", "csv")))
     assert list(compare["model"]) == ["resnet18", "mobilenet_v2", "block/conv:k=3,n=3"]
 
