@@ -83,7 +83,7 @@ class Report:
             "totals": self.totals.to_dict() | (self.measured.totals_dict() if self.measured else {}),
             "layers": [
                 {
-                    "name": layer.name,
+                    "name": layer.name or self.model,  # the root row is the model
                     "type": layer.type,
                     "depth": layer.depth,
                     "is_leaf": layer.is_leaf,

@@ -8,7 +8,7 @@ import typer
 
 from cnnstat.errors import CnnstatError
 
-PLOT_OPTION = typer.Option(None, "--plot", help="Also draw a figure to this file: .png or .svg (written atomically).")
+PLOT_OPTION = typer.Option(None, "--plot", metavar="FILE", help="Also draw a figure to this file: .png or .svg (written atomically).")
 PLOT_METRICS = ("macs", "memory", "latency", "roofline", "receptive-field")
 PLOT_METRIC_OPTION = typer.Option(
     "macs", "--plot-metric",
