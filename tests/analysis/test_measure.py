@@ -69,7 +69,7 @@ def test_hook_overhead_is_measured_where_hooks_dominate():
     """Two hundred modules that do nothing: the hooks' perf_counter calls are most of the hooked forward."""
     result = measure(nn.Sequential(*[nn.Identity() for _ in range(200)]), (torch.zeros(1),), min_run_time=QUICK)
     assert result.hook_overhead is not None and result.hook_overhead > 0.5
-    assert result.hooked_latency_ms == pytest.approx(result.latency_ms * (1 + result.hook_overhead))
+    assert result.hooked_latency_ms == result.layer_latency_ms[0] > result.latency_ms
 
 
 def test_a_wide_spread_is_flagged():

@@ -1,7 +1,7 @@
 """Our direct shape rules (cnnstat.analysis.meta_shapes) against torch's own meta kernels:
 for every case a rule accepts, the outputs have torch's shapes, dtypes and memory layout; the
 layouts CNNs use (contiguous, channels_last) must be accepted, so the fast path cannot
-silently stop applying."""
+silently stop applying; where torch raises, the rule raises the same kind of error."""
 
 import math
 import subprocess
@@ -10,7 +10,8 @@ import sys
 import pytest
 import torch
 
-from cnnstat.analysis.meta_shapes import RULES, meta_outputs
+from cnnstat.analysis.meta_shapes import meta_outputs
+from cnnstat.analysis.registry import default_rules
 
 aten = torch.ops.aten
 META = "meta"
@@ -43,6 +44,18 @@ def same_result(ours, theirs):
             continue
         assert (a.shape, a.dtype, a.device) == (b.shape, b.dtype, b.device)
         assert [s for n, s in zip(a.shape, a.stride()) if n > 1] == [s for n, s in zip(b.shape, b.stride()) if n > 1]
+
+
+def rule_and_torch(func, *args):
+    """(our rule's outputs, torch's), or None for the pair when torch raises; then our rule
+    must raise the same kind of error."""
+    try:
+        theirs = func(*args)
+    except (RuntimeError, IndexError, ValueError) as error:
+        with pytest.raises(type(error)):
+            meta_outputs(func, args, {})
+        return None
+    return meta_outputs(func, args, {}), theirs
 
 
 def check(func, *args, must_cover=False):
@@ -184,12 +197,10 @@ def test_convolution_forward_and_backward(case, bias):
     channels = weight_shape[1] * groups if transposed else weight_shape[0]
     b = torch.empty(channels, device=META) if bias else None
     conv = (stride, padding, dilation, transposed, output_padding, groups)
-    ours = meta_outputs(aten.convolution.default, (x, weight, b, *conv), {})
-    try:
-        theirs = aten.convolution.default(x, weight, b, *conv)
-    except RuntimeError:
-        assert ours is None  # torch raises the message a user should see
+    pair = rule_and_torch(aten.convolution.default, x, weight, b, *conv)
+    if pair is None:
         return
+    ours, theirs = pair
     same_result(ours, theirs)
     for mask in ([True, True, bias], [True, False, False], [False, True, False]):
         check(aten.convolution_backward.default, torch.empty(theirs.shape, device=META), x, weight,
@@ -214,12 +225,10 @@ POOLS = [  # kernel, stride, padding, dilation, ceil_mode
 @pytest.mark.parametrize("shape", [(2, 3, 17, 23), (1, 4, 7, 7), (2, 3, 8, 8)], ids=str)
 def test_max_pool2d_forward_and_backward(pool, shape):
     x = torch.empty(shape, device=META)
-    ours = meta_outputs(aten.max_pool2d_with_indices.default, (x, *pool), {})
-    try:
-        out, indices = aten.max_pool2d_with_indices.default(x, *pool)
-    except RuntimeError:
-        assert ours is None
+    pair = rule_and_torch(aten.max_pool2d_with_indices.default, x, *pool)
+    if pair is None:
         return
+    ours, (out, indices) = pair
     same_result(ours, (out, indices))
     check(aten.max_pool2d_with_indices_backward.default, torch.empty(out.shape, device=META), x, *pool, indices,
           must_cover=True)
@@ -231,12 +240,10 @@ def test_avg_pool2d_forward_and_backward(pool, count_include_pad):
     kernel, stride, padding, _dilation, ceil_mode = pool
     x = torch.empty(2, 3, 17, 23, device=META)
     settings = (kernel, stride, padding, ceil_mode, count_include_pad, None)
-    ours = meta_outputs(aten.avg_pool2d.default, (x, *settings), {})
-    try:
-        out = aten.avg_pool2d.default(x, *settings)
-    except RuntimeError:
-        assert ours is None
+    pair = rule_and_torch(aten.avg_pool2d.default, x, *settings)
+    if pair is None:
         return
+    ours, out = pair
     same_result(ours, out)
     check(aten.avg_pool2d_backward.default, torch.empty(out.shape, device=META), x, *settings, must_cover=True)
 
@@ -256,12 +263,10 @@ def test_adaptive_pool2d_forward_and_backward(output_size):
 @pytest.mark.parametrize("pad", [[1, 1], [0, 0, 0, 0, 16, 16], [2, 3, 1, 0], [-1, -1, 1, 1], [-4, -4], [1] * 3])
 def test_constant_pad(pad):
     for layout, x in layouts((2, 4, 5, 6)).items():
-        ours = meta_outputs(aten.constant_pad_nd.default, (x, pad, 0.0), {})
-        try:
-            theirs = aten.constant_pad_nd.default(x, pad, 0.0)
-        except RuntimeError:
-            assert ours is None
+        pair = rule_and_torch(aten.constant_pad_nd.default, x, pad, 0.0)
+        if pair is None:
             continue
+        ours, theirs = pair
         assert ours is not None or layout != "contiguous"
         if ours is not None:
             same_result(ours, theirs)
@@ -315,11 +320,9 @@ def test_addmm_and_mm(dtype):
     check(aten.addmm.default, bias, x, weight.t(), must_cover=True)
     check(aten.addmm.default, bias, x.t().contiguous().t(), weight.t(), must_cover=True)
     check(aten.mm.default, x, weight.t(), must_cover=True)
-    check(aten.mm.default, weight.t(), x, must_cover=False)  # 7 != 3: torch raises
+    assert rule_and_torch(aten.mm.default, weight.t(), x) is None  # 7 != 3: torch raises, and so do we
     for wrong in ((bias, x, weight), (torch.empty(4, dtype=dtype, device=META), x, weight.t())):  # inner or bias size
-        assert meta_outputs(aten.addmm.default, wrong, {}) is None
-        with pytest.raises(RuntimeError):
-            aten.addmm.default(*wrong)
+        assert rule_and_torch(aten.addmm.default, *wrong) is None
 
 
 @pytest.mark.parametrize("dim", [0, 1, -1, 3])
@@ -350,7 +353,7 @@ def test_every_rule_is_exercised():
     exercised |= {getattr(aten, name).default for name in ACTIVATIONS}
     exercised |= {getattr(aten, name + "_").default for name in ACTIVATIONS}
     exercised |= {func for func, _ in BACKWARDS}
-    assert set(RULES) == exercised
+    assert set(default_rules().shape_ops()) == exercised
 
 
 def test_resnet50_static_pass_runs_no_python_meta_kernel():

@@ -6,7 +6,7 @@ import urllib.request
 import pytest
 import torch
 
-from cnnstat.analysis.report import load_on
+from cnnstat.analysis.build import load_on
 from cnnstat.errors import CnnstatError
 
 pytestmark = [pytest.mark.torchvision,

@@ -308,7 +308,7 @@ def available_tools() -> tuple[list[str], dict[str, str]]:
     if required_missing:
         raise CnnstatError(f"crosscheck needs {' and '.join(required_missing)}, which "
                            f"{'is' if len(required_missing) == 1 else 'are'} not installed: "
-                           "pip install 'cnnstat[crosscheck]'")
+                           "pip install fvcore torchinfo")
     return [tool for tool in TOOLS if tool not in missing], {tool: "not installed" for tool in missing}
 
 

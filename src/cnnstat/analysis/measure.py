@@ -18,6 +18,7 @@ of the static lifetime estimate it is compared with.
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import os
 import platform
@@ -30,6 +31,7 @@ from torch import nn
 from torch.utils._pytree import tree_leaves
 
 from cnnstat.analysis.build import resolve_device
+from cnnstat.analysis.preserve import left_as_found
 from cnnstat.analysis.profiler import _loss as loss_of
 from cnnstat.errors import CnnstatError, OutOfMemory
 
@@ -39,8 +41,11 @@ WIDE_SPREAD = 0.10
 """Relative IQR above which a latency is flagged as noisy."""
 MIN_RUNS = 5
 """The fewest timed blocks a median is taken over, however long one forward takes."""
-BLOCKS = 10
-"""How many blocks a step's share of the time budget is cut into, where a forward is quick enough."""
+BLOCK_SECONDS = {"cpu": 1e-4, "cuda": 1e-3}
+"""The least work in one timed block: a clock read (CPU) or a synchronisation (CUDA) is about 1% of
+it or less. No longer than that (one forward, where a forward takes longer): a long block is
+likelier to span a preemption by other load, which inflates the median where it should be an
+outlier, and a block of hooked forwards (slower) would be hit more often than a plain one."""
 
 
 @dataclass
@@ -219,7 +224,7 @@ def step_peak_bytes(model: nn.Module, inputs: tuple, step: Callable[[], Any], de
 # -- timing ---------------------------------------------------------------------------------
 
 def time_in_turns(steps: Sequence[tuple[Callable[[], Any], Callable[[], ContextManager]]],
-                  min_run_time: float) -> list["torch.utils.benchmark.Measurement"]:
+                  min_run_time: float, block_seconds: float) -> list["torch.utils.benchmark.Measurement"]:
     """Median and IQR of each ``(step, around)``: a block of each step in turn, entered in
     ``around()`` (set-up kept out of the time), until ``min_run_time`` has passed and every step
     has ``MIN_RUNS`` blocks. ``torch.utils.benchmark.Timer`` times one statement at a time and
@@ -228,14 +233,20 @@ def time_in_turns(steps: Sequence[tuple[Callable[[], Any], Callable[[], ContextM
     from torch.utils.benchmark import Measurement, TaskSpec, timer  # imported here: the static path never times
 
     def block(step: Callable[[], Any], around: Callable[[], ContextManager], number: int) -> float:
-        with around():
-            start = timer()
-            for _ in range(number):
-                step()
-            return timer() - start
+        collecting = gc.isenabled()
+        gc.disable()  # as timeit does: a collection would land in whichever block allocated last
+        try:
+            with around():
+                start = timer()
+                for _ in range(number):
+                    step()
+                return timer() - start
+        finally:
+            if collecting:
+                gc.enable()
 
     once = max(block(*steps[0], 1), 1e-9)
-    number = max(1, int(min_run_time / len(steps) / BLOCKS / once))
+    number = max(1, round(block_seconds / once))
     times: list[list[float]] = [[] for _ in steps]
     started = time.perf_counter()
     while len(times[0]) < MIN_RUNS or time.perf_counter() - started < min_run_time:
@@ -332,7 +343,7 @@ def make_optimizer(name: str | None, model: nn.Module) -> torch.optim.Optimizer 
         return None
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
-        raise CnnstatError(f"a {name} step needs trainable parameters, and the model has none")
+        raise CnnstatError(f"an optimizer step ({name}) needs trainable parameters, and the model has none")
     return torch.optim.SGD(params, lr=1e-3, momentum=0.9) if name == "sgd" else torch.optim.Adam(params, lr=1e-3)
 
 
@@ -358,8 +369,8 @@ def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: s
             threads: int | None = None, min_run_time: float = 1.0, per_layer: bool = True,
             est_peak_bytes: int | None = None, name: str | None = None) -> Measured:
     """Time ``model(*inputs)`` (eval) or one training step (train) where the model and the
-    inputs live, and measure its peak memory. In eval the model is left as found (hooks
-    removed, train/eval flags restored); a train step is real (gradients, BN statistics and,
+    inputs live, and measure its peak memory. In eval the model is left as found (``left_as_found``:
+    hooks removed, flags and anything the forward caches restored); a train step is real (gradients, BN statistics and,
     with an optimizer, the weights change)."""
     check_optimizer(optimizer, mode)
     if not (math.isfinite(min_run_time) and min_run_time > 0):
@@ -372,7 +383,8 @@ def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: s
     torch_optimizer = make_optimizer(optimizer, model)
     step = make_step(model, inputs, mode, torch_optimizer)
     try:
-        with using_threads(threads) as used_threads, out_of_memory_as_error(device, what):
+        with using_threads(threads) as used_threads, out_of_memory_as_error(device, what), \
+                left_as_found(model) if mode == "eval" else contextlib.nullcontext():
             model.train(mode == "train")
             step()  # first run: lazy inits (cuDNN, optimizer state) stay out of the timing and the peak
             steps = [(step, contextlib.nullcontext)]
@@ -380,15 +392,14 @@ def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: s
             if layer_timer is not None:
                 forward = make_step(model, inputs, "eval", None) if mode == "eval" else lambda: model(*inputs)
                 steps.append((forward, lambda: layer_timer))
-            plain, *_hooked = time_in_turns(steps, min_run_time)
+            plain, *hooked = time_in_turns(steps, min_run_time, BLOCK_SECONDS[device.type])
             layers = layer_timer.medians_ms() if layer_timer is not None else None
             peak = step_peak_bytes(model, inputs, step, device, torch_optimizer)
     finally:
         for module, training in modes.items():
             module.training = training
     latency_ms = plain.median * 1e3
-    hooked_ms = layers[0] if layers else None
-    overhead = hooked_ms / latency_ms - 1 if hooked_ms is not None and mode == "eval" else None
+    overhead = hooked[0].median / plain.median - 1 if hooked and mode == "eval" else None
     return Measured(
         device=str(device),
         device_name=device_name(device),
@@ -404,7 +415,7 @@ def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: s
         measured_peak_bytes=peak,
         est_peak_bytes=est_peak_bytes,
         layer_latency_ms=layers,
-        hooked_latency_ms=hooked_ms,
+        hooked_latency_ms=layers[0] if layers else None,
         hook_overhead=overhead if overhead is not None and overhead > 0 else None,
         spread_warning=spread_warning(plain, what),
     )

@@ -1,14 +1,24 @@
 """The static pass: run the model once under a TorchDispatchMode, on the meta device by
-default, and attribute every aten op to the innermost module whose forward is running.
+default, and charge every aten op, forward and backward, to the module call whose work it is.
+
+Forward ops go to the innermost module whose forward is running (hooks of that module
+included). Backward ops go to the module call whose forward created the autograd node that
+runs them: each forward op's node is known by its autograd sequence number, and the
+backward asks autograd which node it is running. What each op costs and, on meta, what it
+returns come from the op registry (``cnnstat.analysis.registry``).
 
 The model is left exactly as found: parameters and buffers are swapped for stand-ins by
 ``torch.func.functional_call`` (so no weight is touched, no gradient kept and no running
 statistic updated), hooks are removed even on error, and train/eval flags are restored.
+The pass runs in the grad mode it needs whatever the caller's (``torch.inference_mode``,
+``torch.no_grad``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import operator
 from collections import Counter
 from dataclasses import dataclass
@@ -22,18 +32,29 @@ from torch.utils._pytree import tree_leaves, tree_map
 
 from cnnstat.analysis.describe import describe
 from cnnstat.analysis.memory import LiveMemory, convolution_workspace_bytes
-from cnnstat.analysis.meta_shapes import meta_outputs
-from cnnstat.analysis.records import LayerRecord
-from cnnstat.analysis.rules import NORMS, op_cost
+from cnnstat.analysis.records import LayerRecord, OpTally
+from cnnstat.analysis.registry import OpCall, OpRules, default_rules
+from cnnstat.analysis.rules import NORMS, tensors_in
 from cnnstat.errors import CnnstatError, ForwardError
+
+_current_node = torch._C._current_autograd_node
+_next_sequence_number = torch._C._autograd._get_sequence_nr
+
+
+class BackwardError(CnnstatError):
+    """The backward of the model's output failed (e.g. an in-place op on a tensor saved for it)."""
+
+    def __init__(self, model: str, reason: str) -> None:
+        self.model, self.reason = model, reason
+        super().__init__(f"{model}: the backward pass failed: {reason}")
 
 
 def _shapes(value: Any) -> list[tuple[int, ...]]:
-    return [tuple(t.shape) for t in tree_leaves(value) if isinstance(t, torch.Tensor)]
+    return [tuple(t.shape) for t in tensors_in(value)]
 
 
 def _tensor_bytes(value: Any) -> int:
-    return sum(t.numel() * t.element_size() for t in tree_leaves(value) if isinstance(t, torch.Tensor))
+    return sum(t.numel() * t.element_size() for t in tensors_in(value))
 
 
 @dataclass
@@ -42,12 +63,20 @@ class PassResult:
 
     records: list[LayerRecord]
     uncounted_ops: Counter
+    """Forward ops without a cost rule, and how often they ran."""
+    uncounted_backward_ops: Counter
     peak_bytes: int
     """Peak of all live tensors, parameters and buffers included."""
     end_of_forward_bytes: int
-    backward_macs: int = 0
     unused_params: int = 0
     """Parameters no op of the forward read (e.g. auxiliary heads in eval)."""
+
+    @property
+    def backward_macs(self) -> int:
+        return self.records[0].backward_macs
+
+
+FORWARD, LOSS, BACKWARD = "forward", "loss", "backward"
 
 
 class PassObserver(Protocol):
@@ -62,9 +91,10 @@ class PassObserver(Protocol):
 
 
 class _CountingMode(TorchDispatchMode):
-    def __init__(self, tracer: "_Tracer", on_meta: bool) -> None:
+    def __init__(self, tracer: "_Tracer", rules: OpRules, on_meta: bool) -> None:
         super().__init__()
         self.tracer = tracer
+        self.lookup = rules.lookup
         self.on_meta = on_meta
 
     @classmethod
@@ -75,10 +105,11 @@ class _CountingMode(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        out = meta_outputs(func, args, kwargs) if self.on_meta else None
+        cost_rule, shape_rule = self.lookup(func)
+        out = shape_rule(*args, **kwargs) if self.on_meta and shape_rule is not None else None
         if out is None:
             out = func(*args, **kwargs)
-        self.tracer.on_op(func, args, kwargs, out)
+        self.tracer.on_op(func, args, kwargs, out, cost_rule)
         return out
 
 
@@ -90,11 +121,12 @@ def _param_counts(module: nn.Module) -> tuple[int, int, int]:
 
 
 class _Tracer:
-    def __init__(self, model: nn.Module, training: bool, channels_last: bool = False,
+    def __init__(self, model: nn.Module, training: bool, backward: bool, channels_last: bool = False,
                  observers: Sequence[PassObserver] = ()) -> None:
         self.model = model
         self.observers = observers
         self.training = training
+        self.backward = backward
         self.channels_last = channels_last
         self.names = {id(module): name for name, module in model.named_modules()}
         # Counted now, from the real parameters: inside functional_call a module's parameters are
@@ -103,8 +135,11 @@ class _Tracer:
         self.records: list[LayerRecord] = []
         self.stack: list[LayerRecord] = []
         self.calls: Counter = Counter()
-        self.uncounted: Counter = Counter()
-        self.backward_macs = 0
+        self.uncounted = {FORWARD: Counter(), BACKWARD: Counter()}
+        self.phase = FORWARD
+        self.node_owner: dict[int, LayerRecord | None] = {}
+        """Autograd sequence number of a forward op's node -> the module call that ran the op
+        (None for the loss cnnstat adds, whose backward is not the model's)."""
         self.memory = LiveMemory()
         self.param_storages: dict[int, int] = {}
         """Storage id -> element count of each parameter stand-in, to find parameters never read."""
@@ -115,7 +150,6 @@ class _Tracer:
         key = id(module)
         call = self.calls[key]
         self.calls[key] += 1
-        first = call == 0
         record = LayerRecord(
             index=len(self.records),
             name=self.names.get(key, ""),
@@ -127,7 +161,7 @@ class _Tracer:
             input_shapes=_shapes((args, kwargs)),
             description=describe(module),
         )
-        if first:
+        if call == 0:
             record.params, record.trainable_params, record.own_params = self.param_counts[key]
         self.records.append(record)
         self.stack.append(record)
@@ -142,35 +176,61 @@ class _Tracer:
             observer.module_output(record, output)
 
     # -- ops ---------------------------------------------------------------------------
-    def on_op(self, func, args, kwargs, out) -> None:
+    def on_op(self, func, args, kwargs, out, cost_rule) -> None:
         for observer in self.observers:
-            observer.op(func, args, kwargs, out, self.stack[-1] if self.stack else None)
+            observer.op(func, args, kwargs, out, self.stack[-1] if self.phase == FORWARD and self.stack else None)
         allocated = out
-        if not self.training and func._overloadpacket.__name__ in NORMS:
+        if not self.training and func.overloadpacket in NORMS:
             # In eval, CPU and CUDA norm kernels return empty statistics where the meta kernel
             # returns per-channel ones; only the normalised output is a real allocation.
             allocated = out[0] if isinstance(out, (tuple, list)) else out
-        for tensor in tree_leaves(allocated):
-            if isinstance(tensor, torch.Tensor):
-                self.memory.add(tensor)
+        for tensor in tensors_in(allocated):
+            self.memory.add(tensor)
         if func is torch.ops.aten.convolution.default and not self.channels_last:
             # Not read from the input's layout: meta convolutions return contiguous outputs even
             # where a real channels_last run keeps channels_last.
             self.memory.transient(convolution_workspace_bytes(args[0], args[1], out))
-        for tensor in tree_leaves((args, kwargs)):
-            if isinstance(tensor, torch.Tensor):
-                self.read_storages.add(id(tensor.untyped_storage()))
-        cost = op_cost(func, args, kwargs, out, self.training)
-        if not self.stack:  # outside every forward: the backward pass
-            if cost is not None:
-                self.backward_macs += cost[0]
+        for tensor in tensors_in((args, kwargs)):
+            self.read_storages.add(id(tensor.untyped_storage()))
+        record = self._owner()
+        if record is None:
             return
-        if cost is None:
-            self.uncounted[str(func._overloadpacket)] += 1
+        backward = self.phase == BACKWARD
+        name = str(func.overloadpacket)
+        if cost_rule is None:
+            self.uncounted[self.phase][name] += 1
             return
-        record = self.stack[-1]
-        record.own_macs += cost[0]
-        record.own_flops += cost[1]
+        macs, flops = cost_rule(OpCall(func, args, kwargs, out, self.training))
+        tallies = record.backward_ops if backward else record.forward_ops
+        tally = tallies.get(name)
+        if tally is None:
+            tally = tallies[name] = OpTally()
+        tally.calls += 1
+        tally.macs += macs
+        tally.flops += flops
+        if backward:
+            record.own_backward_macs += macs
+            record.own_backward_flops += flops
+        else:
+            record.own_macs += macs
+            record.own_flops += flops
+
+    def _owner(self) -> LayerRecord | None:
+        """The module call an op is charged to; None for the loss cnnstat adds."""
+        if self.phase == BACKWARD:
+            node = _current_node()
+            if node is None:  # the gradient autograd seeds the loss with, outside every node
+                return None
+            # Nodes no forward op made (gradient accumulation into parameters) are the model's.
+            return self.node_owner.get(node._sequence_nr(), self.records[0])
+        # A forward op's autograd node (made just before it dispatches) is this module's work;
+        # ops before the model's own forward hooks run are the model's too.
+        owner = None
+        if self.phase == FORWARD:
+            owner = self.stack[-1] if self.stack else self.records[0] if self.records else None
+        if self.backward:
+            self.node_owner.setdefault(_next_sequence_number() - 1, owner)
+        return owner
 
     def failing_module(self) -> LayerRecord | None:
         return self.stack[-1] if self.stack else None
@@ -194,15 +254,34 @@ def _stand_in(tensor: torch.Tensor, device: torch.device, dtype: torch.dtype | N
     return copy.requires_grad_(requires_grad)
 
 
+@contextlib.contextmanager
+def _gc_frozen():
+    """The objects that exist before the pass (the model: its modules, parameters, hooks) out
+    of the cyclic garbage collector's reach while it runs: a pass allocates objects by the ten
+    thousand, and each full collection would walk every module again. A caller's own frozen
+    objects are left as they are (then nothing is frozen here)."""
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.unfreeze()
+
+
 def _finalise(records: list[LayerRecord]) -> None:
-    """Inclusive MACs/FLOPs: each module's own work plus its children's."""
+    """Inclusive figures: each module's own work plus its children's."""
     for record in records:
         record.macs, record.flops = record.own_macs, record.own_flops
+        record.backward_macs, record.backward_flops = record.own_backward_macs, record.own_backward_flops
     for record in reversed(records):
         if record.parent is not None:
             parent = records[record.parent]
             parent.macs += record.macs
             parent.flops += record.flops
+            parent.backward_macs += record.backward_macs
+            parent.backward_flops += record.backward_flops
 
 
 def _loss(output: Any) -> torch.Tensor | None:
@@ -222,57 +301,79 @@ def run_pass(
     dtype: torch.dtype | None,
     model_name: str,
     channels_last: bool = False,
+    rules: OpRules | None = None,
     observers: Sequence[PassObserver] = (),
 ) -> PassResult:
     """One forward (and, if asked, backward) of ``model`` under the counting mode; with
     ``channels_last``, 4-D parameters and inputs are in that layout, as after
-    ``model.to(memory_format=torch.channels_last)``. ``observers`` follow the pass op by op."""
-    tracer = _Tracer(model, training, channels_last, observers)
+    ``model.to(memory_format=torch.channels_last)``. ``rules`` (default: cnnstat's) say what
+    each op costs and returns; ``observers`` follow the pass op by op. A failing forward
+    raises :class:`ForwardError`, a failing backward :class:`BackwardError`."""
+    tracer = _Tracer(model, training, backward, channels_last, observers)
     handles = []
     modes = {module: module.training for module in model.modules()}
     try:
         for module in model.modules():
-            handles.append(module.register_forward_pre_hook(tracer.pre_hook, with_kwargs=True))
+            # First among the module's pre-hooks and last among its hooks: work in the model's
+            # own hooks is the module's.
+            handles.append(module.register_forward_pre_hook(tracer.pre_hook, with_kwargs=True, prepend=True))
             handles.append(module.register_forward_hook(tracer.post_hook, with_kwargs=True))
         model.train(training)
-        state = {name: _stand_in(p, device, dtype, backward and p.requires_grad, channels_last)
-                 for name, p in model.named_parameters()}
-        state.update({name: _stand_in(b, device, dtype, False, channels_last) for name, b in model.named_buffers()})
-        inputs = tree_map(lambda t: _stand_in(t, device, dtype, False, channels_last)
-                          if isinstance(t, torch.Tensor) else t, (args, dict(kwargs)))
-        for tensor in tree_leaves((state, inputs)):
-            if isinstance(tensor, torch.Tensor):
-                tracer.memory.add(tensor)
-        for name, param in model.named_parameters():
-            tracer.param_storages[id(state[name].untyped_storage())] = param.numel()
-        grad_context = torch.enable_grad() if backward else torch.no_grad()
-        with grad_context, _CountingMode(tracer, on_meta=device.type == "meta"):
-            try:
-                output = functional_call(model, state, inputs[0], inputs[1], tie_weights=True, strict=False)
-            except CnnstatError:
-                raise
-            except Exception as error:
-                raise _forward_error(error, tracer, model_name) from error
-            end_of_forward = tracer.memory.live
-            loss = _loss(output) if backward else None
-            del output
-            if loss is not None:
-                loss.backward()
-                del loss
-        peak = tracer.memory.peak
-        unused = sum(n for key, n in tracer.param_storages.items() if key not in tracer.read_storages)
-        del state, inputs
+        # The caller's grad mode (inference_mode, no_grad) must not change what is counted.
+        with torch.inference_mode(False), torch.enable_grad() if backward else torch.no_grad(), _gc_frozen():
+            peak, end_of_forward, unused = _run(model, args, kwargs, tracer, device, dtype, model_name,
+                                                channels_last, rules or default_rules())
     finally:
         for handle in handles:
             handle.remove()
         for module, mode in modes.items():
             module.training = mode
     _finalise(tracer.records)
-    return PassResult(tracer.records, tracer.uncounted, peak, end_of_forward, tracer.backward_macs, unused)
+    return PassResult(tracer.records, tracer.uncounted[FORWARD], tracer.uncounted[BACKWARD], peak, end_of_forward,
+                      unused)
+
+
+def _run(model, args, kwargs, tracer: _Tracer, device, dtype, model_name, channels_last, rules) -> tuple[int, int, int]:
+    state = {name: _stand_in(p, device, dtype, tracer.backward and p.requires_grad, channels_last)
+             for name, p in model.named_parameters()}
+    state.update({name: _stand_in(b, device, dtype, False, channels_last) for name, b in model.named_buffers()})
+    inputs = tree_map(lambda t: _stand_in(t, device, dtype, False, channels_last)
+                      if isinstance(t, torch.Tensor) else t, (args, dict(kwargs)))
+    for tensor in tree_leaves((state, inputs)):
+        if isinstance(tensor, torch.Tensor):
+            tracer.memory.add(tensor)
+    for name, param in model.named_parameters():
+        tracer.param_storages[id(state[name].untyped_storage())] = param.numel()
+    with _CountingMode(tracer, rules, on_meta=device.type == "meta"):
+        try:
+            output = functional_call(model, state, inputs[0], inputs[1], tie_weights=True, strict=False)
+        except CnnstatError:
+            raise
+        except Exception as error:
+            raise _forward_error(error, tracer, model_name) from error
+        end_of_forward = tracer.memory.live
+        tracer.phase = LOSS
+        loss = _loss(output) if tracer.backward else None
+        del output
+        if loss is not None:
+            tracer.phase = BACKWARD
+            try:
+                loss.backward()
+            except CnnstatError:
+                raise
+            except Exception as error:
+                raise BackwardError(model_name, _first_line(error)) from error
+            del loss
+    unused = sum(n for key, n in tracer.param_storages.items() if key not in tracer.read_storages)
+    return tracer.memory.peak, end_of_forward, unused
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _forward_error(error: Exception, tracer: _Tracer, model_name: str) -> ForwardError:
-    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    reason = _first_line(error)
     failing = tracer.failing_module()
     if failing is None:
         return ForwardError(model_name, reason)

@@ -12,6 +12,15 @@ Shape = tuple[int, ...]
 
 
 @dataclass
+class OpTally:
+    """What the calls of one op inside one module call cost, together."""
+
+    calls: int = 0
+    macs: int = 0
+    flops: int = 0
+
+
+@dataclass
 class FieldFigures:
     """A layer output's receptive field over the model's input (``cnnstat.analysis.receptive_field``).
 
@@ -27,6 +36,9 @@ class FieldFigures:
     """First input pixel output position 0 spans (negative: in the padding)."""
     covers_input: bool
     """Whether an output position (a central one) sees every input pixel."""
+    last_pixel: list[int | None] | None = None
+    """The last input pixel any output position sees, where strides left the input's last
+    ones out (e.g. a 1x1 stride-2 conv on an even size); None on an axis that reaches the end."""
     kernel: list[int | None] | None = None
     """The layer's own extent: its output's field over its own input (a conv's dilated kernel)."""
     kernel_stride: list[int | None] | None = None
@@ -58,8 +70,19 @@ class LayerRecord:
     macs: int = 0
     """MACs of the module and everything it calls."""
     flops: int = 0
+    own_backward_macs: int = 0
+    """MACs of the backward of the module's own work (its input and weight gradients), in a
+    pass with a backward; 0 otherwise."""
+    own_backward_flops: int = 0
+    backward_macs: int = 0
+    """Backward MACs of the module and everything it calls."""
+    backward_flops: int = 0
     output_bytes: int = 0
     """Bytes of the tensors the module returns."""
+    forward_ops: dict[str, OpTally] = field(default_factory=dict)
+    """The module's own work by aten op (not inside a child module): op name -> tally."""
+    backward_ops: dict[str, OpTally] = field(default_factory=dict)
+    """The backward of the module's own work by aten op."""
     receptive_field: FieldFigures | None = None
     """None where the output does not depend on a spatial input."""
 
@@ -82,7 +105,7 @@ class Totals:
     macs: int
     flops: int
     backward_macs: int | None
-    """MACs of one backward pass (conv and matmul gradients), from the meta training pass."""
+    """MACs of one backward pass (conv and matmul gradients), from the training pass."""
     input_bytes: int
     activation_bytes: int
     """Sum of the output bytes of every leaf call: what torchinfo calls the forward pass size."""

@@ -10,11 +10,15 @@ import torch
 from torch import nn
 
 from cnnstat.analysis.build import (BuildRecipe, build_model, check_inputs, check_mode, default_inputs, dtype_name,
-                                    example_inputs, input_specs, load_on, resolve_device, resolve_dtype)
+                                    example_inputs, input_specs, load_on, ready_for_pass, resolve_device,
+                                    resolve_dtype)
 from cnnstat.analysis.fallback import Counting
 from cnnstat.analysis.parts import Part, parts_of
+from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_meta
+from cnnstat.analysis.profiler import BackwardError
 from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
 from cnnstat.analysis.records import LayerRecord, Totals
+from cnnstat.analysis.registry import OpRules, default_rules
 from cnnstat.errors import CnnstatError, ForwardError
 
 if TYPE_CHECKING:
@@ -84,7 +88,7 @@ class Report:
             "totals": self.totals.to_dict() | (self.measured.totals_dict() if self.measured else {}),
             "layers": [
                 {
-                    "name": layer.name,
+                    "name": layer.name or self.model,  # the root row is the model
                     "type": layer.type,
                     "depth": layer.depth,
                     "is_leaf": layer.is_leaf,
@@ -96,6 +100,7 @@ class Report:
                     "trainable_params": layer.trainable_params,
                     "macs": layer.macs,
                     "flops": layer.flops,
+                    **({"backward_macs": layer.backward_macs} if self.mode == "train" else {}),
                     "activation_bytes": layer.output_bytes,
                     "receptive_field": asdict(layer.receptive_field) if layer.receptive_field else None,
                     **({"latency_ms": latency} if self.measured else {}),
@@ -122,6 +127,7 @@ def _roofline_fields(roof) -> dict[str, Any]:
             "bound": roof.bound}
 
 
+@leaves_model_as_found
 def profile(
     model_or_name: nn.Module | str,
     input_size: Any = None,
@@ -136,6 +142,7 @@ def profile(
     options: Mapping[str, Any] | None = None,
     name: str | None = None,
     channels_last: bool = False,
+    rules: OpRules | None = None,
 ) -> Report:
     """Shapes, params, MACs/FLOPs and memory of every module call, from one static pass.
 
@@ -145,7 +152,9 @@ def profile(
     inputs) instead of ``input_size`` x ``batch``. ``mode="train"`` counts a training
     forward; both modes also run a meta backward for the training-memory estimate.
     ``channels_last`` takes 4-D weights and inputs in that layout (memory estimates differ:
-    CPU convolutions then need no reordered copies).
+    CPU convolutions then need no reordered copies). ``rules`` add cost and shape rules for
+    ops cnnstat has none for (``cnnstat.analysis.registry.OpRules``; one for an op it already
+    covers raises ``DuplicateRule``). The figures are the same in any grad mode of the caller.
     """
     check_mode(mode)
     torch_dtype = resolve_dtype(dtype)
@@ -171,18 +180,23 @@ def profile(
         check_inputs(name, specs, model, batch, default)
     args, kwargs = example_inputs(inputs, specs, batch, torch_dtype, takes_list)
 
-    common = dict(dtype=torch_dtype, model_name=name, channels_last=channels_last)
+    model = ready_for_pass(model, name, args, kwargs, channels_last)
+    if torch_device.type == "meta":
+        plain_tensors_to_meta(model)  # profile() leaves the model as found: the real ones come back
+    common = dict(dtype=torch_dtype, model_name=name, channels_last=channels_last,
+                  rules=default_rules().extended(rules))
     counting = Counting(model, torch_device, real_model)
     inference = counting.run(args, kwargs, training=False, backward=False, observe=lambda: [ReceptiveFields()],
                              **common)
     fields = counting.observed[0]
     try:
         training = counting.run(args, kwargs, training=True, backward=True, **common)
-    except ForwardError as error:
+    except (ForwardError, BackwardError) as error:
         if mode == "train":
             raise
-        # e.g. BatchNorm after global pooling refuses a training batch of 1: the eval
-        # figures stand, the training estimate is left out and the reason is shown.
+        # e.g. BatchNorm after global pooling refuses a training batch of 1, or an in-place op
+        # overwrites a tensor saved for backward: the eval figures stand, the training
+        # estimate is left out and the reason is shown.
         training = None
         notes.append(f"no training-memory estimate: {error}")
     if counting.note():
@@ -209,7 +223,7 @@ def profile(
         device=str(counting.device),
         layers=shown.records,
         totals=totals,
-        uncounted_ops=dict(sorted(shown.uncounted_ops.items())),
+        uncounted_ops=_uncounted(shown, training),
         notes=notes,
         recipe=BuildRecipe(spec, tuple(input_shapes), mode, dtype_name(torch_dtype), num_classes, in_channels,
                            dict(options or {}), channels_last,
@@ -217,6 +231,15 @@ def profile(
         parts=parts_of(model, shown.records) if takes_list else [],
         receptive_field=field_summary(fields, shown.records),
     )
+
+
+def _uncounted(shown, training) -> dict[str, int]:
+    """Ops without a cost rule: those of the forward shown, and those of the training step's
+    backward (whose MACs the totals show in either mode)."""
+    found = dict(shown.uncounted_ops)
+    if training is not None:
+        found.update({f"{op} (backward)": count for op, count in training.uncounted_backward_ops.items()})
+    return dict(sorted(found.items()))
 
 
 def _bytes_of(tensors, dtype: torch.dtype) -> int:

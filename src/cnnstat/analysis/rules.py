@@ -1,11 +1,14 @@
-"""What each aten op costs: the counting conventions of cnnstat, in one place.
+"""What each aten op costs: the counting conventions of cnnstat, as cost rules in the op
+registry (``cnnstat.analysis.registry``).
 
 ``macs``  multiply-accumulates of convolution, linear, matmul/bmm and attention, taken
-          from ``torch.utils.flop_counter``'s formulas (which give 2 FLOPs per MAC). This is
-          the convention of torchvision's published "GFLOPS", torchinfo's mult-adds and
-          ptflops' aten backend: ResNet-50 at 224x224 is 4.089 G.
+          from ``torch.utils.flop_counter``'s formulas (which give 2 FLOPs per MAC), except
+          the backward of convolution, whose weight-gradient term there ignores ``groups``
+          (our own rule below). This is the convention of torchvision's published "GFLOPS",
+          torchinfo's mult-adds and ptflops' aten backend: ResNet-50 at 224x224 is 4.089 G.
 ``flops`` 2 x macs plus the elementwise work below, each by a fixed rule:
-          - bias of a convolution or linear layer: 1 per output element
+          - bias of a convolution or linear layer: 1 per output element (its gradient in
+            backward: 1 per element of the output's gradient)
           - add, sub, mul, div, activations (ReLU, SiLU, GELU, Hardswish, sigmoid, ...): 1 per output element
           - batch/layer/group/instance norm: 2 per element (scale and shift); in training
             2 more for the batch statistics (mean and variance)
@@ -13,8 +16,8 @@
           - softmax and log-softmax: 3 per element (exp, sum, divide)
           - dropout in training: 1 per element
 Ops that move or reshape data (views, cat, copies, padding, factories) cost no arithmetic
-and are listed in ``ZERO_COST``. Any other op is *uncounted*: reported with how often it
-ran, never silently dropped.
+(``ZERO_COST``). Any other op is *uncounted*: reported with how often it ran, never
+silently dropped.
 """
 
 from __future__ import annotations
@@ -23,123 +26,244 @@ import math
 from typing import Any
 
 import torch
-from torch.utils._pytree import tree_leaves
-from torch.utils.flop_counter import flop_registry, sdpa_flop_count
+from torch.utils.flop_counter import flop_registry, sdpa_backward_flop_count, sdpa_flop_count
 
-ZERO_COST = frozenset({
-    "view", "_unsafe_view", "reshape", "expand", "expand_as", "permute", "transpose", "t", "squeeze",
-    "unsqueeze", "flatten", "unflatten", "slice", "select", "split", "split_with_sizes", "chunk", "unbind",
-    "narrow", "as_strided", "alias", "detach", "clone", "contiguous", "_to_copy", "copy_", "to", "cat",
-    "stack", "constant_pad_nd", "pad", "empty", "empty_like", "empty_strided", "new_empty",
-    "new_empty_strided", "zeros", "zeros_like", "new_zeros", "ones", "ones_like", "new_ones", "full",
-    "full_like", "fill_", "zero_", "lift_fresh", "lift_fresh_copy", "_local_scalar_dense", "is_same_size",
-    "roll", "flip", "index_select", "gather", "embedding", "channel_shuffle", "pixel_shuffle",
-    "pixel_unshuffle", "repeat", "_reshape_alias", "set_", "resize_", "arange", "scalar_tensor",
-    "bernoulli_", "uniform_", "normal_", "rand", "randn", "rand_like", "randn_like", "bernoulli",
-    "_assert_tensor_metadata", "_assert_async", "sym_size", "sym_stride", "sym_numel", "detach_",
-    "transpose_", "squeeze_", "unsqueeze_", "as_strided_", "_unsafe_index", "masked_fill_", "masked_fill",
-})
+from cnnstat.analysis.registry import RULES, Cost, OpCall
+
+aten = torch.ops.aten
+
+
+def _ops(names: str) -> frozenset[torch._ops.OpOverloadPacket]:
+    return frozenset(getattr(aten, name) for name in names.split())
+
+
+ZERO_COST = _ops("""
+    view _unsafe_view reshape expand expand_as permute transpose t squeeze unsqueeze flatten unflatten
+    slice select split split_with_sizes chunk unbind narrow as_strided alias detach clone contiguous
+    _to_copy copy_ to cat stack constant_pad_nd pad empty empty_like empty_strided new_empty
+    new_empty_strided zeros zeros_like new_zeros ones ones_like new_ones full full_like fill_ zero_
+    lift_fresh lift_fresh_copy _local_scalar_dense is_same_size roll flip index_select gather embedding
+    channel_shuffle pixel_shuffle pixel_unshuffle repeat _reshape_alias set_ resize_ arange scalar_tensor
+    bernoulli_ uniform_ normal_ rand randn rand_like randn_like bernoulli _assert_tensor_metadata
+    _assert_async sym_size sym_stride sym_numel detach_ transpose_ squeeze_ unsqueeze_ as_strided_
+    _unsafe_index masked_fill_ masked_fill slice_backward select_backward unsafe_split unsafe_chunk
+    unsafe_split_with_sizes
+""")
 """Ops that only move, reshape, copy or create data: zero arithmetic by convention."""
 
-ONE_PER_OUTPUT = frozenset({
-    "add", "add_", "sub", "sub_", "rsub", "mul", "mul_", "div", "div_", "relu", "relu_", "relu6",
-    "hardtanh", "hardtanh_", "hardswish", "hardswish_", "hardsigmoid", "hardsigmoid_", "sigmoid",
-    "sigmoid_", "tanh", "tanh_", "silu", "silu_", "gelu", "gelu_", "leaky_relu", "leaky_relu_", "elu",
-    "elu_", "celu", "selu", "mish", "softplus", "clamp", "clamp_", "clamp_min", "clamp_min_", "clamp_max",
-    "neg", "exp", "log", "sqrt", "rsqrt", "pow", "abs", "where", "maximum", "minimum", "threshold",
-    "threshold_", "addcmul", "addcdiv", "reciprocal", "square", "erf", "lerp", "prelu", "_prelu_kernel",
-    "glu", "native_dropout", "floor_divide", "remainder", "fmod", "sign", "sin", "cos",
-})
-"""Elementwise arithmetic: 1 FLOP per output element."""
+ONE_PER_OUTPUT = _ops("""
+    add add_ sub sub_ rsub mul mul_ div div_ relu relu_ relu6 hardtanh hardtanh_ hardswish hardswish_
+    hardsigmoid hardsigmoid_ sigmoid sigmoid_ tanh tanh_ silu silu_ gelu gelu_ leaky_relu leaky_relu_ elu
+    elu_ celu selu mish softplus clamp clamp_ clamp_min clamp_min_ clamp_max neg exp log sqrt rsqrt pow abs
+    where maximum minimum threshold threshold_ addcmul addcdiv reciprocal square erf lerp prelu
+    _prelu_kernel glu native_dropout floor_divide remainder fmod sign sin cos
+    threshold_backward hardtanh_backward sigmoid_backward silu_backward hardswish_backward
+    hardsigmoid_backward leaky_relu_backward tanh_backward gelu_backward elu_backward softplus_backward
+    mish_backward native_dropout_backward glu_backward _prelu_kernel_backward
+""")
+"""Elementwise arithmetic and its gradients: 1 FLOP per output element."""
 
-NORMS = frozenset({
-    "native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
-    "_native_batch_norm_legit_functional", "cudnn_batch_norm", "miopen_batch_norm", "native_layer_norm",
-    "native_group_norm", "instance_norm", "_batch_norm_with_update", "_batch_norm_no_update",
-})
-POOLS = frozenset({
-    "max_pool1d", "max_pool2d", "max_pool3d", "max_pool2d_with_indices", "max_pool3d_with_indices",
-    "avg_pool1d", "avg_pool2d", "avg_pool3d",
-})
-REDUCTIONS = frozenset({
-    "mean", "sum", "amax", "amin", "max", "min", "var", "var_mean", "std", "_adaptive_avg_pool2d",
-    "_adaptive_avg_pool3d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-    "adaptive_max_pool3d", "logsumexp", "norm", "linalg_vector_norm",
-})
-SOFTMAXES = frozenset({"_softmax", "_log_softmax", "_safe_softmax", "softmax", "log_softmax"})
+NORMS = _ops("""
+    native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_no_training
+    _native_batch_norm_legit_functional cudnn_batch_norm miopen_batch_norm native_layer_norm
+    native_group_norm instance_norm _batch_norm_with_update _batch_norm_no_update
+""")
+"""Normalisations, whose statistics outputs CPU and CUDA kernels leave empty in eval."""
 
-# CPU/CUDA fused attention kernels the flop counter has no formula for; their MACs are those
-# of the two batched matmuls, as for the math path that the meta device takes.
-SDPA_WITHOUT_FORMULA = frozenset({"_scaled_dot_product_flash_attention_for_cpu",
-                                  "_scaled_dot_product_fused_attention_overrideable"})
+NORM_BACKWARDS = _ops("""
+    native_batch_norm_backward batch_norm_backward cudnn_batch_norm_backward miopen_batch_norm_backward
+    native_layer_norm_backward native_group_norm_backward
+""")
+
+
+def tensors_in(value: Any):
+    """The tensors in an op's arguments or outputs: a tensor, or tuples, lists and dicts of
+    them (what aten ops take and return; cheaper than a general pytree walk)."""
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from tensors_in(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from tensors_in(item)
 
 
 def _numel(value: Any) -> int:
-    return sum(t.numel() for t in tree_leaves(value) if isinstance(t, torch.Tensor))
+    return sum(t.numel() for t in tensors_in(value))
 
 
 def _first_tensor(value: Any) -> torch.Tensor | None:
-    return next((t for t in tree_leaves(value) if isinstance(t, torch.Tensor)), None)
+    return next(tensors_in(value), None)
 
 
-def _pool_kernel_area(args: tuple, kwargs: dict) -> int:
+def _shapes_of(value: Any) -> Any:
+    """``value`` with every tensor replaced by its shape, as torch's flop formulas take them."""
+    if isinstance(value, torch.Tensor):
+        return value.shape
+    if isinstance(value, (tuple, list)):
+        return type(value)(_shapes_of(item) for item in value)
+    return value
+
+
+@RULES.cost(*ZERO_COST)
+def free(call: OpCall) -> Cost:
+    return Cost(0, 0)
+
+
+@RULES.cost(*ONE_PER_OUTPUT)
+def one_per_output(call: OpCall) -> Cost:
+    return Cost(0, _numel(_first_tensor(call.out)))
+
+
+@RULES.cost(*NORMS, *NORM_BACKWARDS)
+def normalisation(call: OpCall) -> Cost:
+    """A norm, or its gradient (by the same rule, over the gradient's elements)."""
+    elements = _numel(call.args[0])
+    batch_statistics = call.training and call.func.overloadpacket is not aten._native_batch_norm_legit_no_training
+    return Cost(0, 2 * elements + (2 * elements if batch_statistics else 0))
+
+
+@RULES.cost(*_ops("max_pool1d max_pool2d max_pool3d max_pool2d_with_indices max_pool3d_with_indices "
+                  "avg_pool1d avg_pool2d avg_pool3d"))
+def pooling(call: OpCall) -> Cost:
+    args, kwargs = call.args, call.kwargs
     kernel = kwargs.get("kernel_size", args[1] if len(args) > 1 else 1)
     kernel = [kernel] if isinstance(kernel, int) else list(kernel)
     spatial_dims = args[0].dim() - 2 if isinstance(args[0], torch.Tensor) else len(kernel)
     if len(kernel) == 1:
         kernel = kernel * max(spatial_dims, 1)
-    return math.prod(kernel)
+    return Cost(0, _numel(_first_tensor(call.out)) * math.prod(kernel))
 
 
-def _has_bias(name: str, args: tuple) -> bool:
-    if name in ("addmm", "baddbmm"):
-        return True
-    if name in ("convolution", "_convolution", "convolution_overrideable", "cudnn_convolution"):
-        return len(args) > 2 and args[2] is not None
-    return False
+@RULES.cost(*_ops("avg_pool2d_backward avg_pool3d_backward"))
+def average_pooling_backward(call: OpCall) -> Cost:
+    """Each gradient element is spread over its window: kernel area per element."""
+    kernel = call.args[2]
+    kernel = [kernel] if isinstance(kernel, int) else list(kernel)
+    if len(kernel) == 1:
+        kernel = kernel * (call.args[1].dim() - 2)
+    return Cost(0, _numel(call.args[0]) * math.prod(kernel))
 
 
-def op_cost(func, args: tuple, kwargs: dict, out: Any, training: bool) -> tuple[int, int] | None:
-    """(macs, flops) of one aten op call, or None when no rule covers it."""
-    packet = func._overloadpacket
-    name = packet.__name__
-    if packet in flop_registry:
-        macs = flop_registry[packet](*args, **kwargs, out_val=out) // 2
-        bias = _numel(_first_tensor(out)) if _has_bias(name, args) else 0
-        return macs, 2 * macs + bias
-    if name in SDPA_WITHOUT_FORMULA:
-        query, key, value = args[:3]
-        macs = sdpa_flop_count(query.shape, key.shape, value.shape) // 2
-        return macs, 2 * macs
-    if name == "_native_multi_head_attention":
-        return _fused_multi_head_attention(args)
-    if name in ZERO_COST:
-        return 0, 0
-    if name in ONE_PER_OUTPUT:
-        return 0, _numel(_first_tensor(out))
-    if name in NORMS:
-        elements = _numel(args[0])
-        stats = 2 * elements if training and name not in ("_native_batch_norm_legit_no_training",) else 0
-        return 0, 2 * elements + stats
-    if name in POOLS:
-        return 0, _numel(_first_tensor(out)) * _pool_kernel_area(args, kwargs)
-    if name in REDUCTIONS:
-        return 0, _numel(args[0])
-    if name in SOFTMAXES:
-        return 0, 3 * _numel(args[0])
-    return None
+@RULES.cost(*_ops("mean sum amax amin max min var var_mean std _adaptive_avg_pool2d _adaptive_avg_pool3d "
+                  "adaptive_avg_pool1d adaptive_max_pool1d adaptive_max_pool2d adaptive_max_pool3d logsumexp "
+                  "norm linalg_vector_norm max_pool2d_with_indices_backward max_pool3d_with_indices_backward "
+                  "_adaptive_avg_pool2d_backward _adaptive_avg_pool3d_backward adaptive_max_pool2d_backward "
+                  "adaptive_max_pool3d_backward embedding_dense_backward"))
+def reduction(call: OpCall) -> Cost:
+    """1 per element of the first argument (the input; a gradient accumulated into its input's
+    shape)."""
+    return Cost(0, _numel(call.args[0]))
 
 
+@RULES.cost(*_ops("_softmax _log_softmax _safe_softmax softmax log_softmax _softmax_backward_data "
+                  "_log_softmax_backward_data"))
+def softmax(call: OpCall) -> Cost:
+    return Cost(0, 3 * _numel(call.args[0]))
 
 
-def _fused_multi_head_attention(args: tuple) -> tuple[int, int]:
+def _torch_formula(formula, bias_at: int | None = None):
+    """A cost rule from one of ``torch.utils.flop_counter``'s formulas (2 FLOPs per MAC),
+    plus one FLOP per output element for a convolution's bias (``args[bias_at]``) when given."""
+    on_shapes = getattr(formula, "__wrapped__", None)  # without its (slow) pytree conversion of tensors
+
+    def cost(call: OpCall) -> Cost:
+        if on_shapes is None:  # a formula that reads tensors
+            macs = formula(*call.args, **call.kwargs, out_val=call.out) // 2
+        else:
+            kwargs = {key: _shapes_of(value) for key, value in call.kwargs.items()}
+            macs = on_shapes(*_shapes_of(call.args), **kwargs, out_shape=_shapes_of(call.out)) // 2
+        has_bias = bias_at is not None and len(call.args) > bias_at and call.args[bias_at] is not None
+        return Cost(macs, 2 * macs + (_numel(_first_tensor(call.out)) if has_bias else 0))
+    return cost
+
+
+_MATMULS = (aten.mm, aten.addmm, aten.bmm, aten.baddbmm)
+_WITH_BIAS = (aten.addmm, aten.baddbmm)
+
+
+@RULES.cost(*_MATMULS)
+def matmul(call: OpCall) -> Cost:
+    """(b x) m x k times (b x) k x n: b*m*k*n MACs, as torch's flop counter counts them (whose
+    own formulas for these re-convert shapes through a pytree, a tenth of a static pass);
+    a bias of addmm/baddbmm 1 FLOP per output element."""
+    with_bias = call.func.overloadpacket in _WITH_BIAS
+    a, b = call.args[1:3] if with_bias else call.args[:2]
+    macs = a.numel() * b.shape[-1]
+    return Cost(macs, 2 * macs + (call.out.numel() if with_bias else 0))
+
+
+_BIAS_ARGUMENT = {aten.convolution: 2, aten._convolution: 2, aten.convolution_overrideable: 2,
+                  aten._slow_conv2d_forward: 3}
+for _packet, _formula in flop_registry.items():
+    if isinstance(_packet, torch._ops.OpOverloadPacket) and _packet not in (aten.convolution_backward, *_MATMULS):
+        RULES.cost(_packet)(_torch_formula(_formula, _BIAS_ARGUMENT.get(_packet)))
+
+
+def convolution_macs(input_shape, weight_shape, output_shape, transposed: bool) -> int:
+    """MACs of one convolution: every weight element meets every output position (every input
+    position of a transposed convolution), once per sample. A grouped weight holds
+    in/groups channels, so groups are in its shape."""
+    positions = input_shape[2:] if transposed else output_shape[2:]
+    return input_shape[0] * math.prod(weight_shape) * math.prod(positions)
+
+
+@RULES.cost(aten.convolution_backward)
+def convolution_backward(call: OpCall) -> Cost:
+    """The input gradient is a convolution of the output's gradient with the weight, the weight
+    gradient one of the input with the output's gradient: each takes the forward's MACs, and
+    runs only when ``output_mask`` asks for it. The bias gradient sums the output's gradient."""
+    grad_output, input, weight = call.args[:3]
+    transposed, output_mask = call.args[7], call.args[10]
+    forward = convolution_macs(input.shape, weight.shape, grad_output.shape, transposed)
+    macs = forward * (bool(output_mask[0]) + bool(output_mask[1]))
+    return Cost(macs, 2 * macs + (grad_output.numel() if output_mask[2] else 0))
+
+
+@RULES.cost(aten._scaled_dot_product_flash_attention_for_cpu,
+            aten._scaled_dot_product_fused_attention_overrideable)
+def fused_attention(call: OpCall) -> Cost:
+    """CPU/CUDA fused attention kernels the flop counter has no formula for: the two batched
+    matmuls, as for the math path that the meta device takes."""
+    query, key, value = call.args[:3]
+    macs = sdpa_flop_count(query.shape, key.shape, value.shape) // 2
+    return Cost(macs, 2 * macs)
+
+
+@RULES.cost(aten._scaled_dot_product_flash_attention_for_cpu_backward,
+            aten._scaled_dot_product_fused_attention_overrideable_backward)
+def fused_attention_backward(call: OpCall) -> Cost:
+    """The gradients of the fused kernels above, by the flop counter's formula for attention's
+    backward (recomputed scores and four batched matmuls)."""
+    grad_output, query, key, value = call.args[:4]
+    macs = sdpa_backward_flop_count(grad_output.shape, query.shape, key.shape, value.shape) // 2
+    return Cost(macs, 2 * macs)
+
+
+@RULES.cost(aten._native_multi_head_attention)
+def fused_multi_head_attention(call: OpCall) -> Cost:
     """nn.MultiheadAttention's fused inference kernel: q/k/v and output projections plus
     the two attention matmuls, as the unfused path counts them."""
-    query, key, _value, embed_dim, heads = args[:5]
+    query, key, _value, embed_dim, heads = call.args[:5]
     batch, q_len, k_len = query.shape[0], query.shape[1], key.shape[1]
     projections = batch * (q_len + 2 * k_len) * embed_dim * embed_dim + batch * q_len * embed_dim * embed_dim
     attention = 2 * batch * q_len * k_len * embed_dim
     biases = batch * (q_len + 2 * k_len) * embed_dim + batch * q_len * embed_dim
     softmax = 3 * batch * heads * q_len * k_len
     macs = projections + attention
-    return macs, 2 * macs + biases + softmax
+    return Cost(macs, 2 * macs + biases + softmax)
+
+
+@RULES.cost(aten.mkldnn_rnn_layer, aten.mkldnn_rnn_layer_backward)
+def recurrent_layer(call: OpCall) -> Cost:
+    """One layer of an LSTM/GRU/RNN in oneDNN's CPU kernel: each time step of each sample
+    multiplies its input by the input weights and the last hidden state by the hidden ones
+    (the matmuls the meta device's decomposition counts); the backward takes both products'
+    input and weight gradients, twice the forward."""
+    input, input_weights, hidden_weights = call.args[:3]
+    steps = input.numel() // input.shape[-1]
+    macs = steps * (input_weights.numel() + hidden_weights.numel())
+    if call.func.overloadpacket is aten.mkldnn_rnn_layer_backward:
+        macs *= 2
+    return Cost(macs, 2 * macs)

@@ -1,5 +1,6 @@
-"""The study registry: the seed articles' design comparisons (``shared/reference/studies.md``),
-rebuilt from real zoo modules and profiled side by side.
+"""The study registry: the design comparisons of the articles named in ``cnnstat.zoo._catalog``,
+rebuilt from real zoo modules and profiled side by side. A study's source names the article
+by its title and the paper the idea comes from.
 
 Every count in a study comes from a built module (``profile()`` or the module's own
 parameters). What is typed here is the articles' *stated* figures and reported accuracies,
@@ -15,6 +16,8 @@ from typing import Any, Callable, Sequence
 
 from cnnstat.analysis.compare import ModelFigures, ModelSpec, compare, figures_of
 from cnnstat.errors import CnnstatError
+from cnnstat.zoo._catalog import (CIFAR_ARTICLE, GOOGLENET, MOBILENET_V1, MODELS_ARTICLE, PLAIN_ARTICLE, RESNET,
+                                  RESNEXT, RESNEXT_ARTICLE, SHAKE_SHAKE, VGG)
 
 
 @dataclass
@@ -150,12 +153,12 @@ def _block_rows(stated: Sequence[tuple[ModelSpec, int]], source: str, device: st
 
 
 @_study("kernel-stack", "One 7x7 conv vs three stacked 3x3 convs (16 -> 32, 32x32 input, no padding)",
-        "seed 002, VGG section")
+        f"{MODELS_ARTICLE}, VGG section; {VGG.cite()}")
 def _kernel_stack(device: str):
     rows, extras, notes = _block_rows([
         (ModelSpec("block/conv", label="one 7x7 conv"), 25_088),
         (ModelSpec("block/conv3x3_stack", label="three 3x3 convs"), 13_824),
-    ], "seed 002 (VGG section)", device)
+    ], "the article (VGG section)", device)
     notes.append("RF: the input pixels one output pixel sees: 7x7 for both, the VGG paper's argument for the stack.")
     notes.append("The article's 13,824 is 3 x (3x3x16x32): it counts every conv as 16 -> 32. In a real stack the "
                  "second and third convs take 32 channels, so the module's count is higher; still below the 7x7's, "
@@ -164,22 +167,22 @@ def _kernel_stack(device: str):
 
 
 @_study("depthwise-separable", "Standard 3x3 conv vs depthwise + pointwise (3 -> 10, no bias)",
-        "seed 002, MobileNet section")
+        f"{MODELS_ARTICLE}, MobileNet section; {MOBILENET_V1.cite()}")
 def _depthwise_separable(device: str):
     return _block_rows([
         (ModelSpec("block/conv_standard", label="standard 3x3 conv"), 270),
         (ModelSpec("block/depthwise_separable", label="depthwise 3x3 + pointwise 1x1"), 57),
-    ], "seed 002 (MobileNet section)", device)
+    ], "the article (MobileNet section)", device)
 
 
 @_study("inception", "5x5 conv 192 -> 96 vs naive Inception vs Inception with 1x1 reductions",
-        "seed 002, GoogLeNet section")
+        f"{MODELS_ARTICLE}, GoogLeNet section; {GOOGLENET.cite()}")
 def _inception(device: str):
     rows, extras, notes = _block_rows([
         (ModelSpec("block/conv5x5", label="5x5 conv, 192 -> 96"), 460_800),
         (ModelSpec("block/inception_naive", label="naive Inception"), 161_280),
         (ModelSpec("block/inception_reduced", label="Inception, 1x1 reductions"), 28_416),
-    ], "seed 002 (GoogLeNet section)", device)
+    ], "the article (GoogLeNet section)", device)
     for row, extra in zip(rows, extras):
         branches = [layer for layer in row.report.layers if layer.depth == 1 and layer.name.startswith("branch")]
         extra["branch_fields"] = ", ".join(
@@ -206,7 +209,7 @@ def _resnext_block(cin: int, width: int, cardinality: int, group_width: int, lab
 
 
 @_study("resnext-cardinality", "ResNeXt cardinality C vs group width d at the params of the (256, 64) bottleneck",
-        "seed 001 (ResNeXt paper, Table 2)")
+        f"{RESNEXT_ARTICLE}; {RESNEXT.cite()}, Table 2")
 def _resnext_cardinality(device: str):
     target = conv_weights(ModelSpec("block/resnet_bottleneck"))
     specs, extras = [], []
@@ -231,7 +234,7 @@ STATED_ROUNDED_WIDTHS = (4, 4, 8, 8, 16, 16, 32, 32)
 
 
 @_study("resnext-width", "ResNeXt 32 x d per stage at the params of each ResNet-50 bottleneck",
-        "seed 001 (ResNeXt paper)")
+        f"{RESNEXT_ARTICLE}; {RESNEXT.cite()}")
 def _resnext_width(device: str):
     rows, extras = [], []
     for (cin, width, size), stated, rounded in zip(RESNEXT_STAGES, STATED_STAGE_WIDTHS, STATED_ROUNDED_WIDTHS):
@@ -248,19 +251,20 @@ def _resnext_width(device: str):
     return rows, extras, notes
 
 
-@_study("plain-vs-residual", "Plain networks vs residual networks of the same depth", "seed 004")
+@_study("plain-vs-residual", "Plain networks vs residual networks of the same depth",
+        f"{PLAIN_ARTICLE}; {RESNET.cite()}")
 def _plain_vs_residual(device: str):
     reported = {"plain50": 53.0, "resnet50": 73.0}
     rows = compare(["plain34", "resnet34", "plain50", "resnet50"], device=device)
     extras = [{"reported_accuracy": reported.get(row.model), **field_extras(row.report)} for row in rows]
-    notes = ["Reported accuracy: seed 004's validation accuracy on its cat-vs-dog subset (it trained the 50-layer "
+    notes = ["Reported accuracy: the post's validation accuracy on its cat-vs-dog subset (it trained the 50-layer "
              "pair only). Shortcuts cost almost nothing: the only parameters they add are the projections.",
              FIELD_NOTE]
     return rows, extras, notes
 
 
 @_study("basic-vs-bottleneck", "Basic blocks (ResNet-18/34) vs bottleneck blocks (ResNet-50/101/152)",
-        "seeds 002 and 004")
+        f"{MODELS_ARTICLE}, ResNet section; {PLAIN_ARTICLE}; {RESNET.cite()}")
 def _basic_vs_bottleneck(device: str):
     rows = compare(["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"], device=device)
     extras = []
@@ -284,18 +288,20 @@ CIFAR_PROGRESSION = (
     ("cifar_deepbn", 462_570, 71.1),
     ("cifar_resnet_small", 1_965_066, 73.3),
 )
-"""Seed 003's nets, with the parameter counts and test accuracies the article states."""
+"""The CIFAR-10 walkthrough's nets, with the parameter counts and test accuracies it states."""
 
 
-@_study("cifar-progression", "CIFAR-10: linear -> MLP -> CNN -> BatchNorm -> deeper -> residual", "seed 003")
+@_study("cifar-progression", "CIFAR-10: linear -> MLP -> CNN -> BatchNorm -> deeper -> residual",
+        f"{CIFAR_ARTICLE}; {SHAKE_SHAKE.cite()} for where it leads")
 def _cifar_progression(device: str):
     rows = compare([name for name, _, _ in CIFAR_PROGRESSION], device=device)
     extras = [{"stated_params": params, "reported_accuracy": accuracy} for _, params, accuracy in CIFAR_PROGRESSION]
-    notes = ["Stated params and reported accuracy: seed 003, the article's own training runs (not recomputed here)."]
+    notes = ["Stated params and reported accuracy: the article's own training runs (not recomputed here)."]
     return rows, extras, notes
 
 
-@_study("vgg-vs-mobilenet", "VGG-16 vs MobileNet (v1), ImageNet 224x224", "seed 002; the mission's example")
+@_study("vgg-vs-mobilenet", "VGG-16 vs MobileNet (v1), ImageNet 224x224",
+        f"{MODELS_ARTICLE}; {VGG.cite()}; {MOBILENET_V1.cite()}")
 def _vgg_vs_mobilenet(device: str):
     from cnnstat.zoo import get_entry
 

@@ -1,8 +1,7 @@
 """Every registered model with its published figures (pure data: no torch here).
 
-``num_params`` and ``gmacs`` are the figures of ``shared/reference/models.csv`` where it
-lists the model (torchvision's published weights meta, the papers, the seed articles);
-a test rebuilds each model and holds its parameter count to the figure.
+``num_params`` and ``gmacs`` are published figures (torchvision's weights meta, the papers,
+the articles below); a test rebuilds each model and holds its parameter count to the figure.
 """
 
 from cnnstat.zoo._registry import Paper, register_alias, register_model
@@ -28,7 +27,13 @@ CONVNEXT = Paper("A ConvNet for the 2020s", 2022)
 REGNET = Paper("Designing Network Design Spaces", 2020)
 MNASNET = Paper("MnasNet: Platform-Aware Neural Architecture Search for Mobile", 2019)
 SHAKE_SHAKE = Paper("Shake-Shake regularization", 2017)
-CIFAR_TUTORIAL = Paper("CIFAR-10 from a linear model towards the state of the art (seed 003 article)", 2019)
+CIFAR_TUTORIAL = Paper("CIFAR-10 from a linear model towards the state of the art", 2019)
+
+# The articles whose nets and design comparisons the zoo rebuilds, named by title as a user reads them.
+MODELS_ARTICLE = '"代表的なモデル" (representative CNN models)'
+RESNEXT_ARTICLE = '"Pytorch – ResNeXt の仕組みと実装について解説" (ResNeXt explained)'
+PLAIN_ARTICLE = "a Korean ResNet implementation post comparing ResNet-50 with PlainNet-50"
+CIFAR_ARTICLE = f'"{CIFAR_TUTORIAL.title}" (a Japanese CIFAR-10 walkthrough)'
 
 for _name, _params, _gmacs in [
     ("resnet18", 11_689_512, 1.814),
@@ -54,7 +59,7 @@ for _name, _params, _gmacs in [("wide_resnet50_2", 68_883_240, 11.398), ("wide_r
 
 for _name, _params in [("plain34", 21_623_848), ("plain50", 22_780_456)]:
     register_model(_name, f"resnet:{_name}", family="plain", paper=RESNET, input_size=IMAGENET,
-                   num_params=_params, note="the ResNet of the same depth with every shortcut removed (seed 004)")
+                   num_params=_params, note="the ResNet of the same depth with every shortcut removed (the paper's plain baseline)")
 
 for _name, _params, _gmacs in [
     ("vgg11", 132_863_336, 7.609),
@@ -102,7 +107,7 @@ for _name, _module, _family, _paper, _params, _gmacs in [
     register_model(_name, f"{_module}:{_name}", family=_family, paper=_paper, input_size=IMAGENET,
                    num_params=_params, gmacs=_gmacs)
 
-# Seed 003: the article's CIFAR-10 progression, with the parameter counts it states.
+# The CIFAR-10 walkthrough's progression, with the parameter counts it states.
 for _name, _params in [
     ("cifar_linear", 30_730),
     ("cifar_mlp", 123_330),
@@ -126,7 +131,7 @@ for _name, _params in [
     register_model(_name, f"cifar:{_name}", family="cifar_resnet", paper=RESNET, input_size=CIFAR,
                    num_params=_params, num_classes=10)
 
-# Shake-Shake ResNet-26 (seed 003's final target). Exact counts of our build; the paper
+# Shake-Shake ResNet-26 (the CIFAR-10 walkthrough's final target). Exact counts of our build; the paper
 # rounds them to 2.9M, 11.7M, 26.2M.
 for _name, _params in [
     ("shake_shake26_2x32d", 2_923_162),
@@ -136,34 +141,34 @@ for _name, _params in [
     register_model(_name, f"cifar:{_name}", family="shake_shake", paper=SHAKE_SHAKE, input_size=CIFAR,
                    num_params=_params, num_classes=10)
 
-# Building blocks (blocks.py): the seed articles' design comparisons (shared/reference/studies.md),
+# Building blocks (blocks.py): the articles' design comparisons (cnnstat.analysis.studies),
 # each at its default input. num_classes=0: a block outputs a feature map, not class scores.
 # The conv comparisons count conv weights only, as the articles do (bias off, no BatchNorm);
 # the residual blocks carry their BatchNorms, so the articles' figures are their conv weights.
 for _name, _builder, _paper, _input, _params, _options, _note in [
     ("block/conv", "conv", VGG, (16, 32, 32), 25_088, {},
-     "one 7x7 conv, 16 -> 32, no padding: 32x26x26 (seed 002)"),
-    # Seed 002 states 13,824 = 3x3x16x32 x 3, counting all three convs as 16 -> 32; the second
+     "one 7x7 conv, 16 -> 32, no padding: 32x26x26"),
+    # The article states 13,824 = 3x3x16x32 x 3, counting all three convs as 16 -> 32; the second
     # and third take 32 channels, so the real stack has 4,608 + 2 x 9,216 weights.
     ("block/conv3x3_stack", "conv", VGG, (16, 32, 32), 23_040, {"k": 3, "n": 3},
      "three 3x3 convs, 16 -> 32 -> 32 -> 32, no padding, ReLU between: 32x26x26 like one 7x7 "
-     "(seed 002 states 13,824: it counts each conv as 16 -> 32)"),
+     "(the article states 13,824: it counts each conv as 16 -> 32)"),
     ("block/conv_standard", "conv", MOBILENET_V1, (3, 32, 32), 270, {"k": 3, "cin": 3, "cout": 10, "padding": None},
-     "3x3 conv, 3 -> 10 (seed 002)"),
+     "3x3 conv, 3 -> 10"),
     ("block/depthwise_separable", "depthwise_separable", MOBILENET_V1, (3, 32, 32), 57, {},
-     "3x3 depthwise (27) + 1x1 pointwise (30), 3 -> 10 (seed 002)"),
+     "3x3 depthwise (27) + 1x1 pointwise (30), 3 -> 10"),
     ("block/conv5x5", "conv", GOOGLENET, (192, 28, 28), 460_800,
-     {"k": 5, "cin": 192, "cout": 96, "padding": None}, "5x5 conv, 192 -> 96 (seed 002)"),
+     {"k": 5, "cin": 192, "cout": 96, "padding": None}, "5x5 conv, 192 -> 96"),
     ("block/inception_naive", "inception_naive", GOOGLENET, (192, 28, 28), 161_280, {},
-     "1x1, 3x3, 5x5 (24 each) + 3x3 max-pool, 192 -> 264 (seed 002)"),
+     "1x1, 3x3, 5x5 (24 each) + 3x3 max-pool, 192 -> 264"),
     ("block/inception_reduced", "inception_reduced", GOOGLENET, (192, 28, 28), 28_416, {},
-     "1x1(24); 1x1(16)->3x3(24); 1x1(16)->5x5(24); pool->1x1(24): 192 -> 96 (seed 002)"),
+     "1x1(24); 1x1(16)->3x3(24); 1x1(16)->5x5(24); pool->1x1(24): 192 -> 96"),
     ("block/resnet_basic", "resnet_basic", RESNET, (64, 56, 56), 73_984, {},
      "ResNet-18/34 basic block, 64 -> 64 (conv weights 73,728)"),
     ("block/resnet_bottleneck", "bottleneck", RESNET, (256, 56, 56), 70_400, {},
-     "ResNet-50 bottleneck, 256 -> 64 -> 256 (conv weights 69,632, seed 001)"),
+     "ResNet-50 bottleneck, 256 -> 64 -> 256 (conv weights 69,632)"),
     ("block/resnext_bottleneck", "bottleneck", RESNEXT, (256, 56, 56), 71_168, {"C": 32, "d": 4},
-     "ResNeXt 32x4d bottleneck, 256 -> 128 (32 groups) -> 256 (conv weights 70,144 vs 69,632, seed 001)"),
+     "ResNeXt 32x4d bottleneck, 256 -> 128 (32 groups) -> 256 (conv weights 70,144 vs 69,632)"),
 ]:
     register_model(_name, f"blocks:{_builder}", family="block", paper=_paper, input_size=_input,
                    num_params=_params, num_classes=0, options=_options, note=_note)

@@ -173,8 +173,11 @@ def _import_extra(package: str, importer: Callable[[str], Any] = importlib.impor
     try:
         return importer(package)
     except ImportError:
+        import torch
+
+        # Pinning the torch in use keeps pip from fetching the newest torch (a CUDA build) for the newest extra.
         raise CnnstatError(f"{package} models need {package}, which is not installed: "
-                           f"pip install 'cnnstat[{package}]'") from None
+                           f"pip install 'cnnstat[{package}]' torch=={torch.__version__.split('+')[0]}") from None
 
 
 def _timm_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
