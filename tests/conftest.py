@@ -1,7 +1,9 @@
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import traceback
 import warnings
 from pathlib import Path
@@ -28,7 +30,7 @@ def run_cli(*args: str, check: bool = False, cwd=None,
     script would: ``sys.argv`` set, environment variables added (``None`` removes one), ``cwd``
     entered, stdout and stderr captured, the exit code taken from ``SystemExit``; an exception
     that escapes prints its traceback on stderr and exits 1, as the interpreter would.
-    A fresh interpreter (hash seed, first import, the installed script) is ``run_console_script``'s."""
+    A fresh interpreter (hash seed, first import, the installed script) is ``start_console_script``'s."""
     from typer.testing import CliRunner
 
     from cnnstat.cli import main, state
@@ -94,22 +96,28 @@ def finish(process: subprocess.Popen, check: bool = False, timeout: float = 300)
     return result
 
 
-def run_console_script(*args: str, check: bool = False, timeout: float = 300, cwd=None,
-                       env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return finish(start_console_script(*args, cwd=cwd, env=env), check=check, timeout=timeout)
-
-
 @pytest.fixture
 def cli():
     return run_cli
 
 
+REPORT_SEED = "1"
+"""The string-hash seed of ``fresh_reports`` (test_determinism runs the report with another)."""
+
+
+def start_fresh_reports():
+    folder = Path(tempfile.mkdtemp(prefix="cnnstat-fresh-reports-"))
+    return folder, start_console_script("report", "--out", str(folder / "reports"), env={"PYTHONHASHSEED": REPORT_SEED})
+
+
 @pytest.fixture(scope="session")
-def fresh_reports(tmp_path_factory):
-    """`cnnstat report` on meta, run once per session."""
-    out = tmp_path_factory.mktemp("reports")
-    run_cli("report", "--out", str(out), check=True)
-    return out
+def fresh_reports():
+    """`cnnstat report` on meta, run once per session (started before the first test: it takes
+    seconds)."""
+    folder, process = take_early("fresh_reports") or start_fresh_reports()
+    finish(process, check=True, timeout=600)
+    yield folder / "reports"
+    shutil.rmtree(folder)
 
 
 def needs_reference():
@@ -127,6 +135,32 @@ def quick_probe(monkeypatch, tmp_path):
     monkeypatch.setattr(roofline, "HALF_GEMM_SIZE_CPU", 32)
     monkeypatch.setattr(roofline, "COPY_BYTES", {"cpu": 2**20, "cuda": 2**20})
     return roofline
+
+
+STARTED_EARLY: dict[str, object] = {}
+"""What each test module's ``start_early(test_names)`` started, by module name (``take_early``)."""
+
+
+def pytest_collection_finish(session):
+    """Before the first test, start the fresh interpreters the collected tests will read: each
+    module's ``start_early`` gets the names of its collected tests and starts what they need. On a
+    2-core machine they run beside the in-process tests instead of after them."""
+    if session.config.option.collectonly:
+        return
+    by_module: dict = {}
+    for item in session.items:
+        if getattr(item, "module", None) is not None and hasattr(item.module, "start_early"):
+            by_module.setdefault(item.module, []).append(item.originalname)
+    for module, names in by_module.items():
+        STARTED_EARLY[module.__name__] = module.start_early(names)
+    if any("fresh_reports" in getattr(item, "fixturenames", ()) for item in session.items):
+        STARTED_EARLY["fresh_reports"] = start_fresh_reports()
+
+
+def take_early(module_name: str):
+    """What ``start_early`` started for this module; None when it was not (the module was not
+    collected through this conftest, or its fixture asks twice)."""
+    return STARTED_EARLY.pop(module_name, None)
 
 
 def pytest_addoption(parser):

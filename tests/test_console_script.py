@@ -1,17 +1,21 @@
 """One run of the installed ``cnnstat`` script per command: the entry point pip writes, in a
 fresh interpreter, its output parsed back. Everything else about the commands is tested in
 process (``run_cli`` in tests/conftest.py calls the same ``cnnstat.cli.main.run``). The eight
-runs start together, since each spends seconds starting an interpreter and importing torch."""
+runs start together before the first test (``start_early``), since each spends seconds starting
+an interpreter and importing torch."""
 
 import io
 import json
+import shutil
+import tempfile
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from cnnstat.cli.main import app
-from tests.conftest import finish, start_console_script
+from tests.conftest import finish, start_console_script, take_early
 
 TINY_PACKAGE = textwrap.dedent("""
     from torch import nn
@@ -34,16 +38,27 @@ RUNS = {
 }
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("console_script")
+def start_early(test_names):
+    """Every command's run, in a folder of its own holding a package ``mynets``; nothing when only
+    the test that needs no run was collected."""
+    if test_names is not None and set(test_names) <= {"test_every_command_has_its_run"}:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="cnnstat-console-script-"))
     (folder / "mynets").mkdir()
     (folder / "mynets" / "__init__.py").write_text("")
     (folder / "mynets" / "tiny.py").write_text(TINY_PACKAGE)
     (folder / "a-file").write_text("not a folder")
-    started = {command: start_console_script(*(arg.format(folder=folder) for arg in args), cwd=folder)
-               for command, args in RUNS.items()}
-    return {command: finish(process) for command, process in started.items()}
+    return folder, {command: start_console_script(*(arg.format(folder=folder) for arg in args), cwd=folder)
+                    for command, args in RUNS.items()}
+
+
+@pytest.fixture(scope="module")
+def runs():
+    folder, started = take_early(__name__) or start_early(None)
+    try:
+        return {command: finish(process) for command, process in started.items()}
+    finally:
+        shutil.rmtree(folder)
 
 
 def succeeded(runs, command):

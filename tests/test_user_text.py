@@ -33,3 +33,22 @@ def test_readme_and_reports(path):
                                   *([command, "--help"] for command in COMMANDS)], ids=" ".join)
 def test_command_output(args):
     assert making_of(run_cli(*args, check=True).stdout) == []
+
+
+def test_docstrings_of_the_library():
+    """What help() shows of every cnnstat module, class and function."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import cnnstat
+
+    found = {}
+    for module_info in pkgutil.walk_packages(cnnstat.__path__, "cnnstat."):
+        if module_info.name == "cnnstat.__main__":  # importing it runs the command line
+            continue
+        module = importlib.import_module(module_info.name)
+        for name, value in [("", module), *inspect.getmembers(module, lambda v: inspect.isclass(v) or inspect.isfunction(v))]:
+            if getattr(value, "__module__", module.__name__) == module.__name__ and making_of(inspect.getdoc(value) or ""):
+                found[f"{module.__name__}.{name}"] = making_of(inspect.getdoc(value))
+    assert found == {}

@@ -12,7 +12,7 @@ from torch.nn import functional as F
 
 from cnnstat.analysis import profile
 from cnnstat.analysis.profiler import run_pass
-from cnnstat.analysis.receptive_field import WHOLE, AxisField, ReceptiveFields
+from cnnstat.analysis.receptive_field import AxisField, ReceptiveFields
 
 CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 MAX_POOL = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
@@ -124,10 +124,10 @@ class GlobalMean(nn.Module):
 def random_net(rng: random.Random, dims: int, sizes: list[int], dilated: bool, channels: int = 2) -> nn.Module:
     """Chains, residuals (with strided projections), Inception branches, softplus and a global mean.
 
-    Every window of the net holds at least one real position and strides divide what they
-    slide over (no pixel dropped at the far border): there the standard field, clipped to the
-    input, is exactly what a border position sees. ``dilated`` adds dilations, whose holes the
-    field keeps."""
+    Every window of the net holds at least one real position (the padding is at most half the
+    window). ``dilated`` adds dilations, whose holes the field keeps; then strides divide what
+    they slide over, since at a border a dilated window's padded taps would stand for pixels
+    that no real position's field fills."""
     modules, current = [], list(sizes)
     for _ in range(rng.randint(2, 6)):
         kind = rng.choice(["conv", "conv", "avg", "residual", "branches", "softplus"])
@@ -135,13 +135,13 @@ def random_net(rng: random.Random, dims: int, sizes: list[int], dilated: bool, c
             k = rng.randint(1, 4)
             s, d = rng.randint(1, k), rng.randint(1, 2) if kind == "conv" and dilated else 1
             p = rng.randint(0, (k - 1) * d // 2)
-            if any((n + 2 * p - d * (k - 1) - 1) % s or out_size(n, k, s, p, d) < 2 for n in current):
+            if any(dilated and (n + 2 * p - d * (k - 1) - 1) % s or out_size(n, k, s, p, d) < 2 for n in current):
                 continue
             modules.append(CONV[dims](channels, channels, k, s, p, d) if kind == "conv" else AVG_POOL[dims](k, s, p))
             current = [out_size(n, k, s, p, d) for n in current]
         elif kind == "residual":
             k, d = rng.choice([1, 3, 5]), rng.randint(1, 2) if dilated else 1
-            s = 2 if all(n % 2 for n in current) and min(current) > 2 else 1
+            s = 2 if (all(n % 2 for n in current) or not dilated) and min(current) > 2 else 1
             modules.append(Residual(dims, channels, k, d, s))
             current = [out_size(n, k, s, (k - 1) // 2 * d, d) for n in current]
         elif kind == "branches":
@@ -169,7 +169,7 @@ def predicted_pixels(field, position, sizes):
     for axis, state in enumerate(field.axes):
         along = [d for d, held in enumerate(field.dims) if axis in held]
         index = position[along[0]] if along else 0
-        per_axis.append(range(sizes[axis]) if state == WHOLE else state.pixels(index, sizes[axis]))
+        per_axis.append(state.pixels(index, sizes[axis]))
     return set(itertools.product(*per_axis))
 
 
@@ -193,13 +193,14 @@ def test_the_gradient_of_one_output_pixel_is_non_zero_on_its_field_only(seed):
         assert seen == predicted_pixels(field, (0, 0, *position), sizes), (seed, position)
         for axis in range(dims):  # the reported figures: the same pixels' span, clipped
             low, high = min(p[axis] for p in seen), max(p[axis] for p in seen)
-            if figures.size[axis] is None:
-                assert (low, high) == (0, sizes[axis] - 1)
+            end = sizes[axis] - 1 if figures.last_pixel[axis] is None else figures.last_pixel[axis]
+            if figures.size[axis] is None:  # the whole input, as far as the net reads it
+                assert (low, high) == (0, end)
                 continue
             first = figures.start[axis] + position[axis] * figures.jump[axis]
-            assert max(first, 0) <= low and high <= min(first + figures.size[axis] - 1, sizes[axis] - 1)
+            assert max(first, 0) <= low and high <= min(first + figures.size[axis] - 1, end)
             if not dilated:
-                assert (low, high) == (max(first, 0), min(first + figures.size[axis] - 1, sizes[axis] - 1))
+                assert (low, high) == (max(first, 0), min(first + figures.size[axis] - 1, end))
 
 
 def test_dilation_leaves_holes_that_the_size_spans():
@@ -208,7 +209,7 @@ def test_dilation_leaves_holes_that_the_size_spans():
         net.weight.fill_(1.0)
     x = torch.ones(1, 1, 20, dtype=torch.float64)
     field = observed_field(net, x)
-    assert field.axes[0] == AxisField(jump=1, start=-4, mask=0b100010001)
+    assert field.axes[0] == AxisField(jump=1, start=-4, mask=0b100010001, high=19)
     assert field.axes[0].size == 9 and field.axes[0].pixels(0, 20) == [0, 4]
 
 
@@ -315,3 +316,15 @@ def test_residual_nets_say_where_their_field_covers_the_input():
     records = {row["model"]: row for row in run_study("basic-vs-bottleneck").to_records()}
     assert records["resnet18"]["covers_input_at"] == "layer4.0.conv2"
     assert records["resnet18"]["last_field"] == [435, 435]
+
+
+def test_following_fields_keeps_no_tensor_alive():
+    """The memory estimate follows tensor lifetimes: the observer must not extend any."""
+    import cnnstat
+
+    model = cnnstat.create_model("densenet121")
+    x = torch.empty(1, 3, 64, 64, device="meta")
+    peaks = [run_pass(model, (x,), {}, training=False, backward=False, device=torch.device("meta"), dtype=None,
+                      model_name="densenet121", observers=observers).peak_bytes
+             for observers in ([], [ReceptiveFields()])]
+    assert peaks[0] == peaks[1]

@@ -7,13 +7,13 @@ from cnnstat.analysis.compare import STATIC_FIGURES
 
 
 def test_compare_vgg16_mobilenet_table(cli):
-    result = cli("compare", "vgg16", "mobilenet", check=True)
+    result = cli("compare", "vgg16", "mobilenet", "--device", "meta", check=True)
     assert "138,357,544" in result.stdout and "4,231,976" in result.stdout
     assert "x0.031" in result.stdout and "vgg16's" in result.stdout
 
 
 def test_csv_and_json_parse_back_to_the_same_numbers(cli):
-    args = ("compare", "block/conv", "block/conv:k=3,n=3", "block/conv5x5")
+    args = ("compare", "block/conv", "block/conv:k=3,n=3", "block/conv5x5", "--device", "meta")
     csv = pd.read_csv(io.StringIO(cli(*args, "--format", "csv", check=True).stdout))
     records = json.loads(cli(*args, "--format", "json", check=True).stdout)
     frame = pd.DataFrame(records)
@@ -25,7 +25,7 @@ def test_csv_and_json_parse_back_to_the_same_numbers(cli):
 
 
 def test_set_applies_to_all_and_inline_wins(cli):
-    records = json.loads(cli("compare", "block/conv", "block/conv:cout=64", "--set", "cout=10", "--format", "json",
+    records = json.loads(cli("compare", "block/conv", "block/conv:cout=64", "--set", "cout=10", "--device", "meta", "--format", "json",
                              check=True).stdout)
     assert [r["params"] for r in records] == [16 * 10 * 49, 16 * 64 * 49]
 
@@ -41,7 +41,7 @@ def test_study_outputs_the_seed_figures(cli):
 
 
 def test_user_mistakes_exit_2_in_one_line(cli, tmp_path):
-    for args in (("compare", "vgg16", "--baseline", "resnet50"), ("compare", "block/conv:"), ("study", "nope"),
+    for args in (("compare", "vgg16", "--baseline", "resnet50", "--device", "meta"), ("compare", "block/conv:"), ("study", "nope"),
                  ("study",), ("compare", "vgg16", "--format", "xml")):
         result = cli(*args)
         assert result.returncode == 2, args
@@ -50,5 +50,5 @@ def test_user_mistakes_exit_2_in_one_line(cli, tmp_path):
 
 def test_output_file(cli, tmp_path):
     target = tmp_path / "cmp.json"
-    cli("compare", "vgg16", "mobilenet", "--format", "json", "-o", str(target), check=True)
+    cli("compare", "vgg16", "mobilenet", "--device", "meta", "--format", "json", "-o", str(target), check=True)
     assert [r["name"] for r in json.loads(target.read_text())] == ["vgg16", "mobilenet_v1"]

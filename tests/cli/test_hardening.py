@@ -146,7 +146,7 @@ def test_a_mistake_is_one_clear_line(invoke, tmp_path, args, message):
 
 USAGE_MISTAKES = [
     (["summary", "resnet18", "--batch", "abc"], "Invalid value for '--batch'"),
-    (["summary"], "Missing argument 'model'"),
+    (["summary"], "Missing argument 'MODEL'"),
     (["summry", "resnet18"], "No such command 'summry'. Did you mean 'summary'?"),
     (["bench", "resnet18", "--no-such-flag"], "No such option: --no-such-flag"),
 ]

@@ -26,7 +26,7 @@ def test_summary_roofline_and_latency_on_cpu(invoke, tmp_path, monkeypatch):
 
 
 def test_compare_sweep_and_bench_plot(invoke, tmp_path):
-    commands = {"compare.svg": ("compare", "resnet18", "mobilenet_v2"),
+    commands = {"compare.svg": ("compare", "resnet18", "mobilenet_v2", "--device", "meta"),
                 "sweep.png": ("sweep", "resnet18", "--input", "3x32x32,3x64x64", "--batch", "1,2"),
                 "bench.png": ("bench", "block/conv", "--batch", "1,2", "--device", "cpu", "--min-run-time", "0.05")}
     for name, args in commands.items():
@@ -37,7 +37,7 @@ def test_compare_sweep_and_bench_plot(invoke, tmp_path):
     assert (tmp_path / "bench.png").read_bytes().startswith(PNG_SIGNATURE)
 
 
-@pytest.mark.parametrize("command", [("summary", *TINY, "--device", "meta"), ("compare", "resnet18"),
+@pytest.mark.parametrize("command", [("summary", *TINY, "--device", "meta"), ("compare", "resnet18", "--device", "meta"),
                                      ("sweep", "resnet18", "--input", "3x32x32,3x64x64", "--batch", "1"),
                                      ("bench", "block/conv", "--device", "cpu")])
 def test_bad_plot_paths_exit_2_before_any_work(invoke, tmp_path, command):

@@ -4,15 +4,15 @@ import re
 
 from cnnstat.figures import Figure
 from cnnstat.render.html import figures_page
-from cnnstat.render.table import Table
+from cnnstat.frame.view import Facts, View
 
 HOSTILE = '<img src=x onerror="alert(1)">'
 
 
 def test_names_are_text_and_nothing_is_fetched():
-    table = Table([Figure("model", "Model"), Figure("macs", "MACs", "si")],
-                  [{"model": HOSTILE, "macs": 2_000_000}, {"model": "b", "macs": 1_000_000, "macs_ratio": 0.5}],
-                  title=f"{HOSTILE} vs b", footer=[HOSTILE])
+    table = View([Figure("model", "Model"), Figure("macs", "MACs", "si")],
+                 [{"model": HOSTILE, "macs": 2_000_000}, {"model": "b", "macs": 1_000_000, "macs_ratio": 0.5}],
+                 Facts(title=[f"{HOSTILE} vs b"], notes=[HOSTILE]))
     page = figures_page(table, "cnnstat compare")
     assert HOSTILE not in page and "&lt;img src=x" in page
     assert "default-src 'none'" in page  # the page's own policy forbids any request

@@ -31,6 +31,7 @@ from torch import nn
 from torch.utils._pytree import tree_leaves
 
 from cnnstat.analysis.build import resolve_device
+from cnnstat.analysis.preserve import left_as_found
 from cnnstat.analysis.profiler import _loss as loss_of
 from cnnstat.errors import CnnstatError, OutOfMemory
 
@@ -342,7 +343,7 @@ def make_optimizer(name: str | None, model: nn.Module) -> torch.optim.Optimizer 
         return None
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
-        raise CnnstatError(f"a {name} step needs trainable parameters, and the model has none")
+        raise CnnstatError(f"an optimizer step ({name}) needs trainable parameters, and the model has none")
     return torch.optim.SGD(params, lr=1e-3, momentum=0.9) if name == "sgd" else torch.optim.Adam(params, lr=1e-3)
 
 
@@ -368,8 +369,8 @@ def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: s
             threads: int | None = None, min_run_time: float = 1.0, per_layer: bool = True,
             est_peak_bytes: int | None = None, name: str | None = None) -> Measured:
     """Time ``model(*inputs)`` (eval) or one training step (train) where the model and the
-    inputs live, and measure its peak memory. In eval the model is left as found (hooks
-    removed, train/eval flags restored); a train step is real (gradients, BN statistics and,
+    inputs live, and measure its peak memory. In eval the model is left as found (``left_as_found``:
+    hooks removed, flags and anything the forward caches restored); a train step is real (gradients, BN statistics and,
     with an optimizer, the weights change)."""
     check_optimizer(optimizer, mode)
     if not (math.isfinite(min_run_time) and min_run_time > 0):
@@ -382,7 +383,8 @@ def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: s
     torch_optimizer = make_optimizer(optimizer, model)
     step = make_step(model, inputs, mode, torch_optimizer)
     try:
-        with using_threads(threads) as used_threads, out_of_memory_as_error(device, what):
+        with using_threads(threads) as used_threads, out_of_memory_as_error(device, what), \
+                left_as_found(model) if mode == "eval" else contextlib.nullcontext():
             model.train(mode == "train")
             step()  # first run: lazy inits (cuDNN, optimizer state) stay out of the timing and the peak
             steps = [(step, contextlib.nullcontext)]

@@ -36,6 +36,9 @@ class FieldFigures:
     """First input pixel output position 0 spans (negative: in the padding)."""
     covers_input: bool
     """Whether an output position (a central one) sees every input pixel."""
+    last_pixel: list[int | None] | None = None
+    """The last input pixel any output position sees, where strides left the input's last
+    ones out (e.g. a 1x1 stride-2 conv on an even size); None on an axis that reaches the end."""
     kernel: list[int | None] | None = None
     """The layer's own extent: its output's field over its own input (a conv's dilated kernel)."""
     kernel_stride: list[int | None] | None = None

@@ -7,13 +7,13 @@ from typing import Optional
 import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import (FORMAT_OPTION, INPUT_HELP, OUTPUT_OPTION, REPROBE_OPTION, check_measure_options,
-                                 parse_int_list, parse_shape)
+from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, INPUT_HELP, MODELS_HELP, OUTPUT_OPTION,
+                                 REPROBE_OPTION, check_measure_options, choose_columns, parse_int_list, parse_shape)
 from cnnstat.errors import CnnstatError
 
 
 def bench_command(
-    models: list[str] = typer.Argument(..., help="Zoo model names (see `cnnstat list`)."),
+    models: list[str] = typer.Argument(..., metavar="MODEL", help=MODELS_HELP),
     input: Optional[str] = typer.Option(None, "--input", "-i", help=INPUT_HELP),
     batch: str = typer.Option("1", "--batch", "-b", help="Batch sizes, e.g. 1,8,32."),
     device: str = typer.Option("auto", "--device", help="auto (cuda if present, else cpu) | cpu | cuda"),
@@ -26,15 +26,16 @@ def bench_command(
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam: add the optimizer step (--mode train)."),
     roofline: bool = typer.Option(False, "--roofline", help="Add the fraction of this machine's probed peak FLOP/s."),
     reprobe: bool = REPROBE_OPTION,
-    fmt: str = FORMAT_OPTION,
+    fmt: Optional[str] = FORMAT_OPTION,
     output: Optional[str] = OUTPUT_OPTION,
+    columns: Optional[str] = COLUMNS_OPTION,
     plot: Optional[str] = PLOT_OPTION,
 ) -> None:
     """Time each MODEL at each batch size on a real device."""
     from cnnstat.render.emit import check_format
     from cnnstat.render.output import check_writable
 
-    check_format(fmt)
+    fmt = check_format(fmt, output)
     batches = parse_int_list(batch, "--batch")
     shape = parse_shape(input)
     check_measure_options(threads, min_run_time, optimizer, mode)
@@ -47,9 +48,9 @@ def bench_command(
 
     from cnnstat.analysis import profile
     from cnnstat.analysis.measure import check_optimizer, pick_device
-    from cnnstat.analysis.roofline import achieved_flops_per_s, peak_fraction, probe
+    from cnnstat.analysis.roofline import probe
     from cnnstat.cli.summary import measure_or_fall_back
-    from cnnstat.render.bench import bench_table
+    from cnnstat.frame.views import bench_row, bench_view
     from cnnstat.render.emit import emit
 
     check_optimizer(optimizer, mode)
@@ -70,16 +71,7 @@ def bench_command(
             report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto", optimizer=optimizer,
                                                    threads=threads, min_run_time=min_run_time, per_layer=False,
                                                    compile=compile_)
-            row = {"model": report.model, "batch": report.batch, "flops": report.totals.flops,
-                   "est_peak_inference_bytes": report.totals.est_peak_inference_bytes,
-                   "est_peak_training_bytes": report.totals.est_peak_training_bytes}
-            if report.measured is None:
-                row["skipped"] = "not measured: the device cannot hold it (static estimate)"
-            else:
-                row |= report.measured.totals_dict() | {"achieved_flops_per_s": achieved_flops_per_s(report)}
-                if machine:
-                    row["peak_fraction"] = 100 * peak_fraction(report, machine)
-            rows.append(row)
+            rows.append(bench_row(report, machine))
             progress.advance(task)
     settings = {"device": str(measure_on), "mode": mode, "dtype": dtype, "channels_last": channels_last,
                 "compile": compile_, "optimizer": optimizer}
@@ -87,9 +79,10 @@ def bench_command(
     if machine:
         machine_data = {"device_name": machine.device_name, "dtype": dtype, "peak_flops": machine.peak_flops[dtype],
                         "bandwidth_bytes_per_s": machine.bandwidth_bytes_per_s}
-    table = bench_table(rows, settings, machine_data)
-    emit(table, fmt, output, json_data={"settings": settings, "machine": machine_data, "rows": rows})
+    view = bench_view(reports, rows, settings, machine_data)
+    shown, chosen = choose_columns(view, columns)
+    emit(shown, fmt, output, json_data={"settings": settings, "machine": machine_data, "rows": rows}, chosen=chosen)
     if plot:
         from cnnstat.render.plots import bench_curves
 
-        bench_curves(rows, table.title, plot)
+        bench_curves(rows, view.title, plot)

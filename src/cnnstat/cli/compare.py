@@ -7,12 +7,16 @@ from typing import Any, Collection, Optional, Sequence
 import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import FORMAT_OPTION, INPUT_HELP, OUTPUT_OPTION, check_batch, parse_set, parse_shape
+from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, INPUT_HELP, MODELS_HELP, OUTPUT_OPTION, check_batch, choose_columns,
+                                 parse_set, parse_shape)
 from cnnstat.errors import CnnstatError
 
-SPEC_HELP = ("Zoo models (see `cnnstat list`), each optionally with its own options after a colon: "
-             "NAME:key=value,key=value, e.g. block/conv:k=3,n=3 (quote it in a shell if a value has spaces).")
-DEVICE_HELP = "meta: static figures only (deterministic, instant) | cpu | cuda: adds measured latency and memory."
+SPEC_HELP = (MODELS_HELP + " Each may carry its own options after a colon: NAME:key=value,key=value, e.g. "
+             "block/conv:k=3,n=3 or pkg.mod:build:width=2 (quote it in a shell if a value has spaces).")
+DEVICE_HELP = ("meta (the default): static figures only, deterministic and instant | cpu | cuda: adds measured "
+               "latency and memory.")
+AUTO_DEVICE_HELP = ("auto (the default: cuda if present, else cpu) | cpu | cuda: measure latency and peak memory there; "
+                    "meta: static figures only, instant.")
 
 
 def parse_model_spec(text: str, shared: dict[str, Any]):
@@ -27,48 +31,48 @@ def parse_model_spec(text: str, shared: dict[str, Any]):
     return ModelSpec(name, {**shared, **parse_set([inline] if inline is not None else [])}, label=text)
 
 
-def measured_footer(rows) -> list[str]:
-    """The machine line every measured figure needs; nothing on meta."""
-    machine = rows[0].machine
-    if not machine:
-        return []
-    return [f"Measured on {rows[0].device} ({machine['device_name']}), {machine['threads']} threads, "
-            f"torch {machine['torch_version']}."]
-
-
-def conventions_footer(rows) -> list[str]:
-    """What every comparison's figures mean, and the machine when they were measured."""
+def comparison_facts(rows, title: str, notes: Sequence[str]):
+    """The title, ``notes``, what every comparison's figures mean, the machine of measured
+    figures, and their spread warnings."""
     from cnnstat.analysis.report import CONVENTIONS
+    from cnnstat.frame.view import Facts
+    from cnnstat.frame.views import machine_from
     from cnnstat.render.compare import PEAK_NOTE
 
-    return [CONVENTIONS, PEAK_NOTE, *measured_footer(rows)]
+    return Facts(title=[title], machine=machine_from(rows[0].device, rows[0].machine),
+                 notes=[*notes, CONVENTIONS, PEAK_NOTE],
+                 warnings=[f"{row.label}: {row.spread_warning}" for row in rows if row.spread_warning])
 
 
-def emit_comparison(records: Sequence[dict[str, Any]], hidden: Collection[str], title: str, footer: Sequence[str], fmt: str, output: str | None) -> None:
+def emit_comparison(records: Sequence[dict[str, Any]], hidden: Collection[str], facts, fmt: str,
+                    output: str | None, columns: str | None = None) -> None:
     """Write comparison records as a table/md (chosen columns), csv (every column) or json (the records)."""
-    from cnnstat.frame.compare import comparison_frame
-    from cnnstat.render.compare import comparison_table
+    from cnnstat.frame.compare import comparison_frame, comparison_view
     from cnnstat.render.emit import emit
 
     from cnnstat.render.html import figures_page
 
+    for warning in facts.warnings:
+        typer.echo(f"cnnstat: warning: {warning}", err=True)
     frame = comparison_frame(records)
-    table = comparison_table(frame, hidden, title, footer, full=fmt == "csv")
-    emit(table, fmt, output, json_data=list(records),
-         page=lambda: figures_page(comparison_table(frame, hidden, title, footer), "cnnstat: the models side by side"))
+    full = comparison_view(frame, hidden, facts)
+    view, chosen = choose_columns(full, columns)
+    emit(view, fmt, output, json_data=list(records), csv_view=comparison_view(frame, hidden, facts, full=True),
+         chosen=chosen, page=lambda: figures_page(full, "cnnstat: the models side by side"))
 
 
 def compare_command(
-    models: list[str] = typer.Argument(..., help=SPEC_HELP),
+    models: list[str] = typer.Argument(..., metavar="MODEL", help=SPEC_HELP),
     input: Optional[str] = typer.Option(None, "--input", "-i", help=INPUT_HELP + " Applies to every model."),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
-    device: str = typer.Option("meta", "--device", help=DEVICE_HELP),
+    device: str = typer.Option("auto", "--device", help=AUTO_DEVICE_HELP),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="The model the ratios divide by "
                                            "(as written on the command line; default: the first)."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Options for every model, e.g. --set cin=32; "
                                              "a model's own NAME:key=value options win over these."),
-    fmt: str = FORMAT_OPTION,
+    fmt: Optional[str] = FORMAT_OPTION,
     output: Optional[str] = OUTPUT_OPTION,
+    columns: Optional[str] = COLUMNS_OPTION,
     plot: Optional[str] = PLOT_OPTION,
 ) -> None:
     """Params, MACs, FLOPs and memory of MODELS side by side, with ratios to a baseline.
@@ -80,7 +84,7 @@ def compare_command(
     from cnnstat.render.emit import check_format
     from cnnstat.render.output import check_writable
 
-    check_format(fmt)
+    fmt = check_format(fmt, output)
     check_batch(batch)
     if output:
         check_writable(output)
@@ -89,16 +93,21 @@ def compare_command(
     specs = [parse_model_spec(text, parse_set(set_)) for text in models]
 
     from cnnstat.analysis.compare import compare, find_baseline
-    from cnnstat.render.compare import COMPARE_HIDDEN
+    from cnnstat.analysis.measure import pick_device
+    from cnnstat.cli.progress import working
+    from cnnstat.figures import shape_text
+    from cnnstat.frame.compare import COMPARE_HIDDEN
 
-    rows = compare(specs, shape, batch=batch, baseline=baseline, device=device)
+    measure_on = pick_device(device)
+    where = str(measure_on) if measure_on is not None else "meta"
+    with working(f"comparing {len(specs)} models on {where}"):
+        rows = compare(specs, shape, batch=batch, baseline=baseline, device=where)
     base = find_baseline(rows, baseline).label
-    inputs = "x".join(map(str, shape)) if shape else "each model's own"
-    title = f"{' vs '.join(row.label for row in rows)}  (input {inputs}, batch {batch}, device {device})"
-    footer = [f"Columns \"... x\": each model's figure / {base}'s (x0.5: half of {base}'s).",
-              *conventions_footer(rows)]
+    inputs = shape_text(shape) if shape else "each model's own"
+    title = f"{' vs '.join(row.label for row in rows)}  (input {inputs}, batch {batch}, device {where})"
+    ratio_note = f"Columns \"... x\": each model's figure / {base}'s (x0.5: half of {base}'s)."
     records = [row.to_dict() for row in rows]
-    emit_comparison(records, COMPARE_HIDDEN, title, footer, fmt, output)
+    emit_comparison(records, COMPARE_HIDDEN, comparison_facts(rows, title, [ratio_note]), fmt, output, columns)
     if plot:
         from cnnstat.frame.compare import comparison_frame
         from cnnstat.render.plots import COMPARE_FIGURES, LATENCY, study_bars

@@ -21,7 +21,7 @@ def crosscheck_command(
     input: Optional[str] = typer.Option(None, "--input", "-i", help=INPUT_HELP),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
-    fmt: str = FORMAT_OPTION,
+    fmt: Optional[str] = FORMAT_OPTION,
     output: Optional[str] = OUTPUT_OPTION,
 ) -> None:
     """Run fvcore, torchinfo (and thop, ptflops when installed) on MODEL beside cnnstat, per layer,
@@ -29,7 +29,7 @@ def crosscheck_command(
     from cnnstat.render.emit import check_format
     from cnnstat.render.output import check_writable
 
-    check_format(fmt)
+    fmt = check_format(fmt, output)
     check_batch(batch)
     if output:
         check_writable(output)
@@ -37,18 +37,18 @@ def crosscheck_command(
     options = parse_set(set_)
 
     from cnnstat.analysis.crosscheck import crosscheck
-    from cnnstat.render.crosscheck import layers_table, rules_table
+    from cnnstat.frame.views import crosscheck_views
     from cnnstat.render.emit import emit
 
     result = crosscheck(model, shape, batch=batch, options=options)
-    data = result.to_dict()
+    layers, rules = crosscheck_views(result)
     if fmt in ("table", "md") and not output:
-        emit(layers_table(data), fmt)
-        emit(rules_table(data), fmt)
+        emit(layers, fmt)
+        emit(rules, fmt)
     else:
-        emit(layers_table(data), fmt, output, json_data=data)
-    if data["unexplained"]:
-        first = data["unexplained"][0]
-        raise UnexplainedDifference(f"{len(data['unexplained'])} difference(s) no convention explains, e.g. "
-                                    f"{first['tool']} on {first['layer']}: {first['reported']:,} reported, "
-                                    f"{first['predicted']:,} predicted")
+        emit(layers, fmt, output, json_data=result.to_dict() if fmt == "json" else None)
+    if result.unexplained:
+        row, first = result.unexplained[0]
+        raise UnexplainedDifference(f"{len(result.unexplained)} difference(s) no convention explains, e.g. "
+                                    f"{first.tool} on {row.layer}: {first.reported:,} reported, "
+                                    f"{first.predicted:,} predicted")

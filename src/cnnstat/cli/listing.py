@@ -6,8 +6,9 @@ from typing import Optional
 
 import typer
 
+from cnnstat.cli.options import COLUMNS_OPTION, FORMAT_OPTION, OUTPUT_OPTION, choose_columns
 from cnnstat.figures import group
-from cnnstat.render.table import Table
+from cnnstat.frame.view import Facts, View
 
 
 def list_rows(pattern: Optional[str], family: Optional[str]) -> list[dict]:
@@ -25,8 +26,8 @@ def list_rows(pattern: Optional[str], family: Optional[str]) -> list[dict]:
             "input_shape": list(entry.input_size),
             "published_params": entry.num_params,
             "published_gmacs": entry.gmacs,
-            "paper": entry.paper.title,
-            "year": entry.paper.year,
+            "paper": entry.paper.title if entry.paper else None,
+            "year": entry.paper.year if entry.paper else None,
         })
     if not rows and pattern:
         from cnnstat.zoo import close_matches
@@ -40,14 +41,16 @@ def list_rows(pattern: Optional[str], family: Optional[str]) -> list[dict]:
 def list_command(
     pattern: Optional[str] = typer.Argument(None, help="fnmatch pattern, e.g. 'resnet*'."),
     family: Optional[str] = typer.Option(None, "--family", "-f", help="Only this family."),
-    fmt: str = typer.Option("table", "--format", help="table | csv | md | json"),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file (atomically)."),
+    fmt: Optional[str] = FORMAT_OPTION,
+    output: Optional[str] = OUTPUT_OPTION,
+    columns: Optional[str] = COLUMNS_OPTION,
 ) -> None:
     """List the models of the zoo with their published params and MACs."""
     from cnnstat.render.emit import check_format, emit
     from cnnstat.zoo import aliases
 
-    check_format(fmt)
+    fmt = check_format(fmt, output)
     rows = list_rows(pattern, family)
-    footer = [f"{len(rows)} models; aliases: " + ", ".join(f"{a} -> {t}" for a, t in aliases().items())]
-    emit(Table(group("list"), rows, footer=footer), fmt, output, json_data=rows)
+    notes = [f"{len(rows)} models; aliases: " + ", ".join(f"{a} -> {t}" for a, t in aliases().items())]
+    view, chosen = choose_columns(View(group("list"), rows, Facts(notes=notes)), columns)
+    emit(view, fmt, output, json_data=rows, chosen=chosen)

@@ -13,6 +13,7 @@ from cnnstat.cli import bench
 from cnnstat.cli import crosscheck
 from cnnstat.cli import sweep
 from cnnstat.cli.errors import handle_errors, print_error
+from cnnstat.cli.help import UnixCommand, UnixGroup
 
 app = typer.Typer(
     name="cnnstat",
@@ -21,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=UnixGroup,
 )
 
 
@@ -39,14 +41,14 @@ def main(
     state.debug = debug
 
 
-app.command("list")(handle_errors(listing.list_command))
-app.command("summary")(handle_errors(summary.summary_command))
-app.command("bench")(handle_errors(bench.bench_command))
-app.command("compare")(handle_errors(compare.compare_command))
-app.command("study")(handle_errors(study.study_command))
-app.command("report")(handle_errors(report.report_command))
-app.command("crosscheck")(handle_errors(crosscheck.crosscheck_command))
-app.command("sweep")(handle_errors(sweep.sweep_command))
+app.command("list", cls=UnixCommand)(handle_errors(listing.list_command))
+app.command("summary", cls=UnixCommand)(handle_errors(summary.summary_command))
+app.command("bench", cls=UnixCommand)(handle_errors(bench.bench_command))
+app.command("compare", cls=UnixCommand)(handle_errors(compare.compare_command))
+app.command("study", cls=UnixCommand)(handle_errors(study.study_command))
+app.command("report", cls=UnixCommand)(handle_errors(report.report_command))
+app.command("crosscheck", cls=UnixCommand)(handle_errors(crosscheck.crosscheck_command))
+app.command("sweep", cls=UnixCommand)(handle_errors(sweep.sweep_command))
 
 
 def _click_exception():
@@ -57,9 +59,33 @@ def _click_exception():
     return ClickException
 
 
+PIPE_CLOSED = 141
+"""128 + SIGPIPE: what a shell reports for a Unix tool whose reader went away."""
+
+
 def run() -> None:
-    """The console entry point: Typer's own usage errors (a missing argument, ``--batch abc``)
-    become one line on stderr, like every other mistake, instead of a boxed usage text."""
+    """The console entry point. A reader that closed the pipe early (``| head``) ends it
+    quietly, as Unix tools end; a stdout that cannot take the output is one line on stderr
+    (``emit``)."""
+    import os
+    import sys
+
+    from cnnstat.render.output import PipeClosed
+
+    try:
+        try:
+            _run()
+        finally:
+            sys.stdout.flush()
+    except (PipeClosed, BrokenPipeError):
+        # Nobody reads stdout any more: point it at /dev/null so the flush at exit cannot raise.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(PIPE_CLOSED)
+
+
+def _run() -> None:
+    """Typer's own usage errors (a missing argument, ``--batch abc``) become one line on
+    stderr, like every other mistake, instead of a boxed usage text."""
     import sys
 
     click_exception = _click_exception()
@@ -76,4 +102,5 @@ def run() -> None:
         sys.exit(error.exit_code)
     except typer.Abort:
         sys.exit(1)
-    sys.exit(code if isinstance(code, int) else 0)
+    if isinstance(code, int) and code:
+        sys.exit(code)

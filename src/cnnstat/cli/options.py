@@ -13,6 +13,8 @@ from cnnstat.errors import CnnstatError
 
 MODEL_HELP = ("A zoo model name (see `cnnstat list`), pkg.module:factory, path/to/file.py:ClassName, "
               "torchvision:NAME or timm:NAME (constructor arguments via --set).")
+MODELS_HELP = ("Models, each a spec as summary takes it: a zoo name (see `cnnstat list`), pkg.module:factory, "
+               "path/to/file.py:ClassName, torchvision:NAME or timm:NAME.")
 INPUT_HELP = "Input shape without batch, e.g. 3x224x224 (default: the model's own)."
 SET_HELP = "Model options, e.g. --set k=7,cin=16 or --set width_mult=0.5."
 
@@ -97,8 +99,26 @@ def check_depth(depth: Optional[int]) -> Optional[int]:
     return depth
 
 
-FORMAT_OPTION = typer.Option("table", "--format", help="table | csv | md | json | html (a page to open in a browser; also chosen by -o FILE.html)")
-OUTPUT_OPTION = typer.Option(None, "--output", "-o", help="Write to this file (atomically) instead of stdout.")
+FORMAT_OPTION = typer.Option(None, "--format", metavar="FORMAT",
+                             help="table | csv | md | json | html (a page to open in a browser) (default: the extension of -o FILE, "
+                                  "else table).")
+OUTPUT_OPTION = typer.Option(None, "--output", "-o", metavar="FILE",
+                             help="Write to FILE instead of stdout, atomically; .csv .md .json .txt .html name the format.")
+COLUMNS_OPTION = typer.Option(None, "--columns", metavar="KEY,...",
+                              help="Show only these columns of the table (keys as in --format csv, e.g. "
+                                   "params,macs); the first column always shows.")
+
+
+def choose_columns(view, text: Optional[str]):
+    """The view with the columns a user named (``--columns``), and whether any were named."""
+    if not text:
+        return view, False
+    chosen = [key.strip() for key in text.split(",") if key.strip()]
+    known = [column.key for column in view.columns]
+    unknown = [key for key in chosen if key not in known]
+    if unknown or not chosen:
+        raise CnnstatError(f"unknown --columns {', '.join(unknown) or repr(text)}; this table has: {', '.join(known)}")
+    return view.only(chosen), True
 
 
 REPROBE_OPTION = typer.Option(False, "--reprobe", help="Probe the machine again instead of using the cached figures.")

@@ -6,22 +6,21 @@ from pathlib import Path
 
 import typer
 
-from cnnstat.cli.compare import DEVICE_HELP, conventions_footer, measured_footer
-from cnnstat.cli.study import study_footer
+from cnnstat.cli.compare import DEVICE_HELP, comparison_facts
+from cnnstat.cli.study import study_facts
 from cnnstat.errors import CnnstatError
 
 
-def _write_tables(frame, hidden, title, footer, stem: Path):
+def _write_tables(frame, hidden, facts, stem: Path):
     """stem.md (chosen columns, units) and stem.csv (every column, raw numbers); returns the
-    table of chosen columns, for the index page."""
-    from cnnstat.render.compare import comparison_table
+    view of chosen columns, for the index page."""
+    from cnnstat.frame.compare import comparison_view
     from cnnstat.render.emit import render_text
     from cnnstat.render.output import write_atomic
 
     for suffix, fmt in ((".md", "md"), (".csv", "csv")):
-        table = comparison_table(frame, hidden, title, footer, full=fmt == "csv")
-        write_atomic(stem.with_suffix(suffix), render_text(table, fmt))
-    return comparison_table(frame, hidden, title, footer)
+        write_atomic(stem.with_suffix(suffix), render_text(comparison_view(frame, hidden, facts, full=fmt == "csv"), fmt))
+    return comparison_view(frame, hidden, facts)
 
 
 def report_command(
@@ -37,8 +36,9 @@ def report_command(
     from cnnstat.analysis.build import resolve_device
     from cnnstat.analysis.report import CONVENTIONS
     from cnnstat.analysis.studies import FIELD_NOTE, field_extras, list_studies
-    from cnnstat.frame.compare import comparison_frame
-    from cnnstat.render.compare import READING_GUIDE, STUDY_HIDDEN, ZOO_HIDDEN, report_index
+    from cnnstat.frame.compare import STUDY_HIDDEN, ZOO_HIDDEN, comparison_frame
+    from cnnstat.render.compare import READING_GUIDE, report_index
+    from cnnstat.render.footer import machine_line
     from cnnstat.render.html import ReportSection, report_index_page
     from cnnstat.render.output import write_atomic
     from cnnstat.render.plots import study_bars, zoo_scatter
@@ -60,8 +60,8 @@ def report_command(
             status.update(f"zoo: {name}")
             rows.append(figures_of(name, device=device))
         zoo = comparison_frame([row.to_dict() | field_extras(row.report) for row in rows])
-        zoo_table = _write_tables(zoo, ZOO_HIDDEN, "cnnstat zoo (default input, batch 1)",
-                                  [FIELD_NOTE, *conventions_footer(rows)], out / "zoo")
+        zoo_facts = comparison_facts(rows, "cnnstat zoo (default input, batch 1)", [FIELD_NOTE])
+        zoo_table = _write_tables(zoo, ZOO_HIDDEN, zoo_facts, out / "zoo")
         sections = [ReportSection("Zoo", "zoo", zoo_table, ["zoo.md", "zoo.csv", "zoo_params_vs_macs.png"],
                                   charts=False, plot_svg=zoo_scatter(zoo, out / "zoo_params_vs_macs.png", inline=True))]
 
@@ -71,14 +71,15 @@ def report_command(
             result = study.run(device)
             frame = comparison_frame(result.to_records())
             stem = out / "studies" / study.name
-            table = _write_tables(frame, STUDY_HIDDEN, result.title, study_footer(result), stem)
+            table = _write_tables(frame, STUDY_HIDDEN, study_facts(result), stem)
             study_bars(frame, result.title, stem.with_suffix(".png"))
             sections.append(ReportSection(f"{study.name}: {study.title}", study.name, table,
                                           [f"studies/{study.name}.{suffix}" for suffix in ("md", "csv", "png")]))
 
-    index = report_index([(s.name, s.title, s.source) for s in studies], len(models), measured_footer(rows), CONVENTIONS)
+    measured = [machine_line(zoo_facts.machine) + "."] if zoo_facts.machine else []
+    index = report_index([(s.name, s.title, s.source) for s in studies], len(models), measured, CONVENTIONS)
     write_atomic(out / "README.md", index)
-    subtitle = " ".join(measured_footer(rows)) or "Static figures (meta device): deterministic."
+    subtitle = " ".join(measured) or "Static figures (meta device): deterministic."
     write_atomic(out / "index.html", report_index_page("cnnstat reports", subtitle, [*READING_GUIDE, CONVENTIONS],
                                                        sections))
     progress.print(f"wrote {out}/: README.md, index.html, zoo.md, zoo.csv, zoo_params_vs_macs.png, "

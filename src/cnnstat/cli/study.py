@@ -6,40 +6,41 @@ from typing import Optional
 
 import typer
 
-from cnnstat.cli.compare import DEVICE_HELP, conventions_footer, emit_comparison
-from cnnstat.cli.options import FORMAT_OPTION, OUTPUT_OPTION
+from cnnstat.cli.compare import DEVICE_HELP, comparison_facts, emit_comparison
+from cnnstat.cli.options import COLUMNS_OPTION, FORMAT_OPTION, OUTPUT_OPTION
 from cnnstat.errors import CnnstatError
 
 
-def study_footer(result) -> list[str]:
+def study_facts(result):
     """Notes, source, what the ratios divide by, conventions and (when measured) the machine."""
     ratios = [f"Columns \"... x\": each row's figure / {result.rows[0].label}'s."] if result.rows[0].ratios else []
-    return [*result.notes, f"Source: {result.source}.", *ratios, *conventions_footer(result.rows)]
+    return comparison_facts(result.rows, result.title, [*result.notes, f"Source: {result.source}.", *ratios])
 
 
 def _list_studies(fmt: str, output: Optional[str]) -> None:
     from cnnstat.analysis.studies import list_studies
     from cnnstat.figures import group
+    from cnnstat.frame.view import Facts, View
     from cnnstat.render.emit import emit
-    from cnnstat.render.table import Table
 
     rows = [{"study": s.name, "title": s.title, "source": s.source} for s in list_studies()]
-    emit(Table(group("study_list"), rows, title="Studies (cnnstat study NAME)"), fmt, output, json_data=rows)
+    emit(View(group("study_list"), rows, Facts(title=["Studies (cnnstat study NAME)"])), fmt, output, json_data=rows)
 
 
 def study_command(
     name: Optional[str] = typer.Argument(None, help="The study to run (see --list)."),
     list_: bool = typer.Option(False, "--list", help="List the studies and exit."),
     device: str = typer.Option("meta", "--device", help=DEVICE_HELP),
-    fmt: str = FORMAT_OPTION,
+    fmt: Optional[str] = FORMAT_OPTION,
     output: Optional[str] = OUTPUT_OPTION,
+    columns: Optional[str] = COLUMNS_OPTION,
 ) -> None:
     """A design comparison from an article on CNNs (e.g. kernel-stack, resnext-cardinality), with the
     article's stated figures beside the ones cnnstat reads from the built modules."""
     from cnnstat.render.emit import check_format
     from cnnstat.render.output import check_writable
 
-    check_format(fmt)
+    fmt = check_format(fmt, output)
     if output:
         check_writable(output)
     if list_:
@@ -49,8 +50,7 @@ def study_command(
         raise CnnstatError("name a study, or give --list to see them")
 
     from cnnstat.analysis.studies import run_study
-    from cnnstat.render.compare import STUDY_HIDDEN
+    from cnnstat.frame.compare import STUDY_HIDDEN
 
     result = run_study(name, device=device)
-    emit_comparison(result.to_records(), STUDY_HIDDEN, result.title,
-                    study_footer(result), fmt, output)
+    emit_comparison(result.to_records(), STUDY_HIDDEN, study_facts(result), fmt, output, columns)

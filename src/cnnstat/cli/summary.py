@@ -8,9 +8,11 @@ import typer
 
 from cnnstat.errors import CnnstatError
 
-from cnnstat.cli.plotting import PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
-from cnnstat.cli.options import (FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION, REPROBE_OPTION, SET_HELP,
-                                 check_batch, check_depth, check_measure_options, check_positive, parse_set, parse_shape)
+from cnnstat.cli.compare import AUTO_DEVICE_HELP
+from cnnstat.cli.plotting import MEASURED_PLOT_METRICS, PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
+from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION,
+                                 REPROBE_OPTION, SET_HELP, check_batch, check_depth, check_measure_options,
+                                 check_positive, choose_columns, parse_set, parse_shape)
 
 
 def summary_command(
@@ -22,15 +24,15 @@ def summary_command(
     mode: str = typer.Option("eval", "--mode", help="eval | train (train counts a training forward)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
     device: str = typer.Option("auto", "--device",
-                               help="auto (cuda if present, else cpu) | cpu | cuda: measure latency and peak memory "
-                                    "there; meta: static figures only, instant."),
+                               help=AUTO_DEVICE_HELP),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads while measuring (default: torch's)."),
     min_run_time: float = typer.Option(1.0, "--min-run-time", help="Seconds spent timing (split: whole model, layers)."),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam: add the optimizer step (--mode train)."),
     depth: Optional[int] = typer.Option(None, "--depth", "-d", help="Fold rows deeper than this into their parent."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
-    fmt: str = FORMAT_OPTION,
+    fmt: Optional[str] = FORMAT_OPTION,
     output: Optional[str] = OUTPUT_OPTION,
+    columns: Optional[str] = COLUMNS_OPTION,
     plot: Optional[str] = PLOT_OPTION,
     plot_metric: str = PLOT_METRIC_OPTION,
     roofline: bool = typer.Option(False, "--roofline",
@@ -42,7 +44,7 @@ def summary_command(
     from cnnstat.render.emit import check_format
     from cnnstat.render.output import check_writable
 
-    check_format(fmt)
+    fmt = check_format(fmt, output)
     check_batch(batch)
     check_depth(depth)
     check_positive(classes, "--classes")
@@ -55,11 +57,10 @@ def summary_command(
     options = parse_set(set_)
 
     from cnnstat.analysis import profile
-    from cnnstat.render.emit import emit, emit_json
-    from cnnstat.render.summary import summary_table
-    from cnnstat.render.table import frame_table
-
     from cnnstat.analysis.measure import check_optimizer, pick_device
+    from cnnstat.cli.progress import working
+    from cnnstat.frame.views import layer_csv_view, summary_view
+    from cnnstat.render.emit import emit, emit_json
 
     check_optimizer(optimizer, mode)
     measure_on = pick_device(device)
@@ -67,22 +68,29 @@ def summary_command(
         check_plot_metric(plot_metric, measured=measure_on is not None)
     if roofline and measure_on is None:
         raise CnnstatError("--roofline needs a measurement: use --device auto, cpu or cuda, not meta")
-    report = profile(model, shape, batch=batch, mode=mode, dtype=dtype, device="meta", num_classes=classes,
-                     in_channels=in_channels, options=options)
-    if measure_on is not None:
-        report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto", optimizer=optimizer,
-                                               threads=threads, min_run_time=min_run_time)
-    if report.measured is not None and (roofline or plot_metric == "roofline" and plot):
-        from cnnstat.analysis.roofline import place_on_roofline, probe
+    with working(f"{model}: counting on the meta device") as status:
+        report = profile(model, shape, batch=batch, mode=mode, dtype=dtype, device="meta", num_classes=classes,
+                         in_channels=in_channels, options=options)
+        if measure_on is not None:
+            status.update(f"{report.model}: measuring on {measure_on} (about {2 * min_run_time:g} s and more)")
+            report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto",
+                                                   optimizer=optimizer, threads=threads, min_run_time=min_run_time)
+        if plot and plot_metric in MEASURED_PLOT_METRICS and report.measured is None:
+            raise CnnstatError(f"--plot-metric {plot_metric} needs a measurement, and {report.model} was not "
+                               f"measured (see the note above); use --plot-metric macs or memory, or a smaller --batch")
+        if report.measured is not None and (roofline or plot_metric == "roofline" and plot):
+            from cnnstat.analysis.roofline import place_on_roofline, probe
 
-        report.roofline = place_on_roofline(report, probe(measure_on, threads, reprobe))
-    data = report.to_dict()
+            status.update(f"{report.model}: probing this machine's roofline")
+            report.roofline = place_on_roofline(report, probe(measure_on, threads, reprobe))
     if fmt == "json" and not plot:
-        emit_json(data, output)
+        emit_json(report.to_dict(), output)
         return
     frame = report.to_frame()
-    table = summary_table(frame, data, depth)
-    emit(table, fmt, output, json_data=data, csv_table=frame_table(frame), page=lambda: summary_html(report, table))
+    full = summary_view(report, depth)
+    view, chosen = choose_columns(full, columns)
+    emit(view, fmt, output, json_data=report.to_dict() if fmt == "json" else None, csv_view=layer_csv_view(frame),
+         chosen=chosen, page=lambda: summary_html(report, full))
     if plot:
         from cnnstat.cli.plotting import summary_plot
 

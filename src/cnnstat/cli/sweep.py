@@ -6,8 +6,10 @@ from typing import Optional
 
 import typer
 
+from cnnstat.cli.compare import DEVICE_HELP
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import (FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, check_measure_options,
+from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, check_measure_options,
+                                 choose_columns,
                                  parse_int_list, parse_set, parse_shape)
 
 DEFAULT_INPUTS = "3x128x128,3x224x224,3x320x320,3x512x512"
@@ -18,29 +20,29 @@ def parse_shape_list(text: str) -> list[tuple[int, ...]]:
     return [parse_shape(part.strip()) for part in text.split(",") if part.strip()]
 
 
-def sweep_html(data) -> str:
+def sweep_html(result) -> str:
     """The sweep's table and its growth curves on one page."""
+    from cnnstat.frame.views import sweep_view
     from cnnstat.render.html import figures_page
     from cnnstat.render.plots import sweep_curves
-    from cnnstat.render.sweep import sweep_table
 
-    return figures_page(sweep_table(data), "cnnstat sweep: how the costs grow with input size and batch",
-                        sweep_curves(data, None), charts=False)
+    return figures_page(sweep_view(result), "cnnstat sweep: how the costs grow with input size and batch",
+                        sweep_curves(result.to_dict(), None), charts=False)
 
 
 def sweep_command(
     model: str = typer.Argument(..., help=MODEL_HELP),
     input: str = typer.Option(DEFAULT_INPUTS, "--input", "-i", help="Input shapes without batch, comma-separated."),
     batch: str = typer.Option("1,8,32", "--batch", "-b", help="Batch sizes, comma-separated."),
-    device: str = typer.Option("meta", "--device", help="meta: static figures only, instant | cpu | cuda: "
-                                                        "also measure latency, throughput and peak memory."),
+    device: str = typer.Option("meta", "--device", help=DEVICE_HELP),
     mode: str = typer.Option("eval", "--mode", help="eval | train (train counts a training forward)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads while measuring (default: torch's)."),
     min_run_time: float = typer.Option(0.5, "--min-run-time", help="Seconds of timing per point (real device)."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
-    fmt: str = FORMAT_OPTION,
+    fmt: Optional[str] = FORMAT_OPTION,
     output: Optional[str] = OUTPUT_OPTION,
+    columns: Optional[str] = COLUMNS_OPTION,
     plot: Optional[str] = PLOT_OPTION,
 ) -> None:
     """MACs, FLOPs and memory of MODEL at every (input, batch), and how they grow: the exponent k
@@ -48,7 +50,7 @@ def sweep_command(
     from cnnstat.render.emit import check_format
     from cnnstat.render.output import check_writable
 
-    check_format(fmt)
+    fmt = check_format(fmt, output)
     shapes = parse_shape_list(input)
     batches = parse_int_list(batch, "--batch")
     check_measure_options(threads, min_run_time)
@@ -59,16 +61,16 @@ def sweep_command(
 
     from cnnstat.analysis.sweep import sweep
     from cnnstat.render.emit import emit
-    from cnnstat.figures import group
-    from cnnstat.render.sweep import sweep_rows, sweep_table
-    from cnnstat.render.table import Table
+    from cnnstat.cli.progress import working
+    from cnnstat.frame.views import sweep_csv_view, sweep_view
 
-    result = sweep(model, shapes, batches, device=device, mode=mode, dtype=dtype, options=options, threads=threads,
-                   min_run_time=min_run_time)
-    data = result.to_dict()
-    emit(sweep_table(data), fmt, output, json_data=data,
-         csv_table=Table(group("sweep", "sweep_measured"), sweep_rows(data)), page=lambda: sweep_html(data))
+    with working(f"{model}: sweeping {len(shapes) * len(batches)} points on {device}"):
+        result = sweep(model, shapes, batches, device=device, mode=mode, dtype=dtype, options=options,
+                       threads=threads, min_run_time=min_run_time)
+    view, chosen = choose_columns(sweep_view(result), columns)
+    emit(view, fmt, output, json_data=result.to_dict() if fmt == "json" else None, csv_view=sweep_csv_view(result),
+         chosen=chosen, page=lambda: sweep_html(result))
     if plot:
         from cnnstat.render.plots import sweep_curves
 
-        sweep_curves(data, plot)
+        sweep_curves(result.to_dict(), plot)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cnnstat.figures import shape_text
+from cnnstat.frame.views import latency_shares
 
 LAYER_FRAME_COLUMNS = [
     "index", "name", "type", "depth", "is_leaf", "call", "parent", "description", "input_shape",
@@ -23,7 +24,7 @@ def field_text(sizes) -> str | None:
     return "x".join("all" if size is None else str(size) for size in sizes)
 
 
-def _field_columns(layer) -> dict[str, str | None]:
+def field_columns(layer) -> dict[str, str | None]:
     field = layer.receptive_field
     if field is None:
         return {"receptive_field": None, "jump": None, "own_field": None}
@@ -61,16 +62,11 @@ def layer_frame(report) -> pd.DataFrame:
         frame.insert(frame.columns.get_loc("flops") + 1, "backward_macs",
                      pd.Series([layer.backward_macs for layer in report.layers], dtype="int64"))
     if report.receptive_field is not None:
-        for key, values in pd.DataFrame([_field_columns(layer) for layer in report.layers]).items():
+        for key, values in pd.DataFrame([field_columns(layer) for layer in report.layers]).items():
             frame[key] = values
     if report.measured is not None:
         frame["latency_ms"] = pd.Series(report.layer_latency_ms(), dtype="float64")
-        # In eval, shares of the model's own row (the forward as the same hooks timed it), so the
-        # model is 100%; a training step's rows are shares of the whole step (forward, backward,
-        # update), as the footer says.
-        root = frame["latency_ms"].iloc[0]
-        whole = root if report.measured.mode == "eval" and root > 0 else report.measured.latency_ms
-        frame["latency_pct"] = 100 * frame["latency_ms"] / whole
+        frame["latency_pct"] = pd.Series(latency_shares(report), dtype="float64")
     if report.roofline is not None:
         roofs = report.layer_rooflines()
         frame["intensity_flop_per_byte"] = pd.Series([r.intensity if r else None for r in roofs], dtype="float64")

@@ -3,11 +3,12 @@ and the figures of every key they can hold (``cnnstat.figures``)."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import pandas as pd
 
 from cnnstat.figures import RATIO_HEADERS, RATIO_SUFFIX, Figure, figure, keys, shape_text
+from cnnstat.frame.view import Facts, View
 
 ORDER = keys("identity", "study", "static", "measured")
 """A comparison's columns in display order (ratios follow, in the same order)."""
@@ -31,3 +32,20 @@ def columns_of(frame: pd.DataFrame, all_ratios: bool = True) -> list[Figure]:
     """The figures of the frame's keys: every ratio, or only those of ``RATIO_HEADERS``."""
     return [figure(key) for key in frame.columns
             if all_ratios or not key.endswith(RATIO_SUFFIX) or key.removesuffix(RATIO_SUFFIX) in RATIO_HEADERS]
+
+
+_IDENTITY = set(keys("identity"))
+COMPARE_HIDDEN = _IDENTITY - {"model", "input_shape"}
+"""What a table or Markdown leaves out of each kind of comparison (CSV keeps every column)."""
+ZOO_HIDDEN = _IDENTITY - {"model", "family", "input_shape"}
+STUDY_HIDDEN = _IDENTITY - {"model"} | {"flops", "activation_bytes"}
+
+
+def comparison_view(frame: pd.DataFrame, hidden: Collection[str], facts: Facts, full: bool = False) -> View:
+    """A view of a comparison frame. ``full`` keeps every column and every ratio (for CSV);
+    otherwise it leaves out the ``hidden`` keys and the ratios a reader needs least."""
+    if full:
+        columns = columns_of(frame)
+    else:
+        columns = columns_of(frame[[key for key in frame.columns if key not in hidden]], all_ratios=False)
+    return View(columns, frame.to_dict("records"), facts, transposable=True)

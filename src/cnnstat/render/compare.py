@@ -1,31 +1,11 @@
-"""Comparison frames -> Tables (`cnnstat compare`, `cnnstat study`, reports/), and the
-reports/ index. Figures arrive raw; units are chosen here per column."""
+"""What the comparisons (`cnnstat compare`, `cnnstat study`, reports/) say under their
+tables, and the reports/ index."""
 
 from __future__ import annotations
 
-from typing import Collection, Sequence
+from typing import Sequence
 
-from cnnstat.figures import keys
-from cnnstat.frame.compare import columns_of
-from cnnstat.render.table import Table
-
-_IDENTITY_KEYS = set(keys("identity"))
-COMPARE_HIDDEN = _IDENTITY_KEYS - {"model", "input_shape"}
-"""What a table or Markdown leaves out of each kind of comparison (CSV keeps every column)."""
-ZOO_HIDDEN = _IDENTITY_KEYS - {"model", "family", "input_shape"}
-STUDY_HIDDEN = _IDENTITY_KEYS - {"model"} | {"flops", "activation_bytes"}
 PEAK_NOTE = "Eval/Train peak: static estimates of the largest live memory (tensor lifetimes), not measurements."
-
-
-def comparison_table(frame, hidden: Collection[str], title: str = "", footer: Sequence[str] = (),
-                     full: bool = False) -> Table:
-    """A Table of the frame. ``full`` keeps every column and every ratio (for CSV); otherwise
-    it leaves out the ``hidden`` keys and the ratios a reader needs least."""
-    if full:
-        columns = columns_of(frame)
-    else:
-        columns = columns_of(frame[[key for key in frame.columns if key not in hidden]], all_ratios=False)
-    return Table(columns, frame.to_dict("records"), title=title, footer=list(footer))
 
 
 READING_GUIDE = (

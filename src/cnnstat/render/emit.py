@@ -1,89 +1,79 @@
-"""Render a Table (or JSON data) in the chosen format to stdout or to a file."""
+"""Render a view (or JSON data) in the chosen format to stdout or to a file.
+
+The format is ``--format``, or else the extension of ``-o FILE`` (``EXTENSIONS``), or else a
+table. A renderer for another format registers itself in ``WRITERS`` and ``EXTENSIONS``.
+"""
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
 from cnnstat.errors import CnnstatError
-from cnnstat.render.table import Table
-from cnnstat.render.text import to_csv, to_json, to_markdown, to_rich
-from cnnstat.render.output import write_atomic
+from cnnstat.frame.view import View
+from cnnstat.render.output import stdout_errors, write_atomic, write_stdout
+from cnnstat.render.text import to_csv, to_json, to_markdown, to_rich, to_text
 
+WRITERS: dict[str, Callable[[View], str]] = {"table": to_text, "csv": to_csv, "md": to_markdown}
+"""Format -> the writer of a view as text (json writes the result's own data instead)."""
 FORMATS = ("table", "csv", "md", "json", "html")
-PIPED_WIDTH = 200
+EXTENSIONS = {".txt": "table", ".csv": "csv", ".md": "md", ".json": "json", ".html": "html"}
+FORMAT_NAMES = {"table": "a text table", "csv": "CSV", "md": "Markdown", "json": "JSON", "html": "an HTML"}
 
 
-def check_format(fmt: str) -> str:
+def check_format(fmt: str | None, output: str | None = None) -> str:
+    """The format to write: ``fmt`` if given (it must agree with ``output``'s extension), else
+    the extension's, else a table."""
+    by_extension = EXTENSIONS.get(Path(output).suffix.lower()) if output else None
+    if fmt is None:
+        return by_extension or "table"
     if fmt not in FORMATS:
         raise CnnstatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if by_extension is not None and by_extension != fmt:
+        raise CnnstatError(f"--format {fmt} contradicts -o {output}, a {FORMAT_NAMES[by_extension]} file by its "
+                           f"extension; drop --format (the extension decides) or change the extension")
     return fmt
 
 
-def render_text(table: Table, fmt: str, json_data: Any = None, width: int | None = None,
-                csv_table: Table | None = None) -> str:
-    """The table as text in ``fmt``; ``json_data`` is what the json format writes and
-    ``csv_table`` (every column of the data, not only those shown) what csv writes."""
-    if fmt == "csv":
-        return to_csv(csv_table or table)
-    if fmt == "md":
-        return to_markdown(table)
+def render_text(view: View, fmt: str, json_data: Any = None, csv_view: View | None = None) -> str:
+    """The view as text in ``fmt``: json writes ``json_data``, csv writes ``csv_view`` (every
+    column of the data, not only those shown) when given."""
     if fmt == "json":
         return to_json(json_data)
-    from rich.console import Console
-
-    console = Console(record=True, width=width or PIPED_WIDTH, file=_NullWriter())
-    console.print(to_rich(table))
-    return console.export_text()
+    if fmt == "csv":
+        return to_csv(csv_view or view)
+    return WRITERS[fmt](view)
 
 
-class _NullWriter:
-    def write(self, _text: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass
-
-
-def emit_json(data: Any, output: str | None = None) -> None:
-    """JSON alone, for a command that need not build its table (nor import pandas) for it."""
-    text = to_json(data)
+def _write(text: str, output: str | None) -> None:
     if output:
         write_atomic(output, text)
     else:
-        sys.stdout.write(text)
+        write_stdout(text)
 
 
-def emit(table: Table, fmt: str, output: str | None = None, json_data: Any = None,
-         csv_table: Table | None = None, page: Callable[[], str] | None = None) -> None:
-    """Print to stdout (Rich for a terminal table) or write the file atomically; ``page``
-    makes the HTML page (a file named .html is one)."""
-    check_format(fmt)
-    if output and Path(output).suffix.lower() == ".html":
-        fmt = "html"
+def emit_json(data: Any, output: str | None = None) -> None:
+    """JSON alone, for a command that need not build its view (nor import pandas) for it."""
+    _write(to_json(data), output)
+
+
+def emit(view: View, fmt: str, output: str | None = None, json_data: Any = None, csv_view: View | None = None,
+         chosen: bool = False, page: Callable[[], str] | None = None) -> None:
+    """Print to stdout or write the file atomically. A table on a terminal fits its width
+    (``cnnstat.render.layout``); anywhere else it takes the width it needs. ``chosen``: the user
+    picked the columns (none is left out to fit); ``page`` makes the HTML page."""
     if fmt == "html":
         if page is None:
             raise CnnstatError("this command writes no HTML page; choose table, csv, md or json")
-        if output:
-            write_atomic(output, page())
-        else:
-            sys.stdout.write(page())
+        _write(page(), output)
         return
-    if fmt == "json":
-        emit_json(json_data, output)
-        return
-    if output:
-        write_atomic(output, render_text(table, fmt, json_data, csv_table=csv_table))
-        return
-    if fmt == "table":
+    if fmt == "table" and not output:
         from rich.console import Console
 
-        console = Console()
-        if not console.is_terminal and "COLUMNS" not in os.environ:
-            # Piped or redirected: nobody's window to fit, so do not squeeze columns to 80.
-            console = Console(width=PIPED_WIDTH)
-        console.print(to_rich(table))
-        return
-    sys.stdout.write(render_text(table, fmt, json_data, csv_table=csv_table))
+        console = Console(highlight=False, emoji=False, markup=False)
+        if console.is_terminal:
+            renderable, _ = to_rich(view, console.width, chosen)
+            with stdout_errors():
+                console.print(renderable)
+            return
+    _write(render_text(view, fmt, json_data, csv_view), output)

@@ -3,7 +3,7 @@ and the reports' index. Jinja2 templates shipped with the package; every script 
 is inline and the page's own policy forbids any request, so a page opens from disk, offline,
 and can be sent as one file.
 
-Tables arrive as render Tables (raw numbers); each cell shows the number formatted as the
+Tables arrive as views (``cnnstat.frame.view``) (raw numbers); each cell shows the number formatted as the
 terminal does and holds the raw one, the same the CSV writes, for sorting and for readers.
 """
 
@@ -13,7 +13,9 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from cnnstat.render.table import Table, column_unit, format_value, formatted
+from cnnstat.frame.view import View
+from cnnstat.render.footer import footer_lines
+from cnnstat.render.table import column_unit, format_value, formatted
 from cnnstat.render.text import csv_value
 
 STRIP_KEYS = ("macs", "params", "activation_bytes", "latency_ms")
@@ -61,7 +63,7 @@ def _tree(labels: Sequence[str], depths: Sequence[int]) -> list[dict[str, Any]]:
     return nodes
 
 
-def _html_table(table: Table, table_id: str, tree: bool = False) -> _HtmlTable:
+def _html_table(table: View, table_id: str, tree: bool = False) -> _HtmlTable:
     """Headers with their units, cells as shown (text) and as the CSV holds them (value); for a
     tree (``table.indent``), each row's parent, depth and full name."""
     headers, bodies, total = formatted(table)
@@ -95,7 +97,7 @@ def _number(value: Any) -> float:
     return 0.0 if value is None or value != value else float(value)
 
 
-def _strips(table: Table, html_table: _HtmlTable) -> list[dict[str, Any]]:
+def _strips(table: View, html_table: _HtmlTable) -> list[dict[str, Any]]:
     """One strip of bars per figure of ``STRIP_KEYS`` the table has: a bar per leaf layer in
     call order, heights to scale, each bar naming its row."""
     keys = [column.key for column in table.columns]
@@ -120,7 +122,7 @@ def _strips(table: Table, html_table: _HtmlTable) -> list[dict[str, Any]]:
     return strips
 
 
-def _charts(table: Table, labels: Sequence[str]) -> list[dict[str, Any]]:
+def _charts(table: View, labels: Sequence[str]) -> list[dict[str, Any]]:
     """Horizontal bars, one chart per figure of ``CHART_KEYS`` that some row has, one bar per
     row; the value is written as the table writes it, with its unit and the ratio where known."""
     label_width = 8 + 7 * max((len(label) for label in labels), default=0)
@@ -149,22 +151,22 @@ def _charts(table: Table, labels: Sequence[str]) -> list[dict[str, Any]]:
     return charts
 
 
-def summary_page(table: Table, roofline_svg: str | None = None) -> str:
+def summary_page(table: View, roofline_svg: str | None = None) -> str:
     """The layer table of `cnnstat summary` (tree, sortable, filterable, foldable), bars of its
     per-layer figures linked to the rows, the facts of its footer, and the roofline if measured."""
     layers = _html_table(table, "layers", tree=True)
     return _render("summary.html.j2", page_title=table.title, heading=table.title,
-                   subtitle="cnnstat summary: what each layer costs", fact_lines=table.footer, table=layers,
+                   subtitle="cnnstat summary: what each layer costs", fact_lines=footer_lines(table), table=layers,
                    bar_strips=_strips(table, layers), roofline_svg=_trusted(roofline_svg))
 
 
-def figures_page(table: Table, subtitle: str, plot_svg: str | None = None, charts: bool = True) -> str:
+def figures_page(table: View, subtitle: str, plot_svg: str | None = None, charts: bool = True) -> str:
     """A table of models or points (`cnnstat compare`, `cnnstat sweep`): sortable, filterable,
     with the rows' figures side by side as bars (``charts``) and a plot when given."""
     shown = _html_table(table, "figures")
     labels = [row["name"] for row in shown.rows]
     return _render("figures.html.j2", page_title=table.title, heading=table.title, subtitle=subtitle,
-                   fact_lines=table.footer, table=shown, charts=_charts(table, labels) if charts else [],
+                   fact_lines=footer_lines(table), table=shown, charts=_charts(table, labels) if charts else [],
                    plot_svg=_trusted(plot_svg))
 
 
@@ -173,7 +175,7 @@ class ReportSection:
     """One table of the reports' index, with the files it is also written to."""
     heading: str
     anchor: str
-    table: Table
+    table: View
     files: Sequence[str]
     charts: bool = True
     plot_svg: str | None = None
@@ -186,7 +188,7 @@ def report_index_page(title: str, subtitle: str, guide: Sequence[str], sections:
     for section in sections:
         table = _html_table(section.table, section.anchor)
         labels = [row["name"] for row in table.rows]
-        shown.append({"heading": section.heading, "anchor": section.anchor, "files": section.files, "table": table, "notes": section.table.footer,
+        shown.append({"heading": section.heading, "anchor": section.anchor, "files": section.files, "table": table, "notes": footer_lines(section.table),
                       "charts": _charts(section.table, labels) if section.charts else [],
                       "plot_svg": _trusted(section.plot_svg)})
     return _render("index.html.j2", page_title=title, heading=title, subtitle=subtitle, guide=guide, sections=shown)

@@ -1,4 +1,4 @@
-"""A table ready to show: columns with display headers and units, rows of raw numbers.
+"""A view's figures as text: one unit per column, headers naming it, cells formatted.
 
 Rendering never imports torch or pandas: ``cnnstat list`` renders through here too and
 must start faster than ``import torch``. Numbers arrive raw and are formatted only here.
@@ -7,25 +7,13 @@ must start faster than ``import torch``. Numbers arrive raw and are formatted on
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from cnnstat.figures import Figure, is_missing, shape_text
+from cnnstat.frame.view import View
 
 SI_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")]
 BINARY_PREFIXES = [(2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")]
-
-
-@dataclass
-class Table:
-    columns: list[Figure]
-    rows: list[dict[str, Any]]
-    title: str = ""
-    footer: list[str] = field(default_factory=list)
-    total: dict[str, Any] | None = None
-    """A totals row shown under the rows (table and markdown) but not in CSV."""
-    indent: list[int] | None = None
-    """Tree depth of each row, to indent the first column."""
 
 
 def column_unit(column: Figure, values: Sequence[Any]) -> tuple[float, str]:
@@ -81,24 +69,18 @@ def format_value(column: Figure, value: Any, divisor: float = 1.0) -> str:
     return str(value)
 
 
-def formatted(table: Table) -> tuple[list[str], list[list[str]], list[str] | None]:
+def formatted(view: View) -> tuple[list[str], list[list[str]], list[str] | None]:
     """Headers, body cells and total cells as strings, each column in its own unit."""
     headers, bodies, totals = [], [], []
-    for column in table.columns:
-        values = [row.get(column.key) for row in table.rows]
-        if table.total is not None:
-            values.append(table.total.get(column.key))
+    for column in view.columns:
+        values = [row.get(column.key) for row in view.rows]
+        if view.total is not None:
+            values.append(view.total.get(column.key))
         divisor, prefix = column_unit(column, values)
         headers.append(header_with_unit(column, prefix))
-        bodies.append([format_value(column, row.get(column.key), divisor) for row in table.rows])
-        if table.total is not None:
-            total_value = table.total.get(column.key)
+        bodies.append([format_value(column, row.get(column.key), divisor) for row in view.rows])
+        if view.total is not None:
+            total_value = view.total.get(column.key)
             totals.append("" if total_value is None else format_value(column, total_value, divisor))
-    body_rows = [list(cells) for cells in zip(*bodies)] if table.rows else []
-    return headers, body_rows, totals if table.total is not None else None
-
-
-def frame_table(frame) -> Table:
-    """Every column of a DataFrame, raw: what a CSV export holds."""
-    columns = [Figure(str(name), str(name)) for name in frame.columns]
-    return Table(columns, frame.to_dict("records"))
+    body_rows = [list(cells) for cells in zip(*bodies)] if view.rows else []
+    return headers, body_rows, totals if view.total is not None else None

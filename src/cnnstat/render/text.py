@@ -1,4 +1,8 @@
-"""Writers for a Table: Rich (terminal), CSV, Markdown; and JSON for any plain data."""
+"""Writers for a view: Rich (terminal or plain text), CSV, Markdown; and JSON for any plain data.
+
+Every string reaches Rich as ``Text``, never as markup: a layer named ``box[/reg]`` or a
+file ``exp[v2]/net.py`` prints as written.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +12,43 @@ import json
 from typing import Any
 
 from cnnstat.figures import is_missing, shape_text
-from cnnstat.render.table import Table, formatted
+from cnnstat.frame.view import View
+from cnnstat.render.footer import footer_lines
+from cnnstat.render.layout import fit, grid_of, width_of
 
 
-def to_rich(table: Table):
+def to_rich(view: View, width: int | None = None, chosen: bool = False):
+    """The title, the table laid out for ``width`` characters (None: its natural width) and the
+    lines under it, as one Rich renderable; and the width that shows all of it unwrapped."""
+    from rich.cells import cell_len
+    from rich.console import Group
     from rich.table import Table as RichTable
+    from rich.text import Text
 
-    headers, rows, total = formatted(table)
-    rich_table = RichTable(title=table.title or None, show_footer=total is not None, header_style="bold",
-                           title_justify="left", caption_justify="left",
-                           caption="\n".join(table.footer) or None)
-    for position, (column, header) in enumerate(zip(table.columns, headers)):
-        rich_table.add_column(
-            header,
-            justify="right" if column.numeric else "left",
-            footer=(total[position] if total else ""),
-            no_wrap=not column.wrap,
-        )
-    for index, cells in enumerate(rows):
-        if table.indent is not None:
-            cells = ["  " * table.indent[index] + cells[0], *cells[1:]]
-        rich_table.add_row(*cells)
-    return rich_table
+    grid, left_out = fit(view, width, chosen)
+    lines = [*([left_out] if left_out else []), *footer_lines(view)]
+    table = RichTable(show_footer=grid.total is not None, header_style="bold")
+    for position, header in enumerate(grid.headers):
+        table.add_column(Text(header), justify="right" if grid.right[position] else "left",
+                         footer=Text(grid.total[position] if grid.total else ""),
+                         no_wrap=not grid.wrap[position], overflow="fold")
+    for cells in grid.body:
+        table.add_row(*(Text(cell) for cell in cells))
+    parts = [*([Text(view.title)] if view.title else []), table, *([Text("\n".join(lines))] if lines else [])]
+    natural = max([width_of(grid), *(cell_len(line) for line in [view.title, *lines])])
+    return Group(*parts), natural
+
+
+def to_text(view: View, width: int | None = None, chosen: bool = False) -> str:
+    """Title, table and lines under it as plain text (no colour), for a file or a pipe: as wide
+    as they need, nothing wrapped."""
+    from rich.console import Console
+
+    renderable, natural = to_rich(view, width, chosen)
+    console = Console(record=True, width=width or natural, file=io.StringIO(), color_system=None,
+                      highlight=False, emoji=False, markup=False)
+    console.print(renderable)
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n"
 
 
 def csv_value(value: Any) -> Any:
@@ -38,13 +57,13 @@ def csv_value(value: Any) -> Any:
     return "" if is_missing(value) else value
 
 
-def to_csv(table: Table) -> str:
+def to_csv(view: View) -> str:
     """Raw numbers, one header row of column keys: for machines, not eyes."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([column.key for column in table.columns])
-    for row in table.rows:
-        writer.writerow([csv_value(row.get(column.key)) for column in table.columns])
+    writer.writerow([column.key for column in view.columns])
+    for row in view.rows:
+        writer.writerow([csv_value(row.get(column.key)) for column in view.columns])
     return buffer.getvalue()
 
 
@@ -52,23 +71,21 @@ def _md_escape(cell: str) -> str:
     return cell.replace("|", "\\|")
 
 
-def to_markdown(table: Table) -> str:
-    headers, rows, total = formatted(table)
-    align = ["---:" if c.numeric else ":---" for c in table.columns]
+def to_markdown(view: View) -> str:
+    grid = grid_of(view, indent_with="&nbsp;&nbsp;")
+    align = ["---:" if right else ":---" for right in grid.right]
     lines = []
-    if table.title:
-        lines += [f"### {table.title}", ""]
-    lines.append("| " + " | ".join(_md_escape(h) for h in headers) + " |")
+    if view.title:
+        lines += [f"### {view.title}", ""]
+    lines.append("| " + " | ".join(_md_escape(h) for h in grid.headers) + " |")
     lines.append("| " + " | ".join(align) + " |")
-    for index, cells in enumerate(rows):
-        if table.indent is not None:
-            cells = ["&nbsp;&nbsp;" * table.indent[index] + cells[0], *cells[1:]]
-        lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
-    if total is not None:
-        lines.append("| " + " | ".join(f"**{_md_escape(c)}**" if c else "" for c in total) + " |")
-    if table.footer:
+    lines += ["| " + " | ".join(_md_escape(c) for c in cells) + " |" for cells in grid.body]
+    if grid.total is not None:
+        lines.append("| " + " | ".join(f"**{_md_escape(c)}**" if c else "" for c in grid.total) + " |")
+    footer = footer_lines(view)
+    if footer:
         lines.append("")
-        lines += [f"{line}  " for line in table.footer]
+        lines += [f"{line}  " for line in footer]
     return "\n".join(lines) + "\n"
 
 

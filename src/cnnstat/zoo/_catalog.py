@@ -1,8 +1,7 @@
 """Every registered model with its published figures (pure data: no torch here).
 
-``num_params`` and ``gmacs`` are the figures of ``shared/reference/models.csv`` where it
-lists the model (torchvision's published weights meta, the papers, the articles below);
-a test rebuilds each model and holds its parameter count to the figure.
+``num_params`` and ``gmacs`` are published figures (torchvision's weights meta, the papers,
+the articles below); a test rebuilds each model and holds its parameter count to the figure.
 """
 
 from cnnstat.zoo._registry import Paper, register_alias, register_model

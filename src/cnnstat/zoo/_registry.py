@@ -1,8 +1,9 @@
 """The model registry: pure data, importable without torch.
 
-Each entry names its builder as ``"module:function"`` inside ``cnnstat.zoo``; the family
+Each zoo entry names its builder as ``"module:function"`` inside ``cnnstat.zoo``; the family
 module (and torch with it) is imported only when a model is built, so ``cnnstat list``
-and ``cnnstat --help`` stay fast.
+and ``cnnstat --help`` stay fast. A user's own builder is registered as a callable, directly
+or with ``@register_model`` as a decorator (as timm and torchvision do).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import importlib
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from cnnstat.errors import UnknownModelError
 
@@ -33,12 +34,14 @@ class ModelEntry:
     """A registered model and the figures published for it."""
 
     name: str
-    builder: str
+    builder: str | Callable[..., Any]
+    """``"module:function"`` inside ``cnnstat.zoo``, or a user's callable."""
     family: str
-    paper: Paper
+    paper: Paper | None
+    """The paper the model comes from; None for a user's model."""
     input_size: tuple[int, ...]
-    num_params: int
-    """Parameter count at the default options (published, or the article's own figure)."""
+    num_params: int | None
+    """Parameter count at the default options (published, or the article's own figure); None when unknown."""
     gmacs: float | None = None
     """Published multiply-accumulates at ``input_size``, in units of 10^9, where there is one."""
     num_classes: int = 1000
@@ -47,6 +50,8 @@ class ModelEntry:
     note: str = ""
 
     def build_function(self):
+        if callable(self.builder):
+            return self.builder
         module_name, _, attr = self.builder.partition(":")
         module = importlib.import_module(f"cnnstat.zoo.{module_name}")
         return getattr(module, attr)
@@ -56,22 +61,58 @@ _REGISTRY: dict[str, ModelEntry] = {}
 _ALIASES: dict[str, str] = {}
 
 
+USER_FAMILY = "custom"
+
+
 def register_model(
-    name: str,
-    builder: str,
+    name: str | Callable[..., Any] | None = None,
+    builder: str | Callable[..., Any] | None = None,
     *,
-    family: str,
-    paper: Paper,
-    input_size: tuple[int, ...],
-    num_params: int,
+    family: str = USER_FAMILY,
+    paper: Paper | None = None,
+    input_size: tuple[int, ...] | None = None,
+    num_params: int | None = None,
     gmacs: float | None = None,
     num_classes: int = 1000,
     options: Mapping[str, Any] | None = None,
     note: str = "",
-) -> ModelEntry:
-    """Add a model to the registry; a name already taken (by a model or an alias) is refused."""
+):
+    """Add a model to the registry; a name already taken (by a model or an alias) is refused.
+
+    ``register_model("net", build_net, input_size=(3, 32, 32))`` registers a callable and returns
+    its entry. As a decorator it returns the function unchanged: ``@register_model`` (the name is
+    the function's, the input size its ``input_size`` attribute), ``@register_model("net")`` or
+    ``@register_model(input_size=(3, 32, 32))``."""
+    settings = dict(family=family, paper=paper, input_size=input_size, num_params=num_params, gmacs=gmacs,
+                    num_classes=num_classes, options=options, note=note)
+    if callable(name):  # bare @register_model
+        _add_entry(name.__name__, name, **settings)
+        return name
+    if builder is not None:
+        if name is None:
+            raise ValueError("register_model needs a name for its builder")
+        return _add_entry(name, builder, **settings)
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        _add_entry(name or function.__name__, function, **settings)
+        return function
+
+    return decorate
+
+
+def _add_entry(name: str, builder: str | Callable[..., Any], *, family: str, paper: Paper | None,
+               input_size: tuple[int, ...] | None, num_params: int | None, gmacs: float | None, num_classes: int,
+               options: Mapping[str, Any] | None, note: str) -> ModelEntry:
+    if not isinstance(name, str) or not name or ":" in name:
+        raise ValueError(f"model name {name!r} must be a non-empty string without ':'")
     if name in _REGISTRY or name in _ALIASES:
         raise ValueError(f"model name {name!r} is already registered")
+    if not (isinstance(builder, str) or callable(builder)):
+        raise TypeError(f"the builder of {name!r} must be a callable or 'module:function', not {type(builder).__name__}")
+    input_size = input_size or getattr(builder, "input_size", None)
+    if input_size is None:
+        raise ValueError(f"register_model({name!r}) needs input_size=, e.g. (3, 224, 224), or an input_size "
+                         "attribute on the builder")
     entry = ModelEntry(
         name=name,
         builder=builder,

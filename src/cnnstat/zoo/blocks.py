@@ -1,5 +1,5 @@
 """Building blocks as zoo entries (family ``block``, names ``block/...``), so the design
-comparisons of the seed articles (``shared/reference/studies.md``) are rebuilt from real
+comparisons of the articles the studies name (``cnnstat.analysis.studies``) are rebuilt from real
 modules: one 7x7 conv vs three 3x3 convs, standard vs depthwise-separable conv, a 5x5 conv vs
 naive vs reduced Inception, ResNet basic vs bottleneck vs ResNeXt bottleneck.
 
@@ -33,7 +33,7 @@ comparisons have neither (``bias=False`` by default), so their registered counts
 articles' figures; the residual blocks keep their BatchNorms (they are the networks' real
 blocks, reused from ``resnet.py``), so their registered counts are larger and the article's
 figures are their conv weights (bottleneck 69,632 of 70,400; ResNeXt 32x4d 70,144 of 71,168).
-One article figure is not reproducible: seed 002 gives three stacked 3x3 convs 16 -> 32 as
+One article figure is not reproducible: "代表的なモデル" gives three stacked 3x3 convs 16 -> 32 as
 3x3x16x32 x 3 = 13,824, counting every conv as 16 -> 32; the second and third take 32
 channels, so the stack has 4,608 + 2 x 9,216 = 23,040 weights (still fewer than the 7x7's 25,088).
 """

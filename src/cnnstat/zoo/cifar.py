@@ -1,7 +1,8 @@
-"""CIFAR-10 networks (3x32x32 input, 10 classes): seed 003's progression, the ResNet paper's
-CIFAR ResNets, and Shake-Shake ResNet-26 (seed 003's final target).
+"""CIFAR-10 networks (3x32x32 input, 10 classes): the progression of the walkthrough "CIFAR-10
+from a linear model towards the state of the art", the ResNet paper's CIFAR ResNets, and
+Shake-Shake ResNet-26 (the walkthrough's final target).
 
-Seed 003 nets are built as the article's code builds them, with the counts it states:
+The walkthrough's nets are built as the article's code builds them, with the counts it states:
 linear 30,730; MLP 123,330; LeNet-style CNN 62,958; ConvBnNet 39,650; DeepBnNet 462,570;
 its small ResNet 1,965,066. Two departures, neither changing a count: the article's
 ``BnLayer`` declares ``Dropout2d(p=0.2)`` but its ``forward`` never applies it, so it is left
@@ -31,7 +32,7 @@ from cnnstat.zoo.resnet import BasicBlock, he_init
 
 
 class BnLayer(nn.Module):
-    """Seed 003's conv-ReLU-BatchNorm layer (in that order, as the article writes it)."""
+    """The walkthrough's conv-ReLU-BatchNorm layer (in that order, as the article writes it)."""
 
     def __init__(self, in_chan: int, out_chan: int, kernel_size: int = 3, stride: int = 2) -> None:
         super().__init__()
@@ -43,7 +44,7 @@ class BnLayer(nn.Module):
 
 
 class ResnetLayer(BnLayer):
-    """Seed 003's residual layer: ``x + BnLayer(x)``."""
+    """The walkthrough's residual layer: ``x + BnLayer(x)``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + super().forward(x)
@@ -125,7 +126,7 @@ class ShakeBlock(nn.Module):
 
 
 class VeryBasicNet(nn.Module):
-    """Seed 003's first net: one linear layer on the flattened image."""
+    """The walkthrough's first net: one linear layer on the flattened image."""
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3) -> None:
         super().__init__()
@@ -136,7 +137,7 @@ class VeryBasicNet(nn.Module):
 
 
 class BasicNet(nn.Module):
-    """Seed 003's MLP: one hidden layer of ``hidden`` units."""
+    """The walkthrough's MLP: one hidden layer of ``hidden`` units."""
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3, hidden: int = 40) -> None:
         super().__init__()
@@ -148,7 +149,7 @@ class BasicNet(nn.Module):
 
 
 class BasicCNN(nn.Module):
-    """Seed 003's LeNet-style CNN: two 5x5 convs with max-pooling, three linear layers."""
+    """The walkthrough's LeNet-style CNN: two 5x5 convs with max-pooling, three linear layers."""
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3) -> None:
         super().__init__()
@@ -169,7 +170,7 @@ class BasicCNN(nn.Module):
 
 
 class BnNet(nn.Module):
-    """Seed 003's ConvBnNet, DeepBnNet and ResNet in one: a 5x5 stem to ``layers[0]``, then per
+    """The walkthrough's ConvBnNet, DeepBnNet and ResNet in one: a 5x5 stem to ``layers[0]``, then per
     stage a stride-2 ``BnLayer`` to ``layers[i+1]`` followed by ``extra`` stride-1 layers
     (``BnLayer``, or ``ResnetLayer`` when ``residual``), global pooling, a linear classifier and
     ``log_softmax``."""

@@ -5,7 +5,7 @@ of blocks with ``conv1``/``bn1``/.../``downsample``, ``avgpool``, ``fc``), so a 
 ``state_dict`` loads into the residual variants unchanged. Bottleneck blocks stride in the
 3x3 convolution ("ResNet v1.5"), as torchvision does.
 
-Plain nets (``residual=False``, seed 004's ``is_plain``) remove every shortcut: a block's
+Plain nets (``residual=False``, the PlainNet-50 post's ``is_plain``) remove every shortcut: a block's
 output is ``relu(main_path(x))`` with no addition, and the projection shortcuts
 (``downsample``: 1x1 conv + BatchNorm, at the first block of a stage where the shape
 changes) are dropped along with the identity ones; the main path alone strides and widens.

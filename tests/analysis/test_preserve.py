@@ -1,0 +1,201 @@
+"""After profile() (and an eval measurement) every module's attributes, buffers, parameters,
+hooks, flags and class are as they were, and the model's next real forward gives what it gave
+before: checked on models that cache in forward, build state lazily, count calls, are
+parametrized, share weights or carry a user's hook."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.utils.parametrize as parametrize
+from torch import nn
+
+from cnnstat.analysis import profile
+from cnnstat.analysis.measure import measure
+from cnnstat.analysis.preserve import left_as_found
+
+
+class CausalMaskCache(nn.Module):
+    """GPT-style: the causal mask is built on first use and kept for the next call."""
+
+    input_size = (8, 16)
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(16, 16)
+        self.mask = None
+
+    def forward(self, x):
+        length = x.shape[1]
+        if self.mask is None or self.mask.shape[0] < length:
+            self.mask = torch.tril(torch.ones(length, length, device=x.device, dtype=torch.bool))
+        scores = (x @ x.transpose(1, 2)).masked_fill(~self.mask[:length, :length], -math.inf)
+        return self.proj(scores.softmax(-1) @ x)
+
+
+class LazyBuffer(nn.Module):
+    """A positional table registered as a buffer on the first forward, then replaced if too short."""
+
+    input_size = (8, 16)
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(16, 16)
+
+    def forward(self, x):
+        if not hasattr(self, "positions") or self.positions.shape[0] < x.shape[1]:
+            self.register_buffer("positions", torch.arange(x.shape[1], device=x.device).float()[:, None])
+        return self.proj(x + self.positions)
+
+
+class Counting(nn.Module):
+    """Counts its calls in an int and in a tensor written in place; makes a submodule lazily."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(16, 16)
+        self.calls = 0
+        self.seen = torch.zeros(1)
+
+    def forward(self, x):
+        self.calls += 1
+        self.seen += 1
+        if not hasattr(self, "head"):
+            self.head = nn.Linear(16, 4).to(x.device)
+        return self.head(self.body(x))
+
+
+class Symmetric(nn.Module):
+    def forward(self, weight):
+        return weight.triu() + weight.triu(1).transpose(0, 1)
+
+
+def parametrized():
+    model = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4))
+    parametrize.register_parametrization(model[0], "weight", Symmetric())
+    return model
+
+
+def weight_shared():
+    model = nn.Sequential(nn.Linear(16, 16, bias=False), nn.Tanh(), nn.Linear(16, 16, bias=False))
+    model[2].weight = model[0].weight
+    return model
+
+
+def hooked():
+    model = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4))
+    model.calls_seen = []
+    model.handle = model.register_forward_hook(lambda module, args, output: model.calls_seen.append(1))
+    return model
+
+
+MODELS = {"causal mask cache": CausalMaskCache, "lazy buffer": LazyBuffer, "counting": Counting,
+          "parametrized": parametrized, "weight shared": weight_shared, "hooked": hooked}
+
+
+def fingerprint(model: nn.Module):
+    """Everything a pass could change, as comparable values (identities for objects)."""
+    state = []
+    for name, module in model.named_modules():
+        entries = {}
+        for key, value in module.__dict__.items():
+            if isinstance(value, dict):
+                entries[key] = [(k, id(v)) for k, v in value.items()]
+            elif isinstance(value, (set, list)):
+                entries[key] = sorted(map(id, value)) if isinstance(value, list) else sorted(value)
+            elif isinstance(value, torch.Tensor):
+                entries[key] = (id(value), value.device.type, value.tolist())
+            else:
+                entries[key] = id(value) if not isinstance(value, (int, float, bool, str)) else value
+        state.append((name, type(module), entries))
+    grads = [(name, p.requires_grad, p.device.type) for name, p in model.named_parameters()]
+    return state, grads
+
+
+def real_forward(model):
+    torch.manual_seed(1)
+    return model(torch.randn(2, 8, 16))
+
+
+@pytest.mark.parametrize("kind", MODELS)
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_profile_leaves_the_model_as_found(kind, mode):
+    torch.manual_seed(0)
+    model = MODELS[kind]().eval()
+    expected = real_forward(model)  # whatever the first forward caches is part of the state found
+    before = fingerprint(model)
+    report = profile(model, (8, 16), batch=2, mode=mode)
+    assert report.totals.macs > 0
+    assert fingerprint(model) == before
+    torch.testing.assert_close(real_forward(model), expected)
+
+
+@pytest.mark.parametrize("kind", ["causal mask cache", "lazy buffer", "counting"])
+def test_a_model_never_run_stays_unrun(kind):
+    """The pass's forward is the first: nothing it made (on meta) stays behind."""
+    model = MODELS[kind]()
+    before = fingerprint(model)
+    profile(model, (8, 16), batch=2)
+    assert fingerprint(model) == before
+    assert real_forward(model).device.type == "cpu"
+
+
+def test_a_users_hook_handle_still_removes_its_hook():
+    model = hooked()
+    profile(model, (8, 16))
+    model.calls_seen.clear()
+    real_forward(model)
+    assert model.calls_seen == [1]
+    model.handle.remove()
+    real_forward(model)
+    assert model.calls_seen == [1]
+
+
+def test_an_eval_measurement_leaves_the_model_as_found():
+    model = Counting()
+    real_forward(model)
+    before = fingerprint(model)
+    measure(model, (torch.randn(2, 8, 16),), min_run_time=0.01, per_layer=True)
+    assert fingerprint(model) == before
+
+
+def test_restored_even_when_the_block_fails():
+    model = CausalMaskCache()
+    before = fingerprint(model)
+    with pytest.raises(RuntimeError, match="boom"), left_as_found(model):
+        model(torch.randn(1, 4, 16))
+        model.extra = 1
+        raise RuntimeError("boom")
+    assert fingerprint(model) == before and model.mask is None
+
+
+CACHING_CONVNET = '''
+import torch
+from torch import nn
+
+
+class CachedScale(nn.Module):
+    input_size = (3, 8, 8)
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.scale = None
+
+    def forward(self, x):
+        if self.scale is None:
+            self.scale = torch.ones(1, 4, 1, 1, device=x.device)
+        return self.conv(x) * self.scale
+'''
+
+
+def test_crosscheck_of_a_model_that_caches_in_forward(tmp_path, monkeypatch):
+    """The other counters run the real forward after ours: it meets the real model, not meta leftovers."""
+    from cnnstat.analysis.crosscheck import crosscheck
+
+    (tmp_path / "caching.py").write_text(CACHING_CONVNET)
+    monkeypatch.chdir(tmp_path)
+    result = crosscheck("caching.py:CachedScale")
+    conv_macs = 4 * 3 * 9 * 6 * 6
+    assert result.totals.macs == conv_macs and result.tools
+    assert all(comparison.explained for row in result.rows for comparison in row.tools.values())
