@@ -194,7 +194,7 @@ def profile(
         notes.append(f"no training-memory estimate: {error}")
     shown = training if mode == "train" else inference
     # The eval forward's fields in either mode: batch statistics would make every field the whole input.
-    fields.fill(shown.records)
+    fields.fill(shown.records, inference.records)
     if fields.no_rule:
         ops = ", ".join(f"{op} x{count}" for op, count in sorted(fields.no_rule.items()))
         notes.append(f"receptive field unknown after ops without a receptive-field rule: {ops}")
@@ -217,7 +217,7 @@ def profile(
         notes=notes,
         recipe=BuildRecipe(spec, tuple(input_shapes), mode, dtype_name(torch_dtype), num_classes, in_channels,
                            dict(options or {}), channels_last),
-        receptive_field=field_summary(fields, shown.records),
+        receptive_field=field_summary(fields, inference.records),
     )
 
 
