@@ -736,10 +736,13 @@ class ReceptiveFields:
         return [(out, TensorField(((),) * out.dim(), axes)) for out in _tensors(op.out)]
 
     # -- results -----------------------------------------------------------------------
-    def fill(self, records: Sequence[LayerRecord]) -> None:
-        """Set each record's ``receptive_field``."""
+    def fill(self, records: Sequence[LayerRecord], observed: Sequence[LayerRecord]) -> None:
+        """Set the ``receptive_field`` of each of ``records`` from the call of the same module
+        (name and call number) among the ``observed`` pass's records: a training pass may run
+        modules the eval pass skips (an auxiliary head), so its indices differ."""
+        by_call = {(record.name, record.call): self.figures.get(record.index) for record in observed}
         for record in records:
-            record.receptive_field = self.figures.get(record.index)
+            record.receptive_field = by_call.get((record.name, record.call))
 
     def first_covering(self, records: Sequence[LayerRecord]) -> LayerRecord | None:
         """The call whose output first (in the order calls returned) has a position that sees the whole input."""

@@ -199,7 +199,7 @@ def profile(
         notes.append(f"no training-memory estimate: {error}")
     shown = training if mode == "train" else inference
     # The eval forward's fields in either mode: batch statistics would make every field the whole input.
-    fields.fill(shown.records)
+    fields.fill(shown.records, inference.records)
     if fields.no_rule:
         ops = ", ".join(f"{op} x{count}" for op, count in sorted(fields.no_rule.items()))
         notes.append(f"receptive field unknown after ops without a receptive-field rule: {ops}")
@@ -226,7 +226,7 @@ def profile(
         memory_validated=not unvalidated,
         recipe=BuildRecipe(spec, tuple(input_shapes), mode, dtype_name(torch_dtype), num_classes, in_channels,
                            dict(options or {}), channels_last),
-        receptive_field=field_summary(fields, shown.records),
+        receptive_field=field_summary(fields, inference.records),
     )
 
 
