@@ -99,8 +99,8 @@ def test_comparison_page(browser, comparison_files):
 
 
 def test_sweep_page(browser, tmp_path):
-    cnnstat("sweep", "resnet18", "-i", "3x64x64,3x96x96", "-b", "1,2", "-o", str(tmp_path / "sweep.html"))
-    cnnstat("sweep", "resnet18", "-i", "3x64x64,3x96x96", "-b", "1,2", "--format", "csv",
+    cnnstat("sweep", "cifar_resnet20", "-i", "3x32x32,3x64x64", "-b", "1,2", "-o", str(tmp_path / "sweep.html"))
+    cnnstat("sweep", "cifar_resnet20", "-i", "3x32x32,3x64x64", "-b", "1,2", "--format", "csv",
             "-o", str(tmp_path / "sweep.csv"))
     load(browser, tmp_path / "sweep.html")
     rows = read_csv(tmp_path / "sweep.csv")

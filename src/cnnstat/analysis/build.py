@@ -122,6 +122,56 @@ def check_input_rank(name: str, input_size: tuple[int, ...] | None, default_size
         raise InputRankError(name, input_size, default_size)
 
 
+class ScriptedModuleError(CnnstatError):
+    def __init__(self, model: str) -> None:
+        self.model = model
+        super().__init__(f"{model} is a TorchScript module: its forward runs in the TorchScript interpreter, which "
+                         "has no module hooks to count per layer; profile the nn.Module before torch.jit.script")
+
+
+def ready_for_pass(model: nn.Module, name: str, args: tuple, kwargs: Mapping[str, Any],
+                   channels_last: bool = False) -> nn.Module:
+    """The module the static pass can run: a scripted one is refused, and so is the channels-last
+    layout for a model with no 4-D weight or input (a Conv3d model); one with lazy modules
+    (``nn.LazyConv2d``, ``nn.LazyLinear``) is replaced by a meta copy whose parameters one meta
+    forward has given their shapes (the user's model keeps its uninitialised ones)."""
+    if isinstance(model, torch.jit.ScriptModule):
+        raise ScriptedModuleError(getattr(model, "original_name", name) if name == type(model).__name__ else name)
+    if channels_last:
+        from torch.utils._pytree import tree_leaves
+
+        tensors = [*model.parameters(), *(t for t in tree_leaves((args, dict(kwargs))) if isinstance(t, torch.Tensor))]
+        if not any(t.dim() == 4 for t in tensors if not nn.parameter.is_lazy(t)):
+            shapes = ", ".join("x".join(map(str, t.shape)) for t in tensors if not isinstance(t, nn.Parameter))
+            raise CnnstatError(f"the channels-last layout applies to 4-D tensors (2-D convolutions), and {name} has "
+                               f"no 4-D weight or input (input {shapes})")
+    if not any(nn.parameter.is_lazy(p) for p in [*model.parameters(), *model.buffers()]):
+        return model
+    import copy
+
+    from torch.utils._pytree import tree_map
+
+    materialised = copy.deepcopy(model)
+    for module in materialised.modules():  # not .to("meta"): it would make a lazy parameter a plain empty one
+        for tensors in (module._parameters, module._buffers):
+            for key, tensor in tensors.items():
+                if tensor is not None:
+                    tensors[key] = _on_meta(tensor)
+    meta_args, meta_kwargs = tree_map(lambda t: t.to("meta") if isinstance(t, torch.Tensor) else t,
+                                      (args, dict(kwargs)))
+    with torch.no_grad(), _SkipInitOnMeta():
+        materialised(*meta_args, **meta_kwargs)
+    return materialised
+
+
+def _on_meta(tensor: torch.Tensor) -> torch.Tensor:
+    if nn.parameter.is_lazy(tensor):
+        kind = nn.UninitializedParameter if isinstance(tensor, nn.Parameter) else nn.UninitializedBuffer
+        return kind(requires_grad=tensor.requires_grad, device="meta", dtype=tensor.dtype)
+    on_meta = torch.empty_strided(tensor.shape, tensor.stride(), dtype=tensor.dtype, device="meta")
+    return nn.Parameter(on_meta, tensor.requires_grad) if isinstance(tensor, nn.Parameter) else on_meta
+
+
 @dataclass(frozen=True)
 class BuildRecipe:
     """Everything needed to build a report's model and inputs again, on any device."""
@@ -147,7 +197,12 @@ class BuildRecipe:
             raise CnnstatError("this report is of a module passed in, which cannot be rebuilt: "
                                "measure the module itself (cnnstat.analysis.measure.measure)")
         model = build_model(self.spec, self.num_classes, self.in_channels, self.options, device=device)
-        return model.to(dtype=resolve_dtype(self.dtype), memory_format=self.memory_format)
+        model = model.to(dtype=resolve_dtype(self.dtype))
+        with torch.no_grad():  # 4-D tensors only, as in the static pass (Module.to would refuse a 5-D one)
+            for tensor in [*model.parameters(), *model.buffers()]:
+                if tensor.dim() == 4:
+                    tensor.data = tensor.data.contiguous(memory_format=self.memory_format)
+        return model
 
     def inputs(self, device: torch.device) -> tuple[torch.Tensor, ...]:
         """Random inputs of the recipe's shapes on ``device`` (4-D ones in the recipe's layout)."""

@@ -343,7 +343,7 @@ def make_optimizer(name: str | None, model: nn.Module) -> torch.optim.Optimizer 
         return None
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
-        raise CnnstatError(f"a {name} step needs trainable parameters, and the model has none")
+        raise CnnstatError(f"an optimizer step ({name}) needs trainable parameters, and the model has none")
     return torch.optim.SGD(params, lr=1e-3, momentum=0.9) if name == "sgd" else torch.optim.Adam(params, lr=1e-3)
 
 

@@ -20,13 +20,13 @@ kernel, a block's field over the block's input.
 from __future__ import annotations
 
 import re
+import weakref
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 import torch
 from torch.utils._pytree import tree_leaves
-from torch.utils.weak import WeakIdKeyDictionary
 
 from cnnstat.analysis.records import FieldFigures, LayerRecord
 from cnnstat.analysis.rules import ONE_PER_OUTPUT
@@ -609,12 +609,33 @@ def _pad(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
 # ----------------------------------------------------------------------------- the observer
 
 
+class _TensorFields:
+    """tensor -> {origin: TensorField}, holding no tensor alive (the memory estimate follows
+    tensor lifetimes). Unlike torch's WeakIdKeyDictionary, a lookup makes no weak reference:
+    densenet121's static pass takes 0.99 s with fields, against 1.04 s that way (0.75 s without)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref, dict[int, TensorField]]] = {}
+
+    def get(self, tensor: torch.Tensor) -> dict[int, TensorField]:
+        entry = self._entries.get(id(tensor))
+        return entry[1] if entry is not None and entry[0]() is tensor else {}
+
+    def of(self, tensor: torch.Tensor) -> dict[int, TensorField]:
+        """The tensor's fields, to fill in."""
+        key = id(tensor)
+        entry = self._entries.get(key)
+        if entry is None or entry[0]() is not tensor:
+            entry = (weakref.ref(tensor, lambda _, key=key: self._entries.pop(key, None)), {})
+            self._entries[key] = entry
+        return entry[1]
+
+
 class ReceptiveFields:
     """A pass observer (``cnnstat.analysis.profiler.run_pass``) that follows every tensor's field."""
 
     def __init__(self) -> None:
-        self.fields: WeakIdKeyDictionary = WeakIdKeyDictionary()
-        """tensor -> {origin: TensorField}"""
+        self.fields = _TensorFields()
         self.origins: dict[int, _Origin] = {}
         self.active: list[int] = []
         self.figures: dict[int, FieldFigures] = {}
@@ -640,7 +661,7 @@ class ReceptiveFields:
         self.active.append(record.index)
         # The call's own origin: its first input laid along the model's spatial axes.
         for tensor in tensors:
-            field = self.fields.get(tensor, {}).get(MODEL_INPUT)
+            field = self.fields.get(tensor).get(MODEL_INPUT)
             along = {d: held[0] for d, held in enumerate(field.dims) if len(held) == 1} if field else {}
             if along:
                 if record.index not in self.origins:
@@ -652,7 +673,7 @@ class ReceptiveFields:
         dims = tuple((along[d],) if d in along else () for d in range(tensor.dim()))
         lengths = {axis: tensor.shape[d] for d, axis in along.items()}
         state = tuple(_identity(lengths[axis]) if axis in lengths else None for axis in range(axes))
-        self.fields.setdefault(tensor, {})[origin] = TensorField(dims, state)
+        self.fields.of(tensor)[origin] = TensorField(dims, state)
 
     def module_output(self, record: LayerRecord, output: Any) -> None:
         self.active.pop()
@@ -660,7 +681,7 @@ class ReceptiveFields:
         outputs = _tensors(output)
         if MODEL_INPUT not in self.origins or not outputs:
             return
-        fields = self.fields.get(outputs[0], {})
+        fields = self.fields.get(outputs[0])
         whole = fields.get(MODEL_INPUT)
         local = fields.get(record.index)
         if whole is None:
@@ -683,23 +704,23 @@ class ReceptiveFields:
     def op(self, func, args, kwargs, out, record: LayerRecord | None) -> None:
         if record is None or not self.origins:
             return
-        inputs = [t for t in _tensors((args, kwargs)) if t in self.fields]
+        inputs = [t for t in _tensors((args, kwargs)) if self.fields.get(t)]
         if not inputs:
             return
         name = func._overloadpacket.__name__
         rule = RULES.get(name)
         if rule is None and (func.overloadpacket in ONE_PER_OUTPUT or torch.Tag.pointwise in func.tags):
             rule = elementwise
-        origins = [o for o in self.active if any(o in self.fields[t] for t in inputs)]
+        origins = [o for o in self.active if any(o in self.fields.get(t) for t in inputs)]
         for origin in origins:
-            op = _Op(name, args, kwargs, out, lambda t, o=origin: self.fields.get(t, {}).get(o)
+            op = _Op(name, args, kwargs, out, lambda t, o=origin: self.fields.get(t).get(o)
                      if isinstance(t, torch.Tensor) else None, self.origins[origin])
             try:
                 results = self._no_rule(op, origin) if rule is None else rule(op)
             except Exception:  # a rule that cannot read this call's arguments: the field is unknown, and said so
                 results = self._no_rule(op, origin)
             for tensor, field in results:
-                entry = self.fields.setdefault(tensor, {})
+                entry = self.fields.of(tensor)
                 if field is None:
                     entry.pop(origin, None)
                 else:
@@ -715,10 +736,13 @@ class ReceptiveFields:
         return [(out, TensorField(((),) * out.dim(), axes)) for out in _tensors(op.out)]
 
     # -- results -----------------------------------------------------------------------
-    def fill(self, records: Sequence[LayerRecord]) -> None:
-        """Set each record's ``receptive_field``."""
+    def fill(self, records: Sequence[LayerRecord], observed: Sequence[LayerRecord]) -> None:
+        """Set the ``receptive_field`` of each of ``records`` from the call of the same module
+        (name and call number) among the ``observed`` pass's records: a training pass may run
+        modules the eval pass skips (an auxiliary head), so its indices differ."""
+        by_call = {(record.name, record.call): self.figures.get(record.index) for record in observed}
         for record in records:
-            record.receptive_field = self.figures.get(record.index)
+            record.receptive_field = by_call.get((record.name, record.call))
 
     def first_covering(self, records: Sequence[LayerRecord]) -> LayerRecord | None:
         """The call whose output first (in the order calls returned) has a position that sees the whole input."""

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from cnnstat.analysis.build import (BuildRecipe, check_input_rank, check_input_size, check_mode,
-                                    default_input_size, dtype_name, example_inputs, load_on, resolve_device,
-                                    resolve_dtype)
+                                    default_input_size, dtype_name, example_inputs, load_on, ready_for_pass,
+                                    resolve_device, resolve_dtype)
 from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_meta
 from cnnstat.analysis.profiler import BackwardError, run_pass
 from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
@@ -174,6 +174,7 @@ def profile(
         check_input_size(input_size, batch)
     args, kwargs = example_inputs(inputs, input_size, batch)
 
+    model = ready_for_pass(model, name, args, kwargs, channels_last)
     if torch_device.type == "meta":
         plain_tensors_to_meta(model)  # profile() leaves the model as found: the real ones come back
     common = dict(device=torch_device, dtype=torch_dtype, model_name=name, channels_last=channels_last,
@@ -193,7 +194,7 @@ def profile(
         notes.append(f"no training-memory estimate: {error}")
     shown = training if mode == "train" else inference
     # The eval forward's fields in either mode: batch statistics would make every field the whole input.
-    fields.fill(shown.records)
+    fields.fill(shown.records, inference.records)
     if fields.no_rule:
         ops = ", ".join(f"{op} x{count}" for op, count in sorted(fields.no_rule.items()))
         notes.append(f"receptive field unknown after ops without a receptive-field rule: {ops}")
@@ -216,7 +217,7 @@ def profile(
         notes=notes,
         recipe=BuildRecipe(spec, tuple(input_shapes), mode, dtype_name(torch_dtype), num_classes, in_channels,
                            dict(options or {}), channels_last),
-        receptive_field=field_summary(fields, shown.records),
+        receptive_field=field_summary(fields, inference.records),
     )
 
 

@@ -8,10 +8,13 @@ ridge point (peak FLOP/s / bandwidth) is memory-bound, above it compute-bound.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import platform
-from dataclasses import asdict, dataclass
+import tempfile
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -25,6 +28,7 @@ GEMM_SIZE = {"cuda": 8192, "cpu": 1024}
 HALF_GEMM_SIZE_CPU = 512
 """fp16/bf16 GEMMs are slow on CPUs without matrix units: a smaller one keeps the probe short."""
 COPY_BYTES = {"cuda": 2**30, "cpu": 2**28}
+PROBED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
 @dataclass
@@ -77,26 +81,62 @@ def probe(device: torch.device, threads: int | None = None, reprobe: bool = Fals
     with using_threads(threads) as used_threads:
         key = machine_key(device, used_threads)
         path = cache_file()
-        try:
-            cached = json.loads(path.read_text())
-        except (OSError, ValueError):  # no cache yet, or an unreadable one: probe again
-            cached = {}
-        if key in cached and not reprobe:
-            return Machine(**cached[key])
+        cached = _read_cache(path)
+        machine = None if reprobe else _valid_machine(cached.get(key), key)
+        if machine is not None:
+            return machine
         machine = Machine(
             key=key,
             device=str(device),
             device_name=device_name(device),
             threads=used_threads,
             torch_version=torch.__version__,
-            peak_flops={dtype_name(dtype): _gemm_flops(device, dtype, used_threads)
-                        for dtype in (torch.float32, torch.float16, torch.bfloat16)},
+            peak_flops={dtype_name(dtype): _gemm_flops(device, dtype, used_threads) for dtype in PROBED_DTYPES},
             bandwidth_bytes_per_s=_copy_bandwidth(device, used_threads),
         )
     cached[key] = asdict(machine)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(cached, indent=2))
+    _write_cache(path, cached)
     return machine
+
+
+def _read_cache(path: Path) -> dict:
+    """The cached machines; an absent, unreadable or malformed file is an empty cache (probed again)."""
+    try:
+        cached = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return cached if isinstance(cached, dict) else {}
+
+
+def _valid_machine(entry, key: str) -> Machine | None:
+    """The cached figures of ``key`` if they are whole and of this torch; None means probe again."""
+    names = {field.name for field in fields(Machine)}
+    if not isinstance(entry, dict) or set(entry) != names or entry["key"] != key:
+        return None
+    if entry["torch_version"] != torch.__version__ or not isinstance(entry["peak_flops"], dict):
+        return None
+    ceilings = [entry["peak_flops"].get(dtype_name(dtype)) for dtype in PROBED_DTYPES]
+    ceilings.append(entry["bandwidth_bytes_per_s"])
+    if not all(isinstance(value, (int, float)) and math.isfinite(value) and value > 0 for value in ceilings):
+        return None
+    return Machine(**entry)
+
+
+def _write_cache(path: Path, cached: dict) -> None:
+    """Replace the cache file whole (a reader never sees half of it); a cache that cannot be
+    written only means probing again next time."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".roofline-")
+    except OSError:
+        return
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(cached, handle, indent=2)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
 
 
 def step_flops(totals, mode: str) -> int:

@@ -10,6 +10,7 @@ from cnnstat.errors import CnnstatError
 
 PLOT_OPTION = typer.Option(None, "--plot", metavar="FILE", help="Also draw a figure to this file: .png or .svg (written atomically).")
 PLOT_METRICS = ("macs", "memory", "latency", "roofline", "receptive-field")
+MEASURED_PLOT_METRICS = ("latency", "roofline")
 PLOT_METRIC_OPTION = typer.Option(
     "macs", "--plot-metric",
     help="What --plot shows per layer: macs | memory (output bytes) | latency | roofline (this machine's "
@@ -28,7 +29,7 @@ def check_plot(path: Optional[str]) -> None:
 def check_plot_metric(metric: str, measured: bool) -> None:
     if metric not in PLOT_METRICS:
         raise CnnstatError(f"unknown --plot-metric {metric!r}; choose one of {', '.join(PLOT_METRICS)}")
-    if metric in ("latency", "roofline") and not measured:
+    if metric in MEASURED_PLOT_METRICS and not measured:
         raise CnnstatError(f"--plot-metric {metric} needs a measurement: use --device cpu or cuda, not meta")
 
 

@@ -9,7 +9,7 @@ import typer
 from cnnstat.errors import CnnstatError
 
 from cnnstat.cli.compare import AUTO_DEVICE_HELP
-from cnnstat.cli.plotting import PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
+from cnnstat.cli.plotting import MEASURED_PLOT_METRICS, PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
 from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION,
                                  REPROBE_OPTION, SET_HELP, check_batch, check_depth, check_measure_options,
                                  check_positive, choose_columns, parse_set, parse_shape)
@@ -75,6 +75,9 @@ def summary_command(
             status.update(f"{report.model}: measuring on {measure_on} (about {2 * min_run_time:g} s and more)")
             report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto",
                                                    optimizer=optimizer, threads=threads, min_run_time=min_run_time)
+        if plot and plot_metric in MEASURED_PLOT_METRICS and report.measured is None:
+            raise CnnstatError(f"--plot-metric {plot_metric} needs a measurement, and {report.model} was not "
+                               f"measured (see the note above); use --plot-metric macs or memory, or a smaller --batch")
         if report.measured is not None and (roofline or plot_metric == "roofline" and plot):
             from cnnstat.analysis.roofline import place_on_roofline, probe
 

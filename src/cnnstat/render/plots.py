@@ -89,7 +89,9 @@ def _save(figure, path, inline: bool = False) -> str | None:
 
 def _present(values) -> list[float]:
     """Numbers as floats, a missing one (None, NaN, pandas NA) as 0: no bar."""
-    return [0.0 if value is None or value != value else float(value) for value in values]
+    from pandas import isna
+
+    return [0.0 if isna(value) else float(value) for value in values]
 
 
 def _scaled(column: Figure, values: Sequence[float]) -> tuple[list[float], str]:
