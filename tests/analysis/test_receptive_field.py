@@ -328,3 +328,14 @@ def test_following_fields_keeps_no_tensor_alive():
                       model_name="densenet121", observers=observers).peak_bytes
              for observers in ([], [ReceptiveFields()])]
     assert peaks[0] == peaks[1]
+
+
+def test_a_training_forward_shows_the_eval_fields_of_the_same_calls():
+    """Inception v3's auxiliary head runs in training only: rows after it keep their own fields."""
+    eval_fields = {(l.name, l.call): l.receptive_field for l in profile("inception_v3", batch=2).layers}
+    train = profile("inception_v3", batch=2, mode="train")
+    assert any(l.name.startswith("AuxLogits") for l in train.layers)
+    for layer in train.layers:
+        assert layer.receptive_field == eval_fields.get((layer.name, layer.call)), layer.name
+    assert train.layers[-1].receptive_field.kernel is None  # fc: no spatial input of its own
+    assert train.receptive_field == profile("inception_v3", batch=2).receptive_field

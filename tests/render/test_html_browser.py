@@ -99,14 +99,23 @@ def test_comparison_page(browser, comparison_files):
 
 
 def test_sweep_page(browser, tmp_path):
-    cnnstat("sweep", "resnet18", "-i", "3x64x64,3x96x96", "-b", "1,2", "-o", str(tmp_path / "sweep.html"))
-    cnnstat("sweep", "resnet18", "-i", "3x64x64,3x96x96", "-b", "1,2", "--format", "csv",
+    cnnstat("sweep", "cifar_resnet20", "-i", "3x32x32,3x64x64", "-b", "1,2", "-o", str(tmp_path / "sweep.html"))
+    cnnstat("sweep", "cifar_resnet20", "-i", "3x32x32,3x64x64", "-b", "1,2", "--format", "csv",
             "-o", str(tmp_path / "sweep.csv"))
     load(browser, tmp_path / "sweep.html")
     rows = read_csv(tmp_path / "sweep.csv")
     assert browser.run(COLUMN_VALUES, "figures", "macs") == [row["macs"] for row in rows]
     assert browser.run("return document.querySelectorAll('.plot svg').length") == 1
     browser.screenshot("sweep.png")
+
+
+def test_bench_page(browser, tmp_path):
+    page = tmp_path / "bench.html"
+    cnnstat("bench", "cifar_lenet", "--device", "cpu", "--batch", "1,2", "--min-run-time", "0.01", "-o", str(page))
+    load(browser, page)
+    assert browser.run(ROWS_SHOWN + ".map(r => r.dataset.name)", "figures") == ["cifar_lenet"] * 2
+    assert all(float(value) > 0 for value in browser.run(COLUMN_VALUES, "figures", "latency_ms"))
+    assert browser.run("return document.querySelectorAll('.plot svg').length") == 1
 
 
 @pytest.mark.slow

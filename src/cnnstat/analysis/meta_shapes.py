@@ -307,10 +307,14 @@ def _convolution(input, weight, bias, stride, padding, dilation, transposed, out
     """A contiguous output, for any input but a channels_last one: there torch's meta kernel
     picks the layout differently across versions."""
     spatial = input.dim() - 2
-    settings = [_spatial(v, spatial) for v in (stride, padding, dilation, output_padding)]
-    if not (spatial in (1, 2, 3) and weight.dim() == input.dim()) or None in settings or not all(input.shape[2:]):
+    if not (spatial in (1, 2, 3) and weight.dim() == input.dim()) or not all(input.shape[2:]):
         return None
-    stride, padding, dilation, output_padding = settings
+    settings = {"stride": stride, "padding": padding, "dilation": dilation, "output_padding": output_padding}
+    for name, values in settings.items():
+        _require(_spatial(values, spatial) is not None,
+                 f"expected {name} to be a single integer value or a list of {spatial} values to match the "
+                 f"convolution dimensions, but got {name}={list(values)}")
+    stride, padding, dilation, output_padding = (_spatial(values, spatial) for values in settings.values())
     channels = _check_convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
     if _channels_last(input) or _channels_last(weight) or input.dtype != weight.dtype \
             or bias is not None and bias.dtype != input.dtype:
@@ -352,8 +356,8 @@ def _pool_shape(self, kernel_size, stride, padding, dilation, ceil_mode, name) -
     _require(min(stride) != 0, "stride should not be zero")
     _require(min(stride) > 0, "stride should be greater than zero")
     _require(min(dilation) > 0, "dilation should be greater than zero")
-    _require(all(0 <= p <= ((k - 1) * d + 1) // 2 for p, k, d in zip(padding, kernel, dilation)),
-             "pad should be at most half of effective kernel size")
+    _require(min(padding) >= 0, "pad must be non-negative")
+    _require(all(p <= k // 2 for p, k in zip(padding, kernel)), "pad should be smaller than or equal to half of kernel size")
     _require(all(self.shape[1:]), f"Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for "
                                   f"input, but got:{list(self.shape)}")
     sizes = [_window_count(n, k, s, p, d, ceil_mode) for n, k, s, p, d in zip(self.shape[2:], kernel, stride, padding,
@@ -384,8 +388,8 @@ def _avg_pool2d(self, kernel_size, stride=(), padding=0, ceil_mode=False, count_
 
 @RULES.shape(aten._adaptive_avg_pool2d.default)
 def _adaptive_avg_pool2d(self, output_size):
-    output_size = _spatial(output_size, 2)
-    if self.dim() != 4 or not self.is_contiguous() or output_size is None or min(output_size) < 0:
+    _require(len(output_size) == 2, "adaptive_avg_pool2d: output_size must be 2")
+    if self.dim() != 4 or not self.is_contiguous() or min(output_size) < 0:
         return None
     return torch.empty((*self.shape[:2], *output_size), dtype=self.dtype, device=self.device)
 

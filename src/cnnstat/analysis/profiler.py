@@ -113,11 +113,28 @@ class _CountingMode(TorchDispatchMode):
         return out
 
 
+def _op_tensors(value: Any) -> list[torch.Tensor]:
+    """The tensors of an aten op's arguments or outputs: a tensor, or a tuple or list holding
+    tensors and lists of tensors (``cat``'s)."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if not isinstance(value, (tuple, list)):
+        return []
+    found = []
+    for item in value:
+        if isinstance(item, torch.Tensor):
+            found.append(item)
+        elif isinstance(item, (tuple, list)):
+            found.extend(t for t in item if isinstance(t, torch.Tensor))
+    return found
+
+
 def _param_counts(module: nn.Module) -> tuple[int, int, int]:
     """(params, trainable params, own params not in a child)."""
-    params = list(module.parameters())
+    own = list(module.parameters(recurse=False))
+    params = list(module.parameters()) if next(module.children(), None) is not None else own
     return (sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad),
-            sum(p.numel() for p in module.parameters(recurse=False)))
+            sum(p.numel() for p in own))
 
 
 class _Tracer:
@@ -136,6 +153,7 @@ class _Tracer:
         self.stack: list[LayerRecord] = []
         self.calls: Counter = Counter()
         self.uncounted = {FORWARD: Counter(), BACKWARD: Counter()}
+        self.op_names: dict = {}
         self.phase = FORWARD
         self.node_owner: dict[int, LayerRecord | None] = {}
         """Autograd sequence number of a forward op's node -> the module call that ran the op
@@ -184,19 +202,25 @@ class _Tracer:
             # In eval, CPU and CUDA norm kernels return empty statistics where the meta kernel
             # returns per-channel ones; only the normalised output is a real allocation.
             allocated = out[0] if isinstance(out, (tuple, list)) else out
-        for tensor in tensors_in(allocated):
+        for tensor in _op_tensors(allocated):
             self.memory.add(tensor)
         if func is torch.ops.aten.convolution.default and not self.channels_last:
             # Not read from the input's layout: meta convolutions return contiguous outputs even
             # where a real channels_last run keeps channels_last.
             self.memory.transient(convolution_workspace_bytes(args[0], args[1], out))
-        for tensor in tensors_in((args, kwargs)):
-            self.read_storages.add(id(tensor.untyped_storage()))
+        read = self.read_storages
+        for tensor in _op_tensors(args):
+            read.add(id(tensor.untyped_storage()))
+        if kwargs:
+            for tensor in _op_tensors(tuple(kwargs.values())):
+                read.add(id(tensor.untyped_storage()))
         record = self._owner()
         if record is None:
             return
         backward = self.phase == BACKWARD
-        name = str(func.overloadpacket)
+        name = self.op_names.get(func)
+        if name is None:
+            name = self.op_names[func] = str(func.overloadpacket)
         if cost_rule is None:
             self.uncounted[self.phase][name] += 1
             return

@@ -14,6 +14,7 @@ from cnnstat.analysis.build import (BuildRecipe, build_model, check_inputs, chec
                                     resolve_dtype)
 from cnnstat.analysis.fallback import Counting
 from cnnstat.analysis.parts import Part, parts_of
+from cnnstat.analysis.memory import unvalidated_layers, unvalidated_note
 from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_meta
 from cnnstat.analysis.profiler import BackwardError
 from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
@@ -53,6 +54,9 @@ class Report:
     """How to build the model and inputs again on a real device (for measurement)."""
     parts: list[Part] = field(default_factory=list)
     """Cost per part of a model assembled from parts (a detection model: backbone, FPN, RPN, ROI heads)."""
+    memory_validated: bool = True
+    """False where the model has layers the memory estimates are not validated for (a note
+    says which): measurement then does not refuse a run on the estimate."""
     receptive_field: Any = None
     """``cnnstat.analysis.receptive_field.FieldSummary``: the input's spatial size, the model
     output's field and the first layer whose output sees the whole input; None without a
@@ -112,6 +116,7 @@ class Report:
             "receptive_field": asdict(self.receptive_field) if self.receptive_field else None,
             "notes": list(self.notes),
             **({"parts": [part.to_dict() for part in self.parts]} if self.parts else {}),
+            "memory_estimate_validated": self.memory_validated,
             **({"roofline": self.roofline.to_dict()} if self.roofline else {}),
         }
 
@@ -204,11 +209,14 @@ def profile(
     model = counting.model
     shown = training if mode == "train" else inference
     # The eval forward's fields in either mode: batch statistics would make every field the whole input.
-    fields.fill(shown.records)
+    fields.fill(shown.records, inference.records)
     if fields.no_rule:
         ops = ", ".join(f"{op} x{count}" for op, count in sorted(fields.no_rule.items()))
         notes.append(f"receptive field unknown after ops without a receptive-field rule: {ops}")
 
+    unvalidated = unvalidated_layers(model)
+    if unvalidated:
+        notes.append(unvalidated_note(unvalidated))
     totals = _totals(model, shown, inference, training, torch_dtype, args, kwargs)
     from torch.utils._pytree import tree_leaves
 
@@ -225,11 +233,12 @@ def profile(
         totals=totals,
         uncounted_ops=_uncounted(shown, training),
         notes=notes,
+        memory_validated=not unvalidated,
         recipe=BuildRecipe(spec, tuple(input_shapes), mode, dtype_name(torch_dtype), num_classes, in_channels,
                            dict(options or {}), channels_last,
                            tuple(item.dtype for item in specs) if specs and inputs is None else (), takes_list),
         parts=parts_of(model, shown.records) if takes_list else [],
-        receptive_field=field_summary(fields, shown.records),
+        receptive_field=field_summary(fields, inference.records),
     )
 
 
