@@ -338,3 +338,4 @@ def test_a_training_forward_shows_the_eval_fields_of_the_same_calls():
     for layer in train.layers:
         assert layer.receptive_field == eval_fields.get((layer.name, layer.call)), layer.name
     assert train.layers[-1].receptive_field.kernel is None  # fc: no spatial input of its own
+    assert train.receptive_field == profile("inception_v3", batch=2).receptive_field

@@ -6,7 +6,7 @@ input of a module call still running), which input pixels its positions see: out
 position ``i`` along an axis sees the input pixels ``start + i * jump + o`` for every offset
 ``o`` set in ``mask`` (bit ``o``). The field's size is the extent of the mask, so a dilated
 kernel's holes are kept (a gradient would be zero there) while the size is the usual one,
-``1 + sum (k_i - 1) d_i prod_{j<i} s_i`` for a chain. A convolution or pooling maps the
+``1 + sum (k_i - 1) d_i prod_{j<i} s_j`` for a chain. A convolution or pooling maps the
 field; an elementwise op, ``add`` or ``cat`` takes the union over its inputs; a reduction
 over a spatial axis (global pooling, a mean, a matmul contracting over positions, softmax and
 attention over positions, a norm over positions) takes the union over every position, which
@@ -772,7 +772,6 @@ class FieldSummary:
     covers_at: str | None
     """The first layer (in the order calls return) with an output position that sees the whole
     input; None if none does."""
-    covers_at_index: int | None
     last_spatial: FieldFigures | None
     """The last (in the order calls return) field that is local on every axis: for a classifier,
     the one its global pooling takes."""
@@ -788,10 +787,8 @@ def field_summary(fields: ReceptiveFields, records: Sequence[LayerRecord]) -> Fi
         return None
     first = fields.first_covering(records)
     local = [index for index in fields.finished if _local(fields.figures.get(index))]
-    last = records[local[-1]] if local else None
-    return FieldSummary(list(fields.input_size), records[0].receptive_field if records else None,
-                        _shown_name(first), first.index if first else None,
-                        last.receptive_field if last else None, _shown_name(last))
+    return FieldSummary(list(fields.input_size), fields.figures.get(0), _shown_name(first),
+                        fields.figures[local[-1]] if local else None, _shown_name(records[local[-1]]) if local else None)
 
 
 def _shown_name(record: LayerRecord | None) -> str | None:

@@ -11,6 +11,7 @@ from torch import nn
 from cnnstat.analysis.build import (BuildRecipe, check_input_rank, check_input_size, check_mode,
                                     default_input_size, dtype_name, example_inputs, load_on, ready_for_pass,
                                     resolve_device, resolve_dtype)
+from cnnstat.analysis.memory import unvalidated_layers, unvalidated_note
 from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_meta
 from cnnstat.analysis.profiler import BackwardError, run_pass
 from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
@@ -48,6 +49,9 @@ class Report:
     """``cnnstat.analysis.roofline.Roofline`` of a measured report, when asked for."""
     recipe: BuildRecipe | None = None
     """How to build the model and inputs again on a real device (for measurement)."""
+    memory_validated: bool = True
+    """False where the model has layers the memory estimates are not validated for (a note
+    says which): measurement then does not refuse a run on the estimate."""
     receptive_field: Any = None
     """``cnnstat.analysis.receptive_field.FieldSummary``: the input's spatial size, the model
     output's field and the first layer whose output sees the whole input; None without a
@@ -106,6 +110,7 @@ class Report:
             "uncounted_ops": dict(self.uncounted_ops),
             "receptive_field": asdict(self.receptive_field) if self.receptive_field else None,
             "notes": list(self.notes),
+            "memory_estimate_validated": self.memory_validated,
             **({"roofline": self.roofline.to_dict()} if self.roofline else {}),
         }
 
@@ -199,6 +204,9 @@ def profile(
         ops = ", ".join(f"{op} x{count}" for op, count in sorted(fields.no_rule.items()))
         notes.append(f"receptive field unknown after ops without a receptive-field rule: {ops}")
 
+    unvalidated = unvalidated_layers(model)
+    if unvalidated:
+        notes.append(unvalidated_note(unvalidated))
     totals = _totals(model, shown, inference, training, torch_dtype, args, kwargs)
     from torch.utils._pytree import tree_leaves
 
@@ -215,6 +223,7 @@ def profile(
         totals=totals,
         uncounted_ops=_uncounted(shown, training),
         notes=notes,
+        memory_validated=not unvalidated,
         recipe=BuildRecipe(spec, tuple(input_shapes), mode, dtype_name(torch_dtype), num_classes, in_channels,
                            dict(options or {}), channels_last),
         receptive_field=field_summary(fields, inference.records),
