@@ -145,7 +145,7 @@ def test_compare_carries_the_measurement_and_its_warnings(invoke, monkeypatch):
 
     def fake_measure(report, device):  # a measurement with a wide spread, without the seconds of timing
         figures = {"latency_ms": 2.0, "latency_iqr_ms": 1.5, "throughput_per_s": 500.0, "measured_peak_bytes": 10}
-        return figures, {"device_name": "test CPU", "threads": 1, "torch_version": "x"}, "the spread is wide"
+        return figures, {"device_name": "test CPU", "threads": 1, "torch_version": "x"}, "block/conv: the spread is wide"
 
     monkeypatch.setattr(compare, "measured_figures", fake_measure)
     result = invoke("compare", "block/conv", "block/conv:k=5")  # --device auto: measured on cpu

@@ -4,6 +4,8 @@ import pandas as pd
 import pytest
 
 from cnnstat.errors import CnnstatError
+from cnnstat.figures import group
+from cnnstat.frame.view import Facts, View
 from cnnstat.render import plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -13,14 +15,14 @@ LAYERS = pd.DataFrame({
     "is_leaf": [False, True, True, True], "macs": [1_100_000, 1_000_000, 0, 100_000],
     "activation_bytes": [0, 4 << 20, 4 << 20, 4000], "latency_ms": [2.0, 1.5, 0.2, 0.1],
 })
-SWEEP = {
-    "model": "net", "device": "meta", "dtype": "float32", "mode": "eval",
-    "points": [{"input_shape": [3, size, size], "batch": batch, "pixels": size * size, "macs": batch * size**2 * 1000,
-                "est_peak_inference_bytes": (50 << 20) + batch * size**2 * 64,
-                "est_peak_training_bytes": (100 << 20) + batch * size**2 * 256}
-               for size in (64, 128) for batch in (1, 4)],
-    "fits": [{"figure": "macs", "against": "pixels", "held": "batch 1", "exponent": 1.0, "points": 2}],
-}
+SWEEP = View(group("sweep"),
+             [{"input_shape": [3, size, size], "batch": batch, "pixels": size * size, "macs": batch * size**2 * 1000,
+               "est_peak_inference_bytes": (50 << 20) + batch * size**2 * 64,
+               "est_peak_training_bytes": (100 << 20) + batch * size**2 * 256}
+              for size in (64, 128) for batch in (1, 4)],
+             Facts(title=["net", "sweep", "float32", "eval", "device meta"],
+                   figures={"fits": [{"figure": "macs", "against": "pixels", "held": "batch 1", "exponent": 1.0,
+                                      "points": 2}]}), kind="sweep")
 BENCH = [{"model": model, "batch": batch, "latency_ms": scale * batch, "throughput_per_s": 1e3 / scale}
          for model, scale in (("a", 2.0), ("b", 5.0)) for batch in (1, 2, 4)]
 ROOF_LAYERS = [{"name": "conv1", "type": "Conv2d", "flops": 2e9, "intensity": 40.0, "achieved_flops_per_s": 8e10},

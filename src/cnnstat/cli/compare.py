@@ -41,7 +41,7 @@ def comparison_facts(rows, title: str, notes: Sequence[str]):
 
     return Facts(title=[title], machine=machine_from(rows[0].device, rows[0].machine),
                  notes=[*notes, CONVENTIONS, PEAK_NOTE],
-                 warnings=[f"{row.label}: {row.spread_warning}" for row in rows if row.spread_warning])
+                 warnings=[row.spread_warning for row in rows if row.spread_warning])  # each names its model
 
 
 def emit_comparison(records: Sequence[dict[str, Any]], hidden: Collection[str], facts, fmt: str,

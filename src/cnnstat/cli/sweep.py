@@ -26,8 +26,9 @@ def sweep_html(result) -> str:
     from cnnstat.render.html import figures_page
     from cnnstat.render.plots import sweep_curves
 
-    return figures_page(sweep_view(result), "cnnstat sweep: how the costs grow with input size and batch",
-                        sweep_curves(result.to_dict(), None), charts=False)
+    view = sweep_view(result)
+    return figures_page(view, "cnnstat sweep: how the costs grow with input size and batch",
+                        sweep_curves(view, None), charts=False)
 
 
 def sweep_command(
@@ -73,4 +74,4 @@ def sweep_command(
     if plot:
         from cnnstat.render.plots import sweep_curves
 
-        sweep_curves(result.to_dict(), plot)
+        sweep_curves(sweep_view(result), plot)

@@ -116,8 +116,9 @@ def bench_view(reports: Sequence, rows: Sequence[Mapping[str, Any]], settings: M
     facts = Facts(title=[f"{key} {value}" for key, value in settings.items() if value not in (None, False)],
                   machine=machine_of(measured), notes=notes,
                   figures={"measured_mode": measured.mode if measured else None, "peak": peak},
-                  warnings=[f"{report.model} at batch {report.batch}: {report.measured.spread_warning}"
-                            for report in reports if report.measured and report.measured.spread_warning])
+                  # Each warning names its model and batch already.
+                  warnings=[report.measured.spread_warning for report in reports
+                            if report.measured and report.measured.spread_warning])
     return View(group("bench", "bench_roofline") if peak else group("bench"), [dict(row) for row in rows], facts,
                 kind="bench")
 

@@ -16,6 +16,7 @@ from cnnstat.errors import CnnstatError
 from dataclasses import replace
 
 from cnnstat.figures import Figure, figure, shape_text
+from cnnstat.frame.view import View
 from cnnstat.render.output import check_writable, write_atomic
 from cnnstat.render.table import column_unit, header_with_unit
 from cnnstat.render.units import human_bytes, human_count, human_flop_rate
@@ -301,16 +302,16 @@ def _curve_panel(axes, curves: Sequence[Curve], x: Figure, y: Figure) -> None:
     axes.legend(fontsize=7)
 
 
-def sweep_curves(data: Mapping[str, Any], path) -> str | None:
+def sweep_curves(view: View, path) -> str | None:
     """MACs and memory against pixels (a curve per batch) and against batch (a curve per input),
-    log-log: a straight line of slope k is cost ~ x^k. ``data``: ``SweepResult.to_dict()``."""
+    log-log: a straight line of slope k is cost ~ x^k. ``view``: a sweep's (``frame.views.sweep_view``)."""
     plt = _pyplot()
     figure, panels = plt.subplots(2, 2, figsize=(11, 8.5))
-    fits = {(fit["figure"], fit["against"]): fit for fit in data["fits"]}
+    fits = {(fit["figure"], fit["against"]): fit for fit in view.facts.figures["fits"]}
     groupings = ((PIXELS, lambda p: f"batch {p['batch']}"), (BATCH, lambda p: f"input {shape_text(p['input_shape'])}"))
     for col, (x, group_of) in enumerate(groupings):
         groups: dict[str, list] = {}
-        for point in data["points"]:
+        for point in view.rows:
             groups.setdefault(group_of(point), []).append(point)
         colours = {name: f"C{index % 10}" for index, name in enumerate(groups)}
 
@@ -327,8 +328,7 @@ def sweep_curves(data: Mapping[str, Any], path) -> str | None:
                 names = {MACS.key: "MACs", EVAL_PEAK.key: "inference (solid)", TRAIN_PEAK.key: "training (dashed)"}
                 growth = ", ".join(f"{names[fit['figure']]} ~ {x.key}^{fit['exponent']:.3f}" for fit in found)
                 panels[row][col].set_title(f"{growth}\nfitted at {found[0]['held']}", fontsize=9)
-    figure.suptitle(f"{data['model']}: growth with input size and batch ({data['dtype']}, {data['mode']}, "
-                    f"device {data['device']})", fontsize=11)
+    figure.suptitle(f"{view.title}: growth with input size and batch", fontsize=11)
     figure.tight_layout()
     return _save(figure, path)
 
