@@ -216,7 +216,7 @@ def ready_for_pass(model: nn.Module, name: str, args: tuple, kwargs: Mapping[str
         for tensors in (module._parameters, module._buffers):
             for key, tensor in tensors.items():
                 if tensor is not None:
-                    tensors[key] = _on_meta(tensor)
+                    tensors[key] = meta_copy(tensor)
     meta_args, meta_kwargs = tree_map(lambda t: t.to("meta") if isinstance(t, torch.Tensor) else t,
                                       (args, dict(kwargs)))
     with torch.no_grad(), _SkipInitOnMeta():
@@ -224,7 +224,8 @@ def ready_for_pass(model: nn.Module, name: str, args: tuple, kwargs: Mapping[str
     return materialised
 
 
-def _on_meta(tensor: torch.Tensor) -> torch.Tensor:
+def meta_copy(tensor: torch.Tensor) -> torch.Tensor:
+    """The same shape, strides, dtype and kind (parameter, lazy or not) on meta."""
     if nn.parameter.is_lazy(tensor):
         kind = nn.UninitializedParameter if isinstance(tensor, nn.Parameter) else nn.UninitializedBuffer
         return kind(requires_grad=tensor.requires_grad, device="meta", dtype=tensor.dtype)

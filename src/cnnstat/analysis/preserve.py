@@ -21,8 +21,10 @@ from typing import Any, Callable, Iterator, TypeVar
 import torch
 from torch import nn
 
+from cnnstat.analysis.build import meta_copy
+
 _MISSING = object()
-_CONTAINERS = (dict, OrderedDict, set, list)
+_CONTAINERS = frozenset({dict, OrderedDict, set, list})
 """Exact types: a scripted module's wrappers of C++ state are left to it."""
 
 
@@ -33,16 +35,20 @@ class _ModuleState:
     attributes: dict[str, Any]
     """``__dict__`` as found: the same objects."""
     contents: dict[str, Any]
-    """A shallow copy of each container attribute's contents (parameters, buffers, hooks...)."""
+    """A shallow copy of each container attribute's contents (parameters, buffers, hooks...);
+    None for an empty one (most hook dicts: no copy to make or compare)."""
     tensor_values: dict[str, torch.Tensor]
     """Clones of plain tensor attributes, whose values a forward may change in place."""
 
 
 def _snapshot(module: nn.Module) -> _ModuleState:
-    attributes = dict(module.__dict__)
-    contents = {key: value.copy() for key, value in attributes.items() if type(value) in _CONTAINERS}
-    tensors = {key: value.detach().clone() for key, value in attributes.items()
-               if isinstance(value, torch.Tensor) and not isinstance(value, nn.Parameter) and not value.is_meta}
+    attributes = module.__dict__.copy()
+    contents, tensors = {}, {}
+    for key, value in attributes.items():
+        if type(value) in _CONTAINERS:
+            contents[key] = value.copy() if value else None
+        elif isinstance(value, torch.Tensor) and not isinstance(value, nn.Parameter) and not value.is_meta:
+            tensors[key] = value.detach().clone()
     return _ModuleState(module, type(module), attributes, contents, tensors)
 
 
@@ -57,7 +63,10 @@ def _restore(state: _ModuleState) -> None:
             found[key] = value
     for key, saved in state.contents.items():
         container = state.attributes[key]
-        if not _same(container, saved):
+        if saved is None:
+            if container:
+                container.clear()
+        elif not _same(container, saved):
             container.clear()
             container.extend(saved) if isinstance(container, list) else container.update(saved)
     for key, clone in state.tensor_values.items():
@@ -98,8 +107,7 @@ def plain_tensors_to_meta(model: nn.Module) -> None:
     for module in model.modules():
         for key, value in list(module.__dict__.items()):
             if isinstance(value, torch.Tensor) and not isinstance(value, nn.Parameter) and not value.is_meta:
-                module.__dict__[key] = torch.empty_strided(value.shape, value.stride(), dtype=value.dtype,
-                                                           device="meta")
+                module.__dict__[key] = meta_copy(value)
 
 
 Function = TypeVar("Function", bound=Callable[..., Any])
