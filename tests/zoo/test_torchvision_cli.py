@@ -112,3 +112,24 @@ def test_a_detection_model_reports_its_cost_per_part(invoke):  # noqa: F811
     assert parts["backbone.body"]["macs"] == profile(body, (3, 96, 96)).totals.macs
     result = invoke("summary", spec, "--input", "3x96x96", "--set", "min_size=96,max_size=96", "--device", "meta")
     assert "Cost per part: transform (GeneralizedRCNNTransform) 0 MACs" in result.stdout
+
+
+def test_timm_models_are_built_without_weights_and_say_so(monkeypatch, invoke):  # noqa: F811
+    """With a stand-in timm (not installed here): pretrained=False, and the report says so."""
+    import sys
+    import types
+
+    from torch import nn
+
+    built = {}
+
+    def create_model(name, pretrained, **kwargs):
+        built["pretrained"] = pretrained
+        return nn.Sequential(nn.Conv2d(3, 4, 3))
+
+    fake = types.ModuleType("timm")
+    fake.list_models, fake.create_model = (lambda: ["tiny"]), create_model
+    monkeypatch.setitem(sys.modules, "timm", fake)
+    data = summary_json(invoke, "timm:tiny", "--input", "3x8x8")
+    assert built == {"pretrained": False}
+    assert "timm tiny: built with pretrained=False (no weights loaded)" in data["notes"]

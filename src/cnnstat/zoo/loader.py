@@ -149,7 +149,8 @@ def load_model(spec: str, num_classes: int | None = None, in_channels: int | Non
     module = _call(spec, lambda: factory(**kwargs))
     if not isinstance(module, nn.Module):
         raise CnnstatError(f"{spec}: not a model factory: it returned {type(module).__name__}, not a torch.nn.Module")
-    return LoadedModel(module, spec, _declared_input_size(spec, parsed, factory, module))
+    notes = (f"timm {parsed.target}: built with pretrained=False (no weights loaded)",) if parsed.kind == "timm" else ()
+    return LoadedModel(module, spec, _declared_input_size(spec, parsed, factory, module), notes=notes)
 
 
 def _call(spec: str, build: Callable[[], Any]) -> Any:
