@@ -105,6 +105,7 @@ def test_a_detection_model_reports_its_cost_per_part(invoke):  # noqa: F811
     spec = "torchvision:fasterrcnn_mobilenet_v3_large_320_fpn"
     data = summary_json(invoke, spec, "--input", "3x96x96", "--set", "min_size=96,max_size=96")
     assert data["device"] == "cpu" and any("counted on the CPU" in note for note in data["notes"])
+    assert data["batch"] == 1 and data["input_shape"] == [3, 96, 96]  # a list of one image
     parts = {part["name"]: part for part in data["parts"]}
     assert list(parts)[:5] == ["transform", "backbone.body", "backbone.fpn", "rpn", "roi_heads"]
     assert sum(part["macs"] for part in parts.values()) == data["totals"]["macs"]

@@ -191,9 +191,10 @@ def profile(
     common = dict(dtype=torch_dtype, model_name=name, channels_last=channels_last,
                   rules=default_rules().extended(rules))
     counting = Counting(model, torch_device, real_model)
-    inference = counting.run(args, kwargs, training=False, backward=False, observe=lambda: [ReceptiveFields()],
-                             **common)
-    fields = counting.observed[0]
+    # Receptive fields follow batched inputs; a detector's list of unbatched images has none to show.
+    observe = tuple if takes_list else lambda: [ReceptiveFields()]
+    inference = counting.run(args, kwargs, training=False, backward=False, observe=observe, **common)
+    fields = counting.observed[0] if counting.observed else None
     try:
         training = counting.run(args, kwargs, training=True, backward=True, **common)
     except (ForwardError, BackwardError) as error:
@@ -209,8 +210,9 @@ def profile(
     model = counting.model
     shown = training if mode == "train" else inference
     # The eval forward's fields in either mode: batch statistics would make every field the whole input.
-    fields.fill(shown.records, inference.records)
-    if fields.no_rule:
+    if fields is not None:
+        fields.fill(shown.records, inference.records)
+    if fields is not None and fields.no_rule:
         ops = ", ".join(f"{op} x{count}" for op, count in sorted(fields.no_rule.items()))
         notes.append(f"receptive field unknown after ops without a receptive-field rule: {ops}")
 
@@ -221,7 +223,7 @@ def profile(
     from torch.utils._pytree import tree_leaves
 
     input_shapes = [tuple(t.shape) for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
-    first_batch = input_shapes[0][0] if input_shapes and input_shapes[0] else batch
+    first_batch = input_shapes[0][0] if input_shapes and input_shapes[0] and not takes_list else batch
     return Report(
         model=name,
         input_shapes=input_shapes,
@@ -238,7 +240,7 @@ def profile(
                            dict(options or {}), channels_last,
                            tuple(item.dtype for item in specs) if specs and inputs is None else (), takes_list),
         parts=parts_of(model, shown.records) if takes_list else [],
-        receptive_field=field_summary(fields, inference.records),
+        receptive_field=field_summary(fields, inference.records) if fields is not None else None,
     )
 
 
