@@ -107,13 +107,15 @@ REPORT_SEED = "1"
 
 def start_fresh_reports():
     folder = Path(tempfile.mkdtemp(prefix="cnnstat-fresh-reports-"))
-    return folder, start_console_script("report", "--out", str(folder / "reports"), env={"PYTHONHASHSEED": REPORT_SEED})
+    return folder, start_console_script("report", "--out", str(folder / "reports"), "--no-torchvision",
+                                        env={"PYTHONHASHSEED": REPORT_SEED})
 
 
 @pytest.fixture(scope="session")
 def fresh_reports():
     """`cnnstat report` on meta, run once per session (started before the first test: it takes
-    seconds)."""
+    seconds), without torchvision's catalogue (minutes; tests/zoo/test_torchvision_catalogue.py
+    holds its rows current)."""
     folder, process = take_early("fresh_reports") or start_fresh_reports()
     finish(process, check=True, timeout=600)
     yield folder / "reports"

@@ -41,9 +41,10 @@ class MissingInputSize(InputSizeError):
 class InputRankError(InputSizeError):
     """An input with another number of sizes than the model's own."""
 
-    def __init__(self, model: str, given: tuple[int, ...], expected: tuple[int, ...]) -> None:
-        self.model, self.given, self.expected = model, tuple(given), tuple(expected)
-        super().__init__(f"{model} takes {len(expected)} sizes (channels and spatial), e.g. {_sizes(expected)}, "
+    def __init__(self, model: str, given: tuple[int, ...], expected: tuple[int, ...],
+                 meaning: str = "channels and spatial") -> None:
+        self.model, self.given, self.expected, self.meaning = model, tuple(given), tuple(expected), meaning
+        super().__init__(f"{model} takes {len(expected)} sizes ({meaning}), e.g. {_sizes(expected)}, "
                          f"not {_sizes(given)}")
 
 

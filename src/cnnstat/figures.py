@@ -152,6 +152,13 @@ _FIGURES = [
     Figure("study", "Study", priority=9),
     Figure("title", "Question", wrap=True),
     Figure("source", "Source", wrap=True),
+    # torchvision's catalogue
+    Figure("task", "Task", priority=7),
+    Figure("weights", "Weights", priority=5),
+    Figure("inputs", "Inputs", "raw", priority=4),
+    Figure("gmacs", "GMACs", "float", decimals=3, priority=8, label="MACs in G, as torchvision publishes them"),
+    Figure("counted_on", "Counted on", priority=6),
+    Figure("convention", "Difference explained", wrap=True, priority=6),
     # crosscheck
     Figure("cnnstat_macs", "cnnstat", "raw", label="cnnstat MACs"),
     Figure("unexplained", "Unexplained", wrap=True),
@@ -189,6 +196,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
               "branch_fields", "last_field", "covers_input_at"),
     "list": ("model", "family", "input_shape", "published_params", "published_gmacs", "year", "paper"),
     "study_list": ("study", "title", "source"),
+    "torchvision": ("model", "task", "weights", "input_shape", "inputs", "published_params", "params",
+                    "published_gmacs", "gmacs", "macs", "counted_on", "convention"),
     "crosscheck": ("layer", "type", "cnnstat_macs"),
     "crosscheck_rules": ("tool", "rule", "layers", "difference"),
 }

@@ -9,7 +9,8 @@ import torch
 from cnnstat.analysis.build import load_on
 from cnnstat.errors import CnnstatError
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("torchvision") is None, reason="torchvision is not installed")
+pytestmark = [pytest.mark.torchvision,
+              pytest.mark.skipif(importlib.util.find_spec("torchvision") is None, reason="torchvision is not installed")]
 
 
 @pytest.fixture(scope="module")

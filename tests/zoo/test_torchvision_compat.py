@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from cnnstat.zoo import _torchvision_compat as compat
 
@@ -113,6 +114,7 @@ def test_roi_align_matches_the_definition(sampling_ratio, aligned):
     torch.testing.assert_close(got.double(), expected, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.torchvision
 def test_torchvision_ops_run_through_them():
     """Where torchvision's extension does not load (a CUDA wheel beside a CPU torch), its
     nms and roi_align reach the operators above; where it loads, its own."""
@@ -124,6 +126,19 @@ def test_torchvision_ops_run_through_them():
     assert torchvision.ops.nms(boxes, scores, 0.5).tolist() == brute_force_nms(boxes, scores, 0.5)
     features = torch.randn(1, 2, 8, 8, generator=generator)
     rois = torch.tensor([[0.0, 1.0, 1.5, 6.0, 7.0]])
-    torch.testing.assert_close(torchvision.ops.roi_align(features, rois, 3, 1.0, 2, True).double(),
-                               brute_force_roi_align(features, rois, 1.0, 3, 2, True), rtol=1e-5, atol=1e-5)
+    with OpLog() as log:
+        pooled = torchvision.ops.roi_align(features, rois, 3, 1.0, 2, True)
+    torch.testing.assert_close(pooled.double(), brute_force_roi_align(features, rois, 1.0, 3, 2, True),
+                               rtol=1e-5, atol=1e-5)
+    assert log.ops == ["torchvision.roi_align.default"]  # one operator, not a compiled Python fallback
     assert (compat._LIBRARY is None) == compat.extension_loads()
+
+
+class OpLog(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.ops = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops.append(str(func))
+        return func(*args, **(kwargs or {}))

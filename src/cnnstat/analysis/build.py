@@ -5,6 +5,7 @@ again on a real device for measurement."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -95,11 +96,47 @@ def default_input_size(name: str, declared: tuple[int, ...] | None) -> tuple[int
     return declared
 
 
-def example_inputs(inputs: Any, input_size: tuple[int, ...], batch: int) -> tuple[tuple, dict]:
+@dataclass(frozen=True)
+class InputSpec:
+    """One positional input of a model: its size without batch, and its element type."""
+
+    size: tuple[int, ...]
+    dtype: str | None = None
+    """An element type of its own (token ids for an ``nn.Embedding``: "int64"); None: the model's dtype."""
+
+    def torch_dtype(self, model_dtype: torch.dtype) -> torch.dtype:
+        return getattr(torch, self.dtype) if self.dtype else model_dtype
+
+
+def input_specs(input_size: Any) -> list[InputSpec] | None:
+    """What ``profile`` takes as ``input_size``: one size (3, 224, 224), several (a model of
+    several inputs), or ``InputSpec``s; None stays None (the model's default)."""
+    if input_size is None:
+        return None
+    if isinstance(input_size, InputSpec):
+        return [input_size]
+    items = list(input_size)
+    if items and all(isinstance(d, int) for d in items):
+        return [InputSpec(tuple(items))]
+    return [item if isinstance(item, InputSpec) else InputSpec(tuple(int(d) for d in item)) for item in items]
+
+
+def default_inputs(loaded: LoadedModel) -> list[InputSpec]:
+    """The inputs a loaded model declares; a model from user code may declare none."""
+    size = default_input_size(loaded.name, loaded.input_size)
+    return [InputSpec(size), *(InputSpec(more) for more in loaded.more_input_sizes)]
+
+
+def example_inputs(inputs: Any, specs: list[InputSpec] | None, batch: int, dtype: torch.dtype = torch.float32,
+                   takes_list: bool = False) -> tuple[tuple, dict]:
     """``(args, kwargs)`` for the forward: the given example inputs, or one meta tensor of
-    ``batch`` x ``input_size``."""
+    ``batch`` x size per input spec (a list of ``batch`` images for a model that takes one)."""
     if inputs is None:
-        return (torch.empty(batch, *input_size, device="meta"),), {}
+        if takes_list:
+            spec = specs[0]
+            return ([torch.empty(spec.size, dtype=spec.torch_dtype(dtype), device="meta") for _ in range(batch)],), {}
+        return tuple(torch.empty(batch, *spec.size, dtype=spec.torch_dtype(dtype), device="meta")
+                     for spec in specs), {}
     if isinstance(inputs, torch.Tensor):
         return (inputs,), {}
     if isinstance(inputs, Mapping):
@@ -109,17 +146,40 @@ def example_inputs(inputs: Any, input_size: tuple[int, ...], batch: int) -> tupl
     raise CnnstatError(f"inputs must be a tensor, a tuple or a dict of tensors, not {type(inputs).__name__}")
 
 
-def check_input_size(input_size: tuple[int, ...], batch: int) -> None:
+CONVOLUTIONS = {nn.Conv1d: "channels and length", nn.Conv2d: "channels and spatial",
+                nn.Conv3d: "channels, frames and spatial", nn.ConvTranspose1d: "channels and length",
+                nn.ConvTranspose2d: "channels and spatial", nn.ConvTranspose3d: "channels, frames and spatial"}
+EXAMPLES = {2: (16000,), 3: (224, 224), 4: (16, 112, 112)}
+"""Typical sizes after the channels, by rank, for an error's example."""
+
+
+def first_convolution(model: nn.Module) -> nn.Module | None:
+    """The first convolution a model registers, unless another layer that sets the input's rank
+    (a linear layer, an embedding) comes before it."""
+    for module in model.modules():
+        if type(module) in CONVOLUTIONS:
+            return module
+        if isinstance(module, (nn.Linear, nn.Embedding, nn.MultiheadAttention)):
+            return None
+    return None
+
+
+def check_inputs(name: str, specs: list[InputSpec], model: nn.Module, batch: int,
+                 default: tuple[int, ...] | None = None) -> None:
+    """Sizes of at least 1, and a first input of the rank the model's first layer takes: a Conv1d
+    takes channels x length, a Conv2d channels x H x W, a Conv3d channels x frames x H x W."""
     if batch < 1:
         raise CnnstatError(f"batch must be at least 1, got {batch}")
-    if not input_size or any(int(d) < 1 for d in input_size):
-        raise CnnstatError(f"every input dimension must be at least 1, got {'x'.join(map(str, input_size))}")
-
-
-def check_input_rank(name: str, input_size: tuple[int, ...] | None, default_size: tuple[int, ...] | None) -> None:
-    """An input with another number of sizes than the model's own is malformed."""
-    if input_size is not None and default_size is not None and len(input_size) != len(default_size):
-        raise InputRankError(name, input_size, default_size)
+    for spec in specs:
+        if not spec.size or any(d < 1 for d in spec.size):
+            raise CnnstatError(f"every input dimension must be at least 1, got {'x'.join(map(str, spec.size))}")
+    first = first_convolution(model)
+    if first is None or specs[0].dtype is not None:
+        return
+    rank = first.weight.dim() - 1
+    if len(specs[0].size) != rank:
+        example = default if default is not None and len(default) == rank else (first.in_channels, *EXAMPLES[rank])
+        raise InputRankError(name, specs[0].size, example, CONVOLUTIONS[type(first)])
 
 
 class ScriptedModuleError(CnnstatError):
@@ -187,6 +247,10 @@ class BuildRecipe:
     in_channels: int | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     channels_last: bool = False
+    input_dtypes: tuple[str | None, ...] = ()
+    """Each input's own element type (``InputSpec.dtype``), where it has one."""
+    takes_list: bool = False
+    """The inputs go to the model as one list of images (torchvision's detection models)."""
 
     @property
     def memory_format(self) -> torch.memory_format:
@@ -205,9 +269,16 @@ class BuildRecipe:
                     tensor.data = tensor.data.contiguous(memory_format=self.memory_format)
         return model
 
-    def inputs(self, device: torch.device) -> tuple[torch.Tensor, ...]:
-        """Random inputs of the recipe's shapes on ``device`` (4-D ones in the recipe's layout)."""
+    def inputs(self, device: torch.device) -> tuple:
+        """The model's positional inputs on ``device``: random ones of the recipe's shapes (4-D ones
+        in the recipe's layout), zeros for integer inputs (valid token ids), a list of them for a
+        model that takes a list of images."""
         dtype = resolve_dtype(self.dtype)
-        return tuple(torch.randn(shape, device=device, dtype=dtype).contiguous(
-            memory_format=self.memory_format if len(shape) == 4 else torch.contiguous_format)
-            for shape in self.input_shapes)
+        tensors = []
+        for shape, own in itertools.zip_longest(self.input_shapes, self.input_dtypes[:len(self.input_shapes)]):
+            if own is not None:
+                tensors.append(torch.zeros(shape, device=device, dtype=getattr(torch, own)))
+                continue
+            tensors.append(torch.randn(shape, device=device, dtype=dtype).contiguous(
+                memory_format=self.memory_format if len(shape) == 4 else torch.contiguous_format))
+        return (tensors,) if self.takes_list else tuple(tensors)

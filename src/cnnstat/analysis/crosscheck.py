@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from cnnstat.analysis.records import LayerRecord
-from cnnstat.analysis.build import check_input_rank, default_input_size, load_on
+from cnnstat.analysis.build import check_inputs, default_input_size, input_specs, load_on
 from cnnstat.analysis.report import Report, profile
 from cnnstat.errors import CnnstatError
 
@@ -336,7 +336,8 @@ def crosscheck(spec: str, input_size: tuple[int, ...] | None = None, batch: int 
     torch.manual_seed(0)
     loaded = load_on(spec, options=options, device="cpu")
     model = loaded.module.eval()
-    check_input_rank(loaded.name, input_size, loaded.input_size)
+    if input_size is not None:
+        check_inputs(loaded.name, input_specs(input_size), model, batch, loaded.input_size)
     report = profile(model, input_size or default_input_size(loaded.name, loaded.input_size), batch=batch,
                      name=loaded.name)
     example = torch.randn(report.input_shape)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 import torch
 from torch import nn
 
-from cnnstat.analysis.build import (BuildRecipe, check_input_rank, check_input_size, check_mode,
-                                    default_input_size, dtype_name, example_inputs, load_on, ready_for_pass,
-                                    resolve_device, resolve_dtype)
+from cnnstat.analysis.build import (BuildRecipe, build_model, check_inputs, check_mode, default_inputs, dtype_name,
+                                    example_inputs, input_specs, load_on, ready_for_pass, resolve_device,
+                                    resolve_dtype)
+from cnnstat.analysis.fallback import Counting
+from cnnstat.analysis.parts import Part, parts_of
 from cnnstat.analysis.memory import unvalidated_layers, unvalidated_note
 from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_meta
-from cnnstat.analysis.profiler import BackwardError, run_pass
+from cnnstat.analysis.profiler import BackwardError
 from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
 from cnnstat.analysis.records import LayerRecord, Totals
 from cnnstat.analysis.registry import OpRules, default_rules
@@ -49,6 +52,8 @@ class Report:
     """``cnnstat.analysis.roofline.Roofline`` of a measured report, when asked for."""
     recipe: BuildRecipe | None = None
     """How to build the model and inputs again on a real device (for measurement)."""
+    parts: list[Part] = field(default_factory=list)
+    """Cost per part of a model assembled from parts (a detection model: backbone, FPN, RPN, ROI heads)."""
     memory_validated: bool = True
     """False where the model has layers the memory estimates are not validated for (a note
     says which): measurement then does not refuse a run on the estimate."""
@@ -110,6 +115,7 @@ class Report:
             "uncounted_ops": dict(self.uncounted_ops),
             "receptive_field": asdict(self.receptive_field) if self.receptive_field else None,
             "notes": list(self.notes),
+            **({"parts": [part.to_dict() for part in self.parts]} if self.parts else {}),
             "memory_estimate_validated": self.memory_validated,
             **({"roofline": self.roofline.to_dict()} if self.roofline else {}),
         }
@@ -129,7 +135,7 @@ def _roofline_fields(roof) -> dict[str, Any]:
 @leaves_model_as_found
 def profile(
     model_or_name: nn.Module | str,
-    input_size: tuple[int, ...] | None = None,
+    input_size: Any = None,
     batch: int = 1,
     mode: str = "eval",
     dtype: str | torch.dtype = torch.float32,
@@ -145,8 +151,9 @@ def profile(
 ) -> Report:
     """Shapes, params, MACs/FLOPs and memory of every module call, from one static pass.
 
-    ``model_or_name`` is a zoo name (built on ``device``) or any ``nn.Module`` (left as
-    found). ``inputs`` takes real example inputs (a tensor, a tuple, or a dict of keyword
+    ``model_or_name`` is a model spec (built on meta) or any ``nn.Module`` (left as found).
+    ``input_size`` is one input's size without batch, a list of them (a model of several
+    inputs), or ``InputSpec``s (an integer input). ``inputs`` takes real example inputs (a tensor, a tuple, or a dict of keyword
     inputs) instead of ``input_size`` x ``batch``. ``mode="train"`` counts a training
     forward; both modes also run a meta backward for the training-memory estimate.
     ``channels_last`` takes 4-D weights and inputs in that layout (memory estimates differ:
@@ -157,38 +164,38 @@ def profile(
     check_mode(mode)
     torch_dtype = resolve_dtype(dtype)
     torch_device = resolve_device(device)
-    spec = None
+    spec, specs, default, takes_list, notes, real_model = None, input_specs(input_size), None, False, [], None
     if isinstance(model_or_name, str):
         loaded = load_on(model_or_name, num_classes, in_channels, options, device="meta")
-        spec, name = loaded.name, name or loaded.name
-        default_size = loaded.input_size
-        if input_size is None and inputs is None:
-            input_size = default_input_size(name, default_size)
-        else:
-            check_input_rank(name, input_size, default_size)
+        spec, name, takes_list = loaded.name, name or loaded.name, loaded.takes_list
+        notes += loaded.notes
+        default = loaded.input_size
+        if specs is None and inputs is None:
+            specs = default_inputs(loaded)
         model = loaded.module
+        real_model = functools.partial(build_model, spec, num_classes, in_channels, options, device="cpu")
     elif isinstance(model_or_name, nn.Module):
         model = model_or_name
         name = name or type(model).__name__
     else:
         raise CnnstatError(f"expected a model name or an nn.Module, got {type(model_or_name).__name__}")
     if inputs is None:
-        if input_size is None:
+        if specs is None:
             raise CnnstatError(f"{name}: give input_size (C, H, W) or example inputs")
-        input_size = tuple(int(d) for d in input_size)
-        check_input_size(input_size, batch)
-    args, kwargs = example_inputs(inputs, input_size, batch)
+        check_inputs(name, specs, model, batch, default)
+    args, kwargs = example_inputs(inputs, specs, batch, torch_dtype, takes_list)
 
     model = ready_for_pass(model, name, args, kwargs, channels_last)
     if torch_device.type == "meta":
         plain_tensors_to_meta(model)  # profile() leaves the model as found: the real ones come back
-    common = dict(device=torch_device, dtype=torch_dtype, model_name=name, channels_last=channels_last,
+    common = dict(dtype=torch_dtype, model_name=name, channels_last=channels_last,
                   rules=default_rules().extended(rules))
-    fields = ReceptiveFields()
-    inference = run_pass(model, args, kwargs, training=False, backward=False, observers=[fields], **common)
-    notes = []
+    counting = Counting(model, torch_device, real_model)
+    inference = counting.run(args, kwargs, training=False, backward=False, observe=lambda: [ReceptiveFields()],
+                             **common)
+    fields = counting.observed[0]
     try:
-        training = run_pass(model, args, kwargs, training=True, backward=True, **common)
+        training = counting.run(args, kwargs, training=True, backward=True, **common)
     except (ForwardError, BackwardError) as error:
         if mode == "train":
             raise
@@ -197,6 +204,9 @@ def profile(
         # estimate is left out and the reason is shown.
         training = None
         notes.append(f"no training-memory estimate: {error}")
+    if counting.note():
+        notes.append(counting.note())
+    model = counting.model
     shown = training if mode == "train" else inference
     # The eval forward's fields in either mode: batch statistics would make every field the whole input.
     fields.fill(shown.records, inference.records)
@@ -218,14 +228,16 @@ def profile(
         batch=first_batch,
         mode=mode,
         dtype=dtype_name(torch_dtype),
-        device=str(torch_device),
+        device=str(counting.device),
         layers=shown.records,
         totals=totals,
         uncounted_ops=_uncounted(shown, training),
         notes=notes,
         memory_validated=not unvalidated,
         recipe=BuildRecipe(spec, tuple(input_shapes), mode, dtype_name(torch_dtype), num_classes, in_channels,
-                           dict(options or {}), channels_last),
+                           dict(options or {}), channels_last,
+                           tuple(item.dtype for item in specs) if specs and inputs is None else (), takes_list),
+        parts=parts_of(model, shown.records) if takes_list else [],
         receptive_field=field_summary(fields, inference.records),
     )
 

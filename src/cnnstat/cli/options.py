@@ -15,12 +15,16 @@ MODEL_HELP = ("A zoo model name (see `cnnstat list`), pkg.module:factory, path/t
               "torchvision:NAME or timm:NAME (constructor arguments via --set).")
 MODELS_HELP = ("Models, each a spec as summary takes it: a zoo name (see `cnnstat list`), pkg.module:factory, "
                "path/to/file.py:ClassName, torchvision:NAME or timm:NAME.")
-INPUT_HELP = "Input shape without batch, e.g. 3x224x224 (default: the model's own)."
+INPUT_HELP = ("Input size without batch, e.g. 3x224x224, 1x16000 (Conv1d) or 3x16x112x112 (Conv3d); "
+              "integer token ids as long:128; repeat for a model of several inputs (RAFT: -i 3x256x256 "
+              "-i 3x256x256). Default: the model's own.")
 SET_HELP = "Model options, e.g. --set k=7,cin=16 or --set width_mult=0.5."
+INPUT_DTYPES = {"long": "int64", "int64": "int64", "int": "int64", "int32": "int32", "bool": "bool"}
+"""Element types an --input may name; unnamed, an input takes the model's --dtype."""
 
 
 def parse_shape(text: Optional[str]) -> tuple[int, ...] | None:
-    """'3x224x224' -> (3, 224, 224); a clear error for '3x224', 'axbxc' or '3x0x224'."""
+    """'3x224x224' -> (3, 224, 224); a clear error for 'axbxc', '3x0x224' or ''."""
     if text is None:
         return None
     parts = text.lower().replace("*", "x").split("x")
@@ -30,9 +34,25 @@ def parse_shape(text: Optional[str]) -> tuple[int, ...] | None:
         raise CnnstatError(f"malformed --input {text!r}: expected sizes joined by 'x', e.g. 3x224x224") from None
     if any(d < 1 for d in shape):
         raise CnnstatError(f"malformed --input {text!r}: every size must be at least 1")
-    if len(shape) < 2:
-        raise CnnstatError(f"malformed --input {text!r}: give channels and spatial sizes, e.g. 3x224x224")
     return shape
+
+
+def parse_input(text: str):
+    """'3x224x224' -> InputSpec((3, 224, 224)); 'long:128' -> InputSpec((128,), 'int64')."""
+    from cnnstat.analysis.build import InputSpec
+
+    dtype, colon, sizes = text.rpartition(":")
+    if not colon:
+        return InputSpec(parse_shape(text))
+    if dtype.lower() not in INPUT_DTYPES:
+        raise CnnstatError(f"malformed --input {text!r}: unknown element type {dtype!r}; "
+                           f"choose {', '.join(INPUT_DTYPES)}, or none for the model's --dtype")
+    return InputSpec(parse_shape(sizes), INPUT_DTYPES[dtype.lower()])
+
+
+def parse_inputs(texts: Optional[list[str]]) -> list | None:
+    """Each --input given, in order (``InputSpec``s): one per positional input of the model."""
+    return [parse_input(text) for text in texts] if texts else None
 
 
 def parse_int_list(text: str, option: str) -> list[int]:

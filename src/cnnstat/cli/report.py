@@ -23,17 +23,55 @@ def _write_tables(frame, hidden, facts, stem: Path):
     return comparison_view(frame, hidden, facts)
 
 
+TORCHVISION_FOOTER = (
+    "Published: each model's default weights entry, its num_params and _ops (torchvision's \"GFLOPS\": MACs of "
+    "conv, linear and matmul, in G to three decimals). Ours: the architecture those weights describe, built without "
+    "them, at the input of their preprocessing (16 frames for video, two 512x512 images for optical flow, the "
+    "model's resize size for detection); counted on meta, or on the CPU in one real forward where the meta device "
+    "cannot run an op (detection: boxes kept by score). Quantized models: their float architecture, as torchvision "
+    "counts them.",
+)
+
+
+def _write_torchvision(out: Path, status):
+    """torchvision.md and torchvision.csv: every model of torchvision's catalogue, published figures
+    beside ours. Returns the view of the .md's columns, for the index page."""
+    from cnnstat.analysis.torchvision_figures import catalogue, catalogue_row
+    from cnnstat.figures import figure, keys, shape_text
+    from cnnstat.frame.view import Facts, View
+    from cnnstat.render.emit import render_text
+    from cnnstat.render.output import write_atomic
+
+    rows = []
+    for name in catalogue():
+        status.update(f"torchvision: {name}")
+        row = catalogue_row(name)
+        rows.append({**row, "input_shape": shape_text(row["input_shape"])})
+    facts = Facts(title=["torchvision's catalogue: published figures and ours (batch 1)"],
+                  notes=list(TORCHVISION_FOOTER))
+    every = View([figure(key) for key in keys("torchvision")], rows, facts)
+    shown = View([column for column in every.columns if column.key != "macs"], rows, facts)
+    write_atomic(out / "torchvision.md", render_text(shown, "md"))
+    write_atomic(out / "torchvision.csv", render_text(every, "csv"))
+    return shown
+
+
 def report_command(
     out: Path = typer.Option(Path("reports"), "--out", help="The folder to (re)write."),
     device: str = typer.Option("meta", "--device", help=DEVICE_HELP),
+    torchvision: bool = typer.Option(True, "--torchvision/--no-torchvision",
+                                     help="Also write torchvision.md/.csv: every torchvision model, published figures "
+                                          "beside ours (needs torchvision; detection models run once on the CPU, "
+                                          "minutes)."),
 ) -> None:
     """Regenerate OUT: README.md (index and reading guide), index.html (every table on one page, to
-    sort and filter in a browser), zoo.md/zoo.csv, one .md/.csv/.png per study, and the zoo's
-    params-vs-MACs plot. On meta (the default) every figure is deterministic."""
+    sort and filter in a browser), zoo.md/zoo.csv, one .md/.csv/.png per study, the zoo's
+    params-vs-MACs plot, and torchvision.md/.csv. On meta (the default) every figure is
+    deterministic (detection models: one seeded CPU forward)."""
     from rich.console import Console
 
-    from cnnstat.analysis.compare import figures_of
     from cnnstat.analysis.build import resolve_device
+    from cnnstat.analysis.compare import figures_of
     from cnnstat.analysis.report import CONVENTIONS
     from cnnstat.analysis.studies import FIELD_NOTE, field_extras, list_studies
     from cnnstat.frame.compare import STUDY_HIDDEN, ZOO_HIDDEN, comparison_frame
@@ -75,6 +113,10 @@ def report_command(
             study_bars(frame, result.title, stem.with_suffix(".png"))
             sections.append(ReportSection(f"{study.name}: {study.title}", study.name, table,
                                           [f"studies/{study.name}.{suffix}" for suffix in ("md", "csv", "png")]))
+        torchvision_table = _write_torchvision(out, status) if torchvision and _has_torchvision() else None
+        if torchvision_table is not None:
+            sections.append(ReportSection("torchvision: published figures and ours", "torchvision", torchvision_table,
+                                          ["torchvision.md", "torchvision.csv"]))
 
     measured = [machine_line(zoo_facts.machine) + "."] if zoo_facts.machine else []
     index = report_index([(s.name, s.title, s.source) for s in studies], len(models), measured, CONVENTIONS)
@@ -83,4 +125,11 @@ def report_command(
     write_atomic(out / "index.html", report_index_page("cnnstat reports", subtitle, [*READING_GUIDE, CONVENTIONS],
                                                        sections))
     progress.print(f"wrote {out}/: README.md, index.html, zoo.md, zoo.csv, zoo_params_vs_macs.png, "
-                   f"{len(studies)} studies (md, csv, png)")
+                   f"{len(studies)} studies (md, csv, png)"
+                   + (f", torchvision.md and .csv ({len(torchvision_table.rows)} models)" if torchvision_table else ""))
+
+
+def _has_torchvision() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torchvision") is not None

@@ -19,12 +19,11 @@ def study_facts(result):
 
 def _list_studies(fmt: str, output: Optional[str]) -> None:
     from cnnstat.analysis.studies import list_studies
-    from cnnstat.figures import group
-    from cnnstat.frame.view import Facts, View
+    from cnnstat.frame.views import study_list_view
     from cnnstat.render.emit import emit
 
-    rows = [{"study": s.name, "title": s.title, "source": s.source} for s in list_studies()]
-    emit(View(group("study_list"), rows, Facts(title=["Studies (cnnstat study NAME)"])), fmt, output, json_data=rows)
+    view = study_list_view(list_studies())
+    emit(view, fmt, output, json_data=view.rows)
 
 
 def study_command(

@@ -12,12 +12,12 @@ from cnnstat.cli.compare import AUTO_DEVICE_HELP
 from cnnstat.cli.plotting import MEASURED_PLOT_METRICS, PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
 from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION,
                                  REPROBE_OPTION, SET_HELP, check_batch, check_depth, check_measure_options,
-                                 check_positive, choose_columns, parse_set, parse_shape)
+                                 check_positive, choose_columns, parse_inputs, parse_set)
 
 
 def summary_command(
     model: str = typer.Argument(..., help=MODEL_HELP),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help=INPUT_HELP),
+    input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=INPUT_HELP),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
     classes: Optional[int] = typer.Option(None, "--classes", help="Number of classes of the classifier."),
     in_channels: Optional[int] = typer.Option(None, "--in-channels", help="Input channels of the first layer."),
@@ -53,7 +53,7 @@ def summary_command(
     if output:
         check_writable(output)
     check_plot(plot)
-    shape = parse_shape(input)
+    inputs = parse_inputs(input)
     options = parse_set(set_)
 
     from cnnstat.analysis import profile
@@ -69,7 +69,7 @@ def summary_command(
     if roofline and measure_on is None:
         raise CnnstatError("--roofline needs a measurement: use --device auto, cpu or cuda, not meta")
     with working(f"{model}: counting on the meta device") as status:
-        report = profile(model, shape, batch=batch, mode=mode, dtype=dtype, device="meta", num_classes=classes,
+        report = profile(model, inputs, batch=batch, mode=mode, dtype=dtype, device="meta", num_classes=classes,
                          in_channels=in_channels, options=options)
         if measure_on is not None:
             status.update(f"{report.model}: measuring on {measure_on} (about {2 * min_run_time:g} s and more)")

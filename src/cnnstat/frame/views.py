@@ -24,6 +24,23 @@ def machine_from(device: str, fields: Mapping[str, Any]) -> Machine | None:
     return Machine(device, fields["device_name"], fields["threads"], fields["torch_version"])
 
 
+# -- lists -----------------------------------------------------------------------------------
+
+def list_view(entries: Sequence, aliases: Mapping[str, str]) -> View:
+    """The zoo's entries (``cnnstat.zoo.get_entry``) with their published figures and paper."""
+    rows = [{"model": entry.name, "family": entry.family, "input_shape": list(entry.input_size),
+             "published_params": entry.num_params, "published_gmacs": entry.gmacs,
+             "paper": entry.paper.title if entry.paper else None,
+             "year": entry.paper.year if entry.paper else None} for entry in entries]
+    notes = [f"{len(rows)} models; aliases: " + ", ".join(f"{a} -> {t}" for a, t in aliases.items())]
+    return View(group("list"), rows, Facts(notes=notes))
+
+
+def study_list_view(studies: Sequence) -> View:
+    rows = [{"study": study.name, "title": study.title, "source": study.source} for study in studies]
+    return View(group("study_list"), rows, Facts(title=["Studies (cnnstat study NAME)"]))
+
+
 # -- summary -------------------------------------------------------------------------------
 
 def latency_shares(report) -> list[float | None]:
@@ -80,7 +97,8 @@ def summary_view(report, depth: int | None = None) -> View:
                   machine=machine_of(measured), notes=list(report.notes),
                   figures={"totals": totals, "conventions": CONVENTIONS, "uncounted_ops": dict(report.uncounted_ops),
                            "roofline": roofline,
-                           "receptive_field": asdict(report.receptive_field) if fields else None},
+                           "receptive_field": asdict(report.receptive_field) if fields else None,
+                           "parts": [part.to_dict() for part in report.parts]},
                   warnings=[measured.spread_warning] if measured and measured.spread_warning else [])
     return View(group(*groups), rows, facts, kind="summary", total=total, indent=indent)
 

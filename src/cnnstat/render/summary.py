@@ -37,6 +37,8 @@ def summary_lines(facts: Facts) -> list[str]:
     if figures["uncounted_ops"]:
         ops = ", ".join(f"{op} x{count}" for op, count in figures["uncounted_ops"].items())
         lines.append(f"Uncounted ops (no cost rule): {ops}")
+    if figures.get("parts"):
+        lines.append(parts_line(figures["parts"], t["macs"]))
     if figures.get("receptive_field"):
         lines.append(field_line(figures["receptive_field"]))
     lines += [f"Note: {note}" for note in facts.notes]
@@ -45,6 +47,16 @@ def summary_lines(facts: Facts) -> list[str]:
     if figures["roofline"]:
         lines.append(roofline_line(figures["roofline"]))
     return lines
+
+
+def parts_line(parts, total_macs: int) -> str:
+    """One line: each part's MACs and share of the model's, in call order."""
+    shown = []
+    for part in parts:
+        name = f"{part['name']} ({part['type']})" if part["name"] else f"the rest of {part['type']}"
+        share = f" ({part['macs'] / total_macs:.1%})" if total_macs else ""
+        shown.append(f"{name} {human_count(part['macs'])} MACs{share}, {human_count(part['params'])} params")
+    return "Cost per part: " + "; ".join(shown)
 
 
 def field_line(field: Mapping[str, Any]) -> str:

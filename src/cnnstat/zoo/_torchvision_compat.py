@@ -93,8 +93,9 @@ def define_operators() -> None:
 def _announce_operators() -> None:
     """torchvision asks ``_has_ops()`` (bound into each ops module at import) before calling an
     operator; answer yes in the modules whose operators are defined here."""
-    import torchvision.ops.boxes
-    import torchvision.ops.roi_align
+    boxes = importlib.import_module("torchvision.ops.boxes")
+    # Not the attribute torchvision.ops.roi_align: that is the function, which shadows its module.
+    roi_align_module = importlib.import_module("torchvision.ops.roi_align")
 
     def defined() -> bool:
         return True
@@ -102,9 +103,9 @@ def _announce_operators() -> None:
     def check() -> None:
         return None
 
-    torchvision.ops.boxes._assert_has_ops = check
-    torchvision.ops.roi_align._has_ops = defined
-    torchvision.ops.roi_align._assert_has_ops = check
+    boxes._assert_has_ops = check
+    roi_align_module._has_ops = defined
+    roi_align_module._assert_has_ops = check
 
 
 def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
@@ -209,6 +210,6 @@ def roi_align(input: torch.Tensor, rois: torch.Tensor, spatial_scale: float, poo
         r0, r1 = int(row_span[0]), int(row_span[-1]) + 1
         c0, c1 = int(col_span[0]), int(col_span[-1]) + 1
         crop = input[image, :, r0:r1, c0:c1]
-        output[k] = torch.einsum("ph,chw,qw->cpq", rows[k, :, r0:r1], crop, cols[k, :, c0:c1]) / count[k]
+        output[k] = rows[k, :, r0:r1] @ crop @ cols[k, :, c0:c1].T / count[k]
     return output
 
