@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from cnnstat.analysis.measure import (MIN_RUNS, LayerTimer, OutOfMemory, check_fits, is_out_of_memory, measure,
-                                      measure_report, pick_device)
+                                      measure_report, pick_device, using_threads)
 from cnnstat.analysis.report import profile
 from cnnstat.errors import CnnstatError
 from tests.conftest import run_cli
@@ -260,3 +260,12 @@ def test_bench_rows_in_json(tmp_path):
 def test_bench_refuses_meta():
     result = run_cli("bench", "cifar_lenet", "--device", "meta")
     assert result.returncode == 2 and "real device" in result.stderr
+
+
+@pytest.mark.parametrize("threads", [0, 65536])
+def test_thread_counts_outside_the_machine_are_refused_before_torch_sees_them(threads):
+    before = torch.get_num_threads()
+    with pytest.raises(CnnstatError, match="threads must be between 1 and"):
+        with using_threads(threads):
+            pass
+    assert torch.get_num_threads() == before

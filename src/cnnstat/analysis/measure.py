@@ -164,8 +164,9 @@ def using_threads(threads: int | None) -> Iterator[int]:
     """Run with ``threads`` intra-op threads (default: torch's, i.e. every core) and restore."""
     before = torch.get_num_threads()
     if threads is not None:
-        if threads < 1:
-            raise CnnstatError(f"threads must be at least 1, got {threads}")
+        cpus = os.cpu_count() or 1
+        if not 1 <= threads <= cpus:  # torch.set_num_threads(65536) crashes the process
+            raise CnnstatError(f"threads must be between 1 and {cpus} (this machine's CPUs), got {threads}")
         torch.set_num_threads(threads)
     try:
         yield torch.get_num_threads()
