@@ -8,7 +8,7 @@ from cnnstat.render.table import fixed, formatted
 def test_small_nonzero_keeps_two_significant_digits():
     assert fixed(0.0022, 2) == "0.0022"
     assert fixed(3.06e-5, 2) == "0.000031"
-    assert fixed(0.0, 2) == "0.00"
+    assert fixed(0.0, 2) == "0"  # exact: never read as a rounded figure
     assert fixed(1234.5, 2) == "1,234.50"
 
 

@@ -1,14 +1,12 @@
 """``compare()``: the same figures for several models side by side, with ratios to a baseline.
 
 Static figures always come from the meta pass of ``profile()`` (deterministic, instant);
-a real device adds measured figures from ``cnnstat.analysis.measure`` where that module is
-installed (the measurement issue), so a comparison never mixes two ways of counting.
+a real device adds measured figures from ``cnnstat.analysis.measure``, so a comparison never
+mixes two ways of counting. Every static pass runs before any measurement.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -21,7 +19,6 @@ STATIC_FIGURES = keys("static")
 MEASURED_FIGURES = keys("measured")
 """What a measurement adds, in the key names of the JSON totals."""
 MACHINE_FIELDS = ("device_name", "threads", "torch_version")
-MEASURE_MODULE = "cnnstat.analysis.measure"
 
 
 def format_options(options: Mapping[str, Any]) -> str:
@@ -94,39 +91,44 @@ def as_spec(model: str | ModelSpec) -> ModelSpec:
     return model if isinstance(model, ModelSpec) else ModelSpec(model)
 
 
-def measure_available() -> bool:
-    return importlib.util.find_spec(MEASURE_MODULE) is not None
-
-
 def measured_figures(report: Report, device: str) -> tuple[dict[str, float], dict[str, Any], str | None]:
     """Latency, throughput and peak memory of the report's model on a real device, the
     machine they hold for (device name, threads, torch version), and the spread warning."""
-    if not measure_available():
-        raise CnnstatError(f"--device {device}: measured figures need {MEASURE_MODULE}, which this build "
-                           "does not have yet; use --device meta for the static figures")
-    measure = importlib.import_module(MEASURE_MODULE)
-    measured = measure.measure_report(report, resolve_device(device), per_layer=False)
+    from cnnstat.analysis.measure import measure_report
+
+    measured = measure_report(report, resolve_device(device), per_layer=False)
     machine = {key: getattr(measured, key) for key in MACHINE_FIELDS}
     return {key: getattr(measured, key) for key in MEASURED_FIGURES}, machine, measured.spread_warning
 
 
-def figures_of(model: str | ModelSpec, input_size: tuple[int, ...] | None = None, batch: int = 1,
-               device: str = "meta") -> ModelFigures:
+def static_figures(model: str | ModelSpec, input_size: tuple[int, ...] | None = None,
+                   batch: int = 1) -> ModelFigures:
+    """A model's row from the static pass on meta: no measured figure yet."""
     from cnnstat.zoo.loader import zoo_entry
 
     spec = as_spec(model)
     entry = zoo_entry(spec.name)
     report = profile(spec.name, input_size, batch=batch, options=spec.options, device="meta")
     figures: dict[str, float | None] = {key: getattr(report.totals, key) for key in STATIC_FIGURES}
-    machine: dict[str, Any] = {}
-    warning = None
-    if resolve_device(device).type != "meta":
-        measured, machine, warning = measured_figures(report, device)
-        figures.update(measured)
     root_output = report.layers[0].output_shape or ()
     return ModelFigures(label=spec.shown_as, spec=spec.spec, model=report.model, family=entry.family if entry else "",
-                        input_shape=report.input_shape, output_shape=tuple(root_output[1:]), device=device,
-                        figures=figures, machine=machine, spread_warning=warning, report=report)
+                        input_shape=report.input_shape, output_shape=tuple(root_output[1:]), device="meta",
+                        figures=figures, report=report)
+
+
+def add_measured(row: ModelFigures, device: str) -> None:
+    """Measure the row's model on ``device`` (a real one) and add those figures to the row."""
+    measured, row.machine, row.spread_warning = measured_figures(row.report, device)
+    row.figures.update(measured)
+    row.device = device
+
+
+def figures_of(model: str | ModelSpec, input_size: tuple[int, ...] | None = None, batch: int = 1,
+               device: str = "meta") -> ModelFigures:
+    row = static_figures(model, input_size, batch)
+    if resolve_device(device).type != "meta":
+        add_measured(row, device)
+    return row
 
 
 def find_baseline(rows: Sequence[ModelFigures], baseline: str | None) -> ModelFigures:
@@ -155,6 +157,10 @@ def compare(models: Sequence[str | ModelSpec], input_size: tuple[int, ...] | Non
     with ratios against ``baseline`` (default: the first model)."""
     if not models:
         raise CnnstatError("give at least one model to compare")
-    rows = [figures_of(model, input_size, batch, device) for model in models]
+    rows = [static_figures(model, input_size, batch) for model in models]
+    find_baseline(rows, baseline)  # a wrong name is refused before minutes of measuring
+    if resolve_device(device).type != "meta":
+        for row in rows:
+            add_measured(row, device)
     add_ratios(rows, baseline)
     return rows

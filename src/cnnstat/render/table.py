@@ -42,7 +42,10 @@ def header_with_unit(column: Figure, prefix: str) -> str:
 
 def fixed(value: float, decimals: int) -> str:
     """``value`` with ``decimals`` places and thousands separators; a small non-zero value
-    that would print as 0.00 keeps two significant digits instead (0.0012, 0.000031)."""
+    that would print as 0.00 keeps two significant digits instead (0.0012, 0.000031), and an
+    exact zero is 0, so a reader never takes it for a rounded figure."""
+    if value == 0:
+        return "0"
     text = f"{value:,.{decimals}f}"
     if value and not any(digit in "123456789" for digit in text):
         return f"{value:.{1 - math.floor(math.log10(abs(value)))}f}"
