@@ -50,7 +50,7 @@ def start_early(test_names):
                                            stderr=subprocess.PIPE, text=True)
     if wanted("test_two_report_runs_are_byte_identical"):
         folder = Path(tempfile.mkdtemp(prefix="cnnstat-report-"))
-        started["report"] = start_console_script("report", "--out", str(folder / "reports"),
+        started["report"] = start_console_script("report", "--out", str(folder / "reports"), "--no-torchvision",
                                                  env={"PYTHONHASHSEED": OTHER_REPORT_SEED})
         started["report folder"] = folder
     return started

@@ -20,7 +20,7 @@ def test_the_recipe_rebuilds_the_profiled_model():
                      channels_last=True)
     recipe = report.recipe
     assert recipe == BuildRecipe("block/conv", ((2, 8, 32, 32),), "train", "bfloat16", None, None,
-                                 {"k": 5, "cin": 8, "cout": 4}, True)
+                                 {"k": 5, "cin": 8, "cout": 4}, True, input_dtypes=(None,))
     model, (example,) = recipe.build(torch.device("cpu")), recipe.inputs(torch.device("cpu"))
     weight = next(model.parameters())
     assert weight.shape == (4, 8, 5, 5) and weight.dtype == torch.bfloat16
