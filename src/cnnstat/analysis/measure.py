@@ -261,7 +261,7 @@ def spread_warning(measurement, what: str) -> str | None:
     if relative <= WIDE_SPREAD:
         return None
     return (f"{what}: latency spread is wide (IQR {relative:.0%} of the median over {len(measurement.times)} "
-            f"blocks); other load on the machine? try --min-run-time or --threads")
+            f"blocks); other load on the machine? a longer run or fewer threads steadies it")
 
 
 class LayerTimer:

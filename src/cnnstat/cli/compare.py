@@ -44,9 +44,10 @@ def comparison_facts(rows, title: str, notes: Sequence[str]):
                  warnings=[row.spread_warning for row in rows if row.spread_warning])  # each names its model
 
 
-def emit_comparison(records: Sequence[dict[str, Any]], hidden: Collection[str], facts, fmt: str,
-                    output: str | None, columns: str | None = None) -> None:
-    """Write comparison records as a table/md (chosen columns), csv (every column) or json (the records)."""
+def emit_comparison(rows, hidden: Collection[str], facts, fmt: str, output: str | None, columns: str | None = None,
+                    extras: Sequence[dict[str, Any]] | None = None, json_data: Any = None) -> None:
+    """Write comparison rows (``ModelFigures``, with a study's ``extras``) as a table/md (chosen
+    columns), csv (every column) or json (``json_data``, default each row's ``to_dict()``)."""
     from cnnstat.frame.compare import comparison_frame, comparison_view
     from cnnstat.render.emit import emit
 
@@ -54,10 +55,10 @@ def emit_comparison(records: Sequence[dict[str, Any]], hidden: Collection[str], 
 
     for warning in facts.warnings:
         typer.echo(f"cnnstat: warning: {warning}", err=True)
-    frame = comparison_frame(records)
+    frame = comparison_frame(rows, extras)
     full = comparison_view(frame, hidden, facts)
     view, chosen = choose_columns(full, columns)
-    emit(view, fmt, output, json_data=list(records), csv_view=comparison_view(frame, hidden, facts, full=True),
+    emit(view, fmt, output, json_data=json_data if json_data is not None else [row.to_dict() for row in rows], csv_view=comparison_view(frame, hidden, facts, full=True),
          chosen=chosen, page=lambda: figures_page(full, "cnnstat: the models side by side"))
 
 
@@ -106,10 +107,9 @@ def compare_command(
     inputs = shape_text(shape) if shape else "each model's own"
     title = f"{' vs '.join(row.label for row in rows)}  (input {inputs}, batch {batch}, device {where})"
     ratio_note = f"Columns \"... x\": each model's figure / {base}'s (x0.5: half of {base}'s)."
-    records = [row.to_dict() for row in rows]
-    emit_comparison(records, COMPARE_HIDDEN, comparison_facts(rows, title, [ratio_note]), fmt, output, columns)
+    emit_comparison(rows, COMPARE_HIDDEN, comparison_facts(rows, title, [ratio_note]), fmt, output, columns)
     if plot:
         from cnnstat.frame.compare import comparison_frame
         from cnnstat.render.plots import COMPARE_FIGURES, LATENCY, study_bars
 
-        study_bars(comparison_frame(records), title, plot, (*COMPARE_FIGURES, LATENCY))
+        study_bars(comparison_frame(rows), title, plot, (*COMPARE_FIGURES, LATENCY))

@@ -97,7 +97,7 @@ def report_command(
         for name in models:
             status.update(f"zoo: {name}")
             rows.append(figures_of(name, device=device))
-        zoo = comparison_frame([row.to_dict() | field_extras(row.report) for row in rows])
+        zoo = comparison_frame(rows, [field_extras(row.report) for row in rows])
         zoo_facts = comparison_facts(rows, "cnnstat zoo (default input, batch 1)", [FIELD_NOTE])
         zoo_table = _write_tables(zoo, ZOO_HIDDEN, zoo_facts, out / "zoo")
         sections = [ReportSection("Zoo", "zoo", zoo_table, ["zoo.md", "zoo.csv", "zoo_params_vs_macs.png"],
@@ -107,7 +107,7 @@ def report_command(
         for study in studies:
             status.update(f"study: {study.name}")
             result = study.run(device)
-            frame = comparison_frame(result.to_records())
+            frame = comparison_frame(result.rows, result.extras)
             stem = out / "studies" / study.name
             table = _write_tables(frame, STUDY_HIDDEN, study_facts(result), stem)
             study_bars(frame, result.title, stem.with_suffix(".png"))

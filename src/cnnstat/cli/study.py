@@ -52,4 +52,5 @@ def study_command(
     from cnnstat.frame.compare import STUDY_HIDDEN
 
     result = run_study(name, device=device)
-    emit_comparison(result.to_records(), STUDY_HIDDEN, study_facts(result), fmt, output, columns)
+    emit_comparison(result.rows, STUDY_HIDDEN, study_facts(result), fmt, output, columns, extras=result.extras,
+                    json_data=result.to_records())

@@ -1,22 +1,35 @@
-"""Comparison records (``ModelFigures.to_dict()``, ``StudyResult.to_records()``) -> DataFrames,
-and the figures of every key they can hold (``cnnstat.figures``)."""
+"""Comparison results (``ModelFigures`` rows, with a study's own columns) -> DataFrames, and
+the figures of every key they can hold (``cnnstat.figures``). Rows are read from the results'
+fields; their JSON (``to_dict()``) is for JSON output alone."""
 
 from __future__ import annotations
 
-from typing import Any, Collection, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Mapping, Sequence
 
 import pandas as pd
 
 from cnnstat.figures import RATIO_HEADERS, RATIO_SUFFIX, Figure, figure, keys, shape_text
 from cnnstat.frame.view import Facts, View
 
+if TYPE_CHECKING:
+    from cnnstat.analysis.compare import ModelFigures
+
 ORDER = keys("identity", "study", "static", "measured")
 """A comparison's columns in display order (ratios follow, in the same order)."""
 
 
-def comparison_frame(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
+def _record(row: ModelFigures, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """One model's cells: what it is, the study's own columns, its figures and their ratios."""
+    return {"model": row.label, "spec": row.spec, "name": row.model, "family": row.family,
+            "input_shape": row.input_shape, "output_shape": row.output_shape,
+            "device": row.device, **row.machine, **extra, **row.figures,
+            **{f"{key}{RATIO_SUFFIX}": value for key, value in row.ratios.items()}}
+
+
+def comparison_frame(rows: Sequence[ModelFigures], extras: Sequence[Mapping[str, Any]] | None = None) -> pd.DataFrame:
     """One row per model; shapes as text ("1x3x224x224"); columns in display order: identity,
-    study columns, figures, ratios."""
+    study columns, figures, ratios. ``extras``: per row, a study's own columns."""
+    records = [_record(row, extra) for row, extra in zip(rows, extras or [{}] * len(rows))]
     frame = pd.DataFrame([{key: shape_text(value) if isinstance(value, (list, tuple)) else value
                            for key, value in record.items()} for record in records])
     order = [*ORDER, *(f"{key}{RATIO_SUFFIX}" for key in ORDER)]
