@@ -23,8 +23,9 @@ SWEEP = View(group("sweep"),
              Facts(title=["net", "sweep", "float32", "eval", "device meta"],
                    figures={"fits": [{"figure": "macs", "against": "pixels", "held": "batch 1", "exponent": 1.0,
                                       "points": 2}]}), kind="sweep")
-BENCH = [{"model": model, "batch": batch, "latency_ms": scale * batch, "throughput_per_s": 1e3 / scale}
-         for model, scale in (("a", 2.0), ("b", 5.0)) for batch in (1, 2, 4)]
+BENCH = View(group("bench"), [{"model": model, "batch": batch, "latency_ms": scale * batch, "throughput_per_s": 1e3 / scale}
+                              for model, scale in (("a", 2.0), ("b", 5.0)) for batch in (1, 2, 4)],
+             Facts(title=["bench"]), kind="bench")
 ROOF_LAYERS = [{"name": "conv1", "type": "Conv2d", "flops": 2e9, "intensity": 40.0, "achieved_flops_per_s": 8e10},
                {"name": "relu", "type": "ReLU", "flops": 1e6, "intensity": 0.12, "achieved_flops_per_s": 5e8}]
 COMPARE = pd.DataFrame({"model": ["a", "b"], "params": [1_000_000, 3_000_000], "macs": [2e9, 1e9],
@@ -37,7 +38,7 @@ KINDS = {
     "roofline": lambda path: plots.roofline_plot(ROOF_LAYERS, 1e11, 2e10, "net on cpu", path),
     "compare": lambda path: plots.study_bars(COMPARE, "a vs b", path, plots.COMPARE_FIGURES),
     "sweep": lambda path: plots.sweep_curves(SWEEP, path),
-    "bench": lambda path: plots.bench_curves(BENCH, "bench", path),
+    "bench": lambda path: plots.bench_curves(BENCH, path),
 }
 
 

@@ -82,17 +82,17 @@ def bench_command(
     view = bench_view(reports, rows, settings, machine_data)
     shown, chosen = choose_columns(view, columns)
     emit(shown, fmt, output, json_data={"settings": settings, "machine": machine_data, "rows": rows}, chosen=chosen,
-         page=lambda: bench_html(view, rows))
+         page=lambda: bench_html(view))
     if plot:
         from cnnstat.render.plots import bench_curves
 
-        bench_curves(rows, view.title, plot)
+        bench_curves(view, plot)
 
 
-def bench_html(view, rows) -> str:
+def bench_html(view) -> str:
     """The bench table and its latency and throughput curves on one page."""
     from cnnstat.render.html import figures_page
     from cnnstat.render.plots import bench_curves
 
     return figures_page(view, "cnnstat bench: latency and throughput against batch",
-                        bench_curves(rows, view.title, None), charts=False)
+                        bench_curves(view, None), charts=False)

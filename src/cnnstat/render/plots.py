@@ -333,8 +333,9 @@ def sweep_curves(view: View, path) -> str | None:
     return _save(figure, path)
 
 
-def bench_curves(rows: Sequence[Mapping[str, Any]], title: str, path) -> str | None:
-    """Latency and throughput against batch, one curve per model (log-log)."""
+def bench_curves(view: View, path) -> str | None:
+    """Latency and throughput against batch, one curve per model (log-log), from bench's view."""
+    rows, title = view.rows, view.title
     plt = _pyplot()
     models = list(dict.fromkeys(row["model"] for row in rows))
     figure, panels = plt.subplots(1, 2, figsize=(11, 4.8))
