@@ -6,6 +6,8 @@ message names no command-line flag: the CLI adds its own advice (``cnnstat.cli.e
 
 from __future__ import annotations
 
+from cnnstat.figures import shape_text
+
 
 class CnnstatError(Exception):
     """A mistake in what the user asked for; its message says what was wrong and what would be right."""
@@ -15,10 +17,6 @@ class CnnstatError(Exception):
 
 class UnknownModelError(CnnstatError, LookupError):
     """A model name that is neither registered nor an alias."""
-
-
-def _sizes(shape) -> str:
-    return "x".join(map(str, shape))
 
 
 class UnavailableDevice(CnnstatError):
@@ -44,8 +42,8 @@ class InputRankError(InputSizeError):
     def __init__(self, model: str, given: tuple[int, ...], expected: tuple[int, ...],
                  meaning: str = "channels and spatial") -> None:
         self.model, self.given, self.expected, self.meaning = model, tuple(given), tuple(expected), meaning
-        super().__init__(f"{model} takes {len(expected)} sizes ({meaning}), e.g. {_sizes(expected)}, "
-                         f"not {_sizes(given)}")
+        super().__init__(f"{model} takes {len(expected)} sizes ({meaning}), e.g. {shape_text(expected)}, "
+                         f"not {shape_text(given)}")
 
 
 class ForwardError(CnnstatError):
@@ -58,7 +56,7 @@ class ForwardError(CnnstatError):
         if layer_type is None:
             message = f"{model}: the forward pass failed: {reason}"
         else:
-            got = ", ".join(map(_sizes, input_shapes or [])) or "no tensor"
+            got = ", ".join(map(shape_text, input_shapes or [])) or "no tensor"
             message = f"{model}: layer {layer or '(the model itself)'} ({layer_type}) failed on input {got}: {reason}"
         super().__init__(message)
 

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from cnnstat.figures import shape_text
 from cnnstat.errors import CnnstatError, InputRankError, MissingInputSize, UnavailableDevice
 from cnnstat.zoo.loader import BuildError, LoadedModel
 
@@ -172,7 +173,7 @@ def check_inputs(name: str, specs: list[InputSpec], model: nn.Module, batch: int
         raise CnnstatError(f"batch must be at least 1, got {batch}")
     for spec in specs:
         if not spec.size or any(d < 1 for d in spec.size):
-            raise CnnstatError(f"every input dimension must be at least 1, got {'x'.join(map(str, spec.size))}")
+            raise CnnstatError(f"every input dimension must be at least 1, got {shape_text(spec.size)}")
     first = first_convolution(model)
     if first is None or specs[0].dtype is not None:
         return
@@ -202,7 +203,7 @@ def ready_for_pass(model: nn.Module, name: str, args: tuple, kwargs: Mapping[str
 
         tensors = [*model.parameters(), *(t for t in tree_leaves((args, dict(kwargs))) if isinstance(t, torch.Tensor))]
         if not any(t.dim() == 4 for t in tensors if not nn.parameter.is_lazy(t)):
-            shapes = ", ".join("x".join(map(str, t.shape)) for t in tensors if not isinstance(t, nn.Parameter))
+            shapes = ", ".join(shape_text(t.shape) for t in tensors if not isinstance(t, nn.Parameter))
             raise CnnstatError(f"the channels-last layout applies to 4-D tensors (2-D convolutions), and {name} has "
                                f"no 4-D weight or input (input {shapes})")
     if not any(nn.parameter.is_lazy(p) for p in [*model.parameters(), *model.buffers()]):

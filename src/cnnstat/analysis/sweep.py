@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
 from cnnstat.analysis.report import Report, profile
+from cnnstat.figures import shape_text
 from cnnstat.errors import CnnstatError
 
 DEFAULT_INPUTS = ((3, 128, 128), (3, 224, 224), (3, 320, 320), (3, 512, 512))
@@ -113,16 +114,12 @@ def growth_exponent(xs: Sequence[float], ys: Sequence[float]) -> float:
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(lx, ly)) / spread
 
 
-def _shape_text(shape: Sequence[int]) -> str:
-    return "x".join(map(str, shape))
-
-
 def _fits(points: list[SweepPoint]) -> list[Fit]:
     """Against pixels at the smallest batch, against batch at the smallest input."""
     smallest_batch = min(p.batch for p in points)
     smallest_input = min((p.pixels, p.input_shape) for p in points)[1]
     groups = [("pixels", f"batch {smallest_batch}", [p for p in points if p.batch == smallest_batch]),
-              ("batch", f"input {_shape_text(smallest_input)}", [p for p in points if p.input_shape == smallest_input])]
+              ("batch", f"input {shape_text(smallest_input)}", [p for p in points if p.input_shape == smallest_input])]
     fits = []
     for against, held, group in groups:
         for figure in FITTED:
@@ -214,8 +211,8 @@ def explain(result: SweepResult) -> list[str]:
     lines = [f"MACs grow as pixels^{fit.exponent:.3f} ({fit.held}); a CNN's convolutions grow as pixels^1.0."]
     at_pixels = [p for p in result.points if p.batch == min(q.batch for q in result.points)]
     smallest, largest = min(at_pixels, key=lambda p: p.pixels), max(at_pixels, key=lambda p: p.pixels)
-    share = (f"{smallest.fixed_share:.2%} of the MACs at {_shape_text(smallest.input_shape)} "
-             f"({largest.fixed_share:.2%} at {_shape_text(largest.input_shape)})")
+    share = (f"{smallest.fixed_share:.2%} of the MACs at {shape_text(smallest.input_shape)} "
+             f"({largest.fixed_share:.2%} at {shape_text(largest.input_shape)})")
     if result.fixed_layers:
         types = sorted({layer.type for layer in result.fixed_layers})
         names = ", ".join(layer.name for layer in result.fixed_layers[:4])
@@ -223,7 +220,7 @@ def explain(result: SweepResult) -> list[str]:
         where = ""
         if result.fixed_from:
             name, kind, shape = result.fixed_from
-            where = f" after {name} ({kind}), whose output is {_shape_text(shape)} at every input size"
+            where = f" after {name} ({kind}), whose output is {shape_text(shape)} at every input size"
         fixed_line = (f"{share} are in {len(result.fixed_layers)} layer(s) whose cost does not change with the "
                       f"input size ({', '.join(types)}: {names}{more}){where}.")
     else:
@@ -234,7 +231,7 @@ def explain(result: SweepResult) -> list[str]:
         lines.append(f"Est. peak inference memory grows as pixels^{memory.exponent:.3f}: parameters and buffers "
                      f"({smallest.resident_bytes / 2**20:,.1f} MiB, "
                      f"{smallest.resident_bytes / smallest.est_peak_inference_bytes:.0%} of the peak at "
-                     f"{_shape_text(smallest.input_shape)}) stay the same at every input size.")
+                     f"{shape_text(smallest.input_shape)}) stay the same at every input size.")
     return lines
 
 

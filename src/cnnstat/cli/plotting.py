@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from cnnstat.errors import CnnstatError
+from cnnstat.figures import shape_text
 
 PLOT_OPTION = typer.Option(None, "--plot", metavar="FILE", help="Also draw a figure to this file: .png or .svg (written atomically).")
 PLOT_METRICS = ("macs", "memory", "latency", "roofline", "receptive-field")
@@ -36,7 +37,7 @@ def check_plot_metric(metric: str, measured: bool) -> None:
 def plot_title(report) -> str:
     where = f"{report.measured.device_name} ({report.measured.device}, {report.measured.threads} threads)" \
         if report.measured else "device meta"
-    return (f"{report.model}  input {'x'.join(map(str, report.input_shape[1:]))}  batch {report.batch}  "
+    return (f"{report.model}  input {shape_text(report.input_shape[1:])}  batch {report.batch}  "
             f"{report.dtype}  {report.mode}  {where}")
 
 
