@@ -79,6 +79,17 @@ def shape_text(shape: Iterable[int] | None) -> str:
     return "x".join(str(size) for size in shape) if shape else ""
 
 
+def field_text(sizes: Iterable[int | None] | None) -> str | None:
+    """A receptive field's per-axis pixels as "7x7"; "whole" where every value sees the whole
+    input (an axis alone: "all"); None where there is no spatial field."""
+    if sizes is None:
+        return None
+    sizes = list(sizes)
+    if all(size is None for size in sizes):
+        return "whole"
+    return shape_text(["all" if size is None else size for size in sizes])
+
+
 _FIGURES = [
     # identity of a compared row
     Figure("model", "Model", priority=9),

@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 
 from cnnstat.analysis.compare import ModelFigures, ModelSpec, compare, figures_of
 from cnnstat.errors import CnnstatError
+from cnnstat.figures import field_text
 from cnnstat.zoo._catalog import (CIFAR_ARTICLE, GOOGLENET, MOBILENET_V1, MODELS_ARTICLE, PLAIN_ARTICLE, RESNET,
                                   RESNEXT, RESNEXT_ARTICLE, SHAKE_SHAKE, VGG)
 
@@ -186,7 +187,7 @@ def _inception(device: str):
     for row, extra in zip(rows, extras):
         branches = [layer for layer in row.report.layers if layer.depth == 1 and layer.name.startswith("branch")]
         extra["branch_fields"] = ", ".join(
-            f"{layer.name} {'x'.join(map(str, field_value(layer.receptive_field.size)))}" for layer in branches) or None
+            f"{layer.name} {field_text(layer.receptive_field.size)}" for layer in branches) or None
     notes.append("The naive module passes the pooled 192 channels through, so it outputs 264 channels, not 96.")
     notes.append("RF and Branch RFs: the input pixels one output pixel sees; the concatenation sees the union of "
                  "its branches' windows (1x1, 3x3, 5x5 and the 3x3 pool).")

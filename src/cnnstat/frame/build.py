@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cnnstat.figures import shape_text
+from cnnstat.figures import field_text, shape_text
 from cnnstat.frame.views import latency_shares
 
 LAYER_FRAME_COLUMNS = [
@@ -12,16 +12,6 @@ LAYER_FRAME_COLUMNS = [
     "output_shape", "params", "trainable_params", "macs", "flops", "activation_bytes",
 ]
 """The columns of ``Report.to_frame()`` and of CSV exports, in order."""
-
-
-def field_text(sizes) -> str | None:
-    """Per-axis pixels as "7x7"; "whole" where every value sees the whole input (an axis alone:
-    "all"); "?" where an op had no receptive-field rule; None where there is no spatial field."""
-    if sizes is None:
-        return None
-    if all(size is None for size in sizes):
-        return "whole"
-    return "x".join("all" if size is None else str(size) for size in sizes)
 
 
 def field_columns(layer) -> dict[str, str | None]:
