@@ -9,6 +9,12 @@ from __future__ import annotations
 from cnnstat.figures import shape_text
 
 
+def first_line(error: BaseException) -> str:
+    """An exception's message, first line only; its type's name when it says nothing."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class CnnstatError(Exception):
     """A mistake in what the user asked for; its message says what was wrong and what would be right."""
 

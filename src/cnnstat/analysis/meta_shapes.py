@@ -310,11 +310,12 @@ def _convolution(input, weight, bias, stride, padding, dilation, transposed, out
     if not (spatial in (1, 2, 3) and weight.dim() == input.dim()) or not all(input.shape[2:]):
         return None
     settings = {"stride": stride, "padding": padding, "dilation": dilation, "output_padding": output_padding}
-    for name, values in settings.items():
-        _require(_spatial(values, spatial) is not None,
+    per_dimension = {name: _spatial(values, spatial) for name, values in settings.items()}
+    for name, values in per_dimension.items():
+        _require(values is not None,
                  f"expected {name} to be a single integer value or a list of {spatial} values to match the "
-                 f"convolution dimensions, but got {name}={list(values)}")
-    stride, padding, dilation, output_padding = (_spatial(values, spatial) for values in settings.values())
+                 f"convolution dimensions, but got {name}={list(settings[name])}")
+    stride, padding, dilation, output_padding = per_dimension.values()
     channels = _check_convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
     if _channels_last(input) or _channels_last(weight) or input.dtype != weight.dtype \
             or bias is not None and bias.dtype != input.dtype:

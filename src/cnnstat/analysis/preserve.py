@@ -41,13 +41,18 @@ class _ModuleState:
     """Clones of plain tensor attributes, whose values a forward may change in place."""
 
 
+def _plain_tensor(value: Any) -> bool:
+    """A real tensor kept as a plain attribute: what a forward may cache, and a meta pass must not read."""
+    return isinstance(value, torch.Tensor) and not isinstance(value, nn.Parameter) and not value.is_meta
+
+
 def _snapshot(module: nn.Module) -> _ModuleState:
     attributes = module.__dict__.copy()
     contents, tensors = {}, {}
     for key, value in attributes.items():
         if type(value) in _CONTAINERS:
             contents[key] = value.copy() if value else None
-        elif isinstance(value, torch.Tensor) and not isinstance(value, nn.Parameter) and not value.is_meta:
+        elif _plain_tensor(value):
             tensors[key] = value.detach().clone()
     return _ModuleState(module, type(module), attributes, contents, tensors)
 
@@ -106,7 +111,7 @@ def plain_tensors_to_meta(model: nn.Module) -> None:
     ``left_as_found``, which puts the real ones back."""
     for module in model.modules():
         for key, value in list(module.__dict__.items()):
-            if isinstance(value, torch.Tensor) and not isinstance(value, nn.Parameter) and not value.is_meta:
+            if _plain_tensor(value):
                 module.__dict__[key] = meta_copy(value)
 
 

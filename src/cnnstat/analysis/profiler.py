@@ -35,7 +35,7 @@ from cnnstat.analysis.memory import LiveMemory, convolution_workspace_bytes
 from cnnstat.analysis.records import LayerRecord, OpTally
 from cnnstat.analysis.registry import OpCall, OpRules, default_rules
 from cnnstat.analysis.rules import NORMS, tensors_in
-from cnnstat.errors import CnnstatError, ForwardError
+from cnnstat.errors import CnnstatError, ForwardError, first_line
 
 _current_node = torch._C._current_autograd_node
 _next_sequence_number = torch._C._autograd._get_sequence_nr
@@ -195,8 +195,10 @@ class _Tracer:
 
     # -- ops ---------------------------------------------------------------------------
     def on_op(self, func, args, kwargs, out, cost_rule) -> None:
-        for observer in self.observers:
-            observer.op(func, args, kwargs, out, self.stack[-1] if self.phase == FORWARD and self.stack else None)
+        if self.observers:
+            running = self.stack[-1] if self.phase == FORWARD and self.stack else None
+            for observer in self.observers:
+                observer.op(func, args, kwargs, out, running)
         allocated = out
         if not self.training and func.overloadpacket in NORMS:
             # In eval, CPU and CUDA norm kernels return empty statistics where the meta kernel
@@ -386,18 +388,14 @@ def _run(model, args, kwargs, tracer: _Tracer, device, dtype, model_name, channe
             except CnnstatError:
                 raise
             except Exception as error:
-                raise BackwardError(model_name, _first_line(error)) from error
+                raise BackwardError(model_name, first_line(error)) from error
             del loss
     unused = sum(n for key, n in tracer.param_storages.items() if key not in tracer.read_storages)
     return tracer.memory.peak, end_of_forward, unused
 
 
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-
-
 def _forward_error(error: Exception, tracer: _Tracer, model_name: str) -> ForwardError:
-    reason = _first_line(error)
+    reason = first_line(error)
     failing = tracer.failing_module()
     if failing is None:
         return ForwardError(model_name, reason)

@@ -81,6 +81,11 @@ class _Table:
             raise DuplicateRule(f"{op} already has a {self.kind} rule")
         entry[overload] = rule
 
+    def entries(self) -> list[tuple[Op, Callable]]:
+        """(op as it was registered, rule) for every rule."""
+        return [(packet if overload == _EVERY_OVERLOAD else getattr(packet, overload), rule)
+                for packet, entry in self.by_packet.items() for overload, rule in entry.items()]
+
     def find(self, func: torch._ops.OpOverload) -> Callable | None:
         entry = self.by_packet.get(func.overloadpacket)
         if entry is None:
@@ -119,16 +124,9 @@ class OpRules:
             found = self._resolved[func] = (self._costs.find(func), self._shapes.find(func))
         return found
 
-    def covers_cost(self, func: torch._ops.OpOverload) -> bool:
-        return self.lookup(func)[0] is not None
-
-    def cost_ops(self) -> list[torch._ops.OpOverloadPacket]:
-        return list(self._costs.by_packet)
-
-    def shape_ops(self) -> list[torch._ops.OpOverload | torch._ops.OpOverloadPacket]:
+    def shape_ops(self) -> list[Op]:
         """Every op a shape rule was registered for, as it was registered."""
-        return [packet if overload == _EVERY_OVERLOAD else getattr(packet, overload)
-                for packet, entry in self._shapes.by_packet.items() for overload in entry]
+        return [op for op, _ in self._shapes.entries()]
 
     def extended(self, other: OpRules | None) -> OpRules:
         """A registry with the rules of both; a rule for an op both cover raises."""
@@ -137,9 +135,8 @@ class OpRules:
         merged = OpRules()
         for source in (self, other):
             for mine, theirs in ((merged._costs, source._costs), (merged._shapes, source._shapes)):
-                for packet, entry in theirs.by_packet.items():
-                    for overload, rule in entry.items():
-                        mine.add(getattr(packet, overload) if overload else packet, rule)
+                for op, rule in theirs.entries():
+                    mine.add(op, rule)
         return merged
 
 

@@ -205,16 +205,17 @@ def profile(
         # estimate is left out and the reason is shown.
         training = None
         notes.append(f"no training-memory estimate: {error}")
-    if counting.note():
-        notes.append(counting.note())
+    counting_note = counting.note()
+    if counting_note:
+        notes.append(counting_note)
     model = counting.model
     shown = training if mode == "train" else inference
     # The eval forward's fields in either mode: batch statistics would make every field the whole input.
     if fields is not None:
         fields.fill(shown.records, inference.records)
-    if fields is not None and fields.no_rule:
-        ops = ", ".join(f"{op} x{count}" for op, count in sorted(fields.no_rule.items()))
-        notes.append(f"receptive field unknown after ops without a receptive-field rule: {ops}")
+        if fields.no_rule:
+            ops = ", ".join(f"{op} x{count}" for op, count in sorted(fields.no_rule.items()))
+            notes.append(f"receptive field unknown after ops without a receptive-field rule: {ops}")
 
     unvalidated = unvalidated_layers(model)
     if unvalidated:
@@ -223,20 +224,21 @@ def profile(
     from torch.utils._pytree import tree_leaves
 
     input_shapes = [tuple(t.shape) for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+    dtype = dtype_name(torch_dtype)
     first_batch = input_shapes[0][0] if input_shapes and input_shapes[0] and not takes_list else batch
     return Report(
         model=name,
         input_shapes=input_shapes,
         batch=first_batch,
         mode=mode,
-        dtype=dtype_name(torch_dtype),
+        dtype=dtype,
         device=str(counting.device),
         layers=shown.records,
         totals=totals,
         uncounted_ops=_uncounted(shown, training),
         notes=notes,
         memory_validated=not unvalidated,
-        recipe=BuildRecipe(spec, tuple(input_shapes), mode, dtype_name(torch_dtype), num_classes, in_channels,
+        recipe=BuildRecipe(spec, tuple(input_shapes), mode, dtype, num_classes, in_channels,
                            dict(options or {}), channels_last,
                            tuple(item.dtype for item in specs) if specs and inputs is None else (), takes_list),
         parts=parts_of(model, shown.records) if takes_list else [],

@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping
 
 from torch import nn
 
-from cnnstat.errors import CnnstatError, UnknownModelError
+from cnnstat.errors import CnnstatError, UnknownModelError, first_line
 from cnnstat.zoo._registry import ModelEntry, get_entry
 
 HUBS = ("torchvision", "timm")
@@ -162,12 +162,7 @@ def _call(spec: str, build: Callable[[], Any]) -> Any:
     except (TypeError, ValueError) as error:
         raise CnnstatError(f"{spec}: cannot build with these options: {error}") from None
     except Exception as error:  # the user's constructor: any failure is theirs to see, in one line
-        raise BuildError(f"{spec}: building the model raised {type(error).__name__}: {_first_line(error)}") from None
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+        raise BuildError(f"{spec}: building the model raised {type(error).__name__}: {first_line(error)}") from None
 
 
 def _import_extra(package: str, importer: Callable[[str], Any] = importlib.import_module):
@@ -224,9 +219,9 @@ def _import(spec: str, module_name: str):
         if error.name and module_name.startswith(error.name):
             raise CnnstatError(f"{spec}: no module named {error.name!r} (not in the current folder, "
                                "on PYTHONPATH or installed)") from None
-        raise CnnstatError(f"{spec}: importing {module_name} failed: {_first_line(error)}") from None
+        raise CnnstatError(f"{spec}: importing {module_name} failed: {first_line(error)}") from None
     except Exception as error:
-        raise CnnstatError(f"{spec}: importing {module_name} raised {type(error).__name__}: {_first_line(error)}") from None
+        raise CnnstatError(f"{spec}: importing {module_name} raised {type(error).__name__}: {first_line(error)}") from None
 
 
 def _load_file(spec: str, path: Path):
@@ -243,7 +238,7 @@ def _load_file(spec: str, path: Path):
             import_spec.loader.exec_module(module)
     except Exception as error:
         del sys.modules[module_name]
-        raise CnnstatError(f"{spec}: running {path} raised {type(error).__name__}: {_first_line(error)}") from None
+        raise CnnstatError(f"{spec}: running {path} raised {type(error).__name__}: {first_line(error)}") from None
     return module
 
 
