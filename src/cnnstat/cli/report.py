@@ -18,9 +18,10 @@ def _write_tables(frame, hidden, facts, stem: Path):
     from cnnstat.render.emit import render_text
     from cnnstat.render.output import write_atomic
 
-    for suffix, fmt in ((".md", "md"), (".csv", "csv")):
-        write_atomic(stem.with_suffix(suffix), render_text(comparison_view(frame, hidden, facts, full=fmt == "csv"), fmt))
-    return comparison_view(frame, hidden, facts)
+    view = comparison_view(frame, hidden, facts)
+    write_atomic(stem.with_suffix(".md"), render_text(view, "md"))
+    write_atomic(stem.with_suffix(".csv"), render_text(comparison_view(frame, hidden, facts, full=True), "csv"))
+    return view
 
 
 TORCHVISION_FOOTER = (

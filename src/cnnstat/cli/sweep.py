@@ -20,13 +20,11 @@ def parse_shape_list(text: str) -> list[tuple[int, ...]]:
     return [parse_shape(part.strip()) for part in text.split(",") if part.strip()]
 
 
-def sweep_html(result) -> str:
+def sweep_html(view) -> str:
     """The sweep's table and its growth curves on one page."""
-    from cnnstat.frame.views import sweep_view
     from cnnstat.render.html import figures_page
     from cnnstat.render.plots import sweep_curves
 
-    view = sweep_view(result)
     return figures_page(view, "cnnstat sweep: how the costs grow with input size and batch",
                         sweep_curves(view, None), charts=False)
 
@@ -68,10 +66,11 @@ def sweep_command(
     with working(f"{model}: sweeping {len(shapes) * len(batches)} points on {device}"):
         result = sweep(model, shapes, batches, device=device, mode=mode, dtype=dtype, options=options,
                        threads=threads, min_run_time=min_run_time)
-    view, chosen = choose_columns(sweep_view(result), columns)
+    full = sweep_view(result)
+    view, chosen = choose_columns(full, columns)
     emit(view, fmt, output, json_data=result.to_dict() if fmt == "json" else None, csv_view=sweep_csv_view(result),
-         chosen=chosen, page=lambda: sweep_html(result))
+         chosen=chosen, page=lambda: sweep_html(full))
     if plot:
         from cnnstat.render.plots import sweep_curves
 
-        sweep_curves(sweep_view(result), plot)
+        sweep_curves(full, plot)

@@ -17,15 +17,14 @@ to for detection models (which take a list of images).
 from __future__ import annotations
 
 import contextlib
-import difflib
 import inspect
-import sys
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from torch import nn
 
 from cnnstat.errors import CnnstatError
+from cnnstat.zoo.loader import check_hub_model
 
 VIDEO_FRAMES = 16
 """Frames of a video clip, as torchvision counts its video models' published figures."""
@@ -94,11 +93,7 @@ def _pick_weights(spec: str, torchvision, name: str, options: dict[str, Any]):
 
 def build(spec: str, torchvision, name: str, options: dict[str, Any]) -> TorchvisionModel:
     """torchvision's model ``name`` (``torchvision`` as ``import_torchvision`` returns it)."""
-    names = torchvision.models.list_models()
-    if name not in names:
-        matches = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(matches)}?" if matches else ""
-        raise CnnstatError(f"{spec}: torchvision has no model {name!r}{hint}")
+    check_hub_model(spec, "torchvision", name, torchvision.models.list_models())
     builder = torchvision.models.get_model_builder(name)
     task = task_of(builder)
     kwargs = dict(options)
@@ -112,7 +107,7 @@ def build(spec: str, torchvision, name: str, options: dict[str, Any]) -> Torchvi
     kwargs["weights"] = weights
     if "weights_backbone" in inspect.signature(builder).parameters:
         kwargs.setdefault("weights_backbone", None)
-    with _weights_not_read(torchvision), contextlib.redirect_stdout(sys.stderr):
+    with _weights_not_read(torchvision):  # stdout already goes to stderr (loader._call)
         try:
             module = builder(**kwargs)
         except ValueError as error:

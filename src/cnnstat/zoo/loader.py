@@ -176,13 +176,17 @@ def _import_extra(package: str, importer: Callable[[str], Any] = importlib.impor
                            f"pip install 'cnnstat[{package}]' torch=={torch.__version__.split('+')[0]}") from None
 
 
+def check_hub_model(spec: str, hub: str, name: str, names: list[str]) -> None:
+    """Refuse a model the hub (torchvision, timm) does not have, with its closest names."""
+    if name not in names:
+        matches = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(matches)}?" if matches else ""
+        raise CnnstatError(f"{spec}: {hub} has no model {name!r}{hint}")
+
+
 def _timm_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
     timm = _import_extra("timm")
-    names = timm.list_models()
-    if parsed.target not in names:
-        matches = difflib.get_close_matches(parsed.target, names, n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(matches)}?" if matches else ""
-        raise CnnstatError(f"{spec}: timm has no model {parsed.target!r}{hint}")
+    check_hub_model(spec, "timm", parsed.target, timm.list_models())
     return lambda **kwargs: timm.create_model(parsed.target, pretrained=False, **kwargs)
 
 
