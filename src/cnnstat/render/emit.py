@@ -40,9 +40,7 @@ def render_text(view: View, fmt: str, json_data: Any = None, csv_view: View | No
     column of the data, not only those shown) when given."""
     if fmt == "json":
         return to_json(json_data)
-    if fmt == "csv":
-        return to_csv(csv_view or view)
-    return WRITERS[fmt](view)
+    return WRITERS[fmt](csv_view or view if fmt == "csv" else view)
 
 
 def _write(text: str, output: str | None) -> None:

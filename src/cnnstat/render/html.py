@@ -13,6 +13,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from cnnstat.figures import RATIO_SUFFIX, is_missing
 from cnnstat.frame.view import View
 from cnnstat.render.footer import footer_lines
 from cnnstat.render.table import column_unit, format_value, formatted
@@ -94,7 +95,7 @@ def _trusted(svg: str | None):
 
 def _number(value: Any) -> float:
     """A figure as a bar length: a missing one (None, NaN) draws no bar."""
-    return 0.0 if value is None or value != value else float(value)
+    return 0.0 if is_missing(value) else float(value)
 
 
 def _strips(table: View, html_table: _HtmlTable) -> list[dict[str, Any]]:
@@ -140,8 +141,8 @@ def _charts(table: View, labels: Sequence[str]) -> list[dict[str, Any]]:
         bars = []
         for position, (label, row, value, original) in enumerate(zip(labels, table.rows, values, raw)):
             text = format_value(column, original, divisor) + (f" {unit}" if unit and value else "")
-            ratio = row.get(f"{column.key}_ratio")
-            if ratio is not None and ratio == ratio and position:
+            ratio = row.get(f"{column.key}{RATIO_SUFFIX}")
+            if not is_missing(ratio) and position:
                 text += f"  (x{ratio:,.3f})"
             bars.append({"label": label, "y": 22 * position, "width": round(BAR_LENGTH * value / largest, 1),
                          "text": text})

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 from cnnstat.errors import CnnstatError
 from dataclasses import replace
 
-from cnnstat.figures import Figure, figure, shape_text
+from cnnstat.figures import Figure, figure, is_missing, shape_text
 from cnnstat.frame.view import View
 from cnnstat.render.output import check_writable, write_atomic
 from cnnstat.render.table import column_unit, header_with_unit
@@ -90,9 +90,7 @@ def _save(figure, path, inline: bool = False) -> str | None:
 
 def _present(values) -> list[float]:
     """Numbers as floats, a missing one (None, NaN, pandas NA) as 0: no bar."""
-    from pandas import isna
-
-    return [0.0 if isna(value) else float(value) for value in values]
+    return [0.0 if is_missing(value) else float(value) for value in values]
 
 
 def _scaled(column: Figure, values: Sequence[float]) -> tuple[list[float], str]:

@@ -47,7 +47,7 @@ def fixed(value: float, decimals: int) -> str:
     if value == 0:
         return "0"
     text = f"{value:,.{decimals}f}"
-    if value and not any(digit in "123456789" for digit in text):
+    if not any(digit in "123456789" for digit in text):
         return f"{value:.{1 - math.floor(math.log10(abs(value)))}f}"
     return text
 
@@ -67,8 +67,8 @@ def format_value(column: Figure, value: Any, divisor: float = 1.0) -> str:
         return f"{fixed(value, 1)}%"
     if column.scale == "float":
         return fixed(value, column.decimals)
-    if column.scale == "shape" or isinstance(value, (list, tuple)):
-        return shape_text(value) if isinstance(value, (list, tuple)) else str(value)
+    if isinstance(value, (list, tuple)):
+        return shape_text(value)
     return str(value)
 
 
