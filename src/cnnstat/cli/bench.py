@@ -7,14 +7,14 @@ from typing import Optional
 import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, INPUT_HELP, MODELS_HELP, OUTPUT_OPTION,
+from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, SHAPE_HELP, MODELS_HELP, OUTPUT_OPTION,
                                  REPROBE_OPTION, check_measure_options, choose_columns, parse_int_list, parse_shape)
 from cnnstat.errors import CnnstatError
 
 
 def bench_command(
     models: list[str] = typer.Argument(..., metavar="MODEL", help=MODELS_HELP),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help=INPUT_HELP),
+    input: Optional[str] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
     batch: str = typer.Option("1", "--batch", "-b", help="Batch sizes, e.g. 1,8,32."),
     device: str = typer.Option("auto", "--device", help="auto (cuda if present, else cpu) | cpu | cuda"),
     mode: str = typer.Option("eval", "--mode", help="eval (a forward) | train (a training step)."),

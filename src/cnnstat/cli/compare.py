@@ -7,7 +7,7 @@ from typing import Any, Collection, Optional, Sequence
 import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, INPUT_HELP, MODELS_HELP, OUTPUT_OPTION, check_batch, choose_columns,
+from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, SHAPE_HELP, MODELS_HELP, OUTPUT_OPTION, check_batch, choose_columns,
                                  parse_set, parse_shape)
 from cnnstat.errors import CnnstatError
 
@@ -64,7 +64,7 @@ def emit_comparison(rows, hidden: Collection[str], facts, fmt: str, output: str 
 
 def compare_command(
     models: list[str] = typer.Argument(..., metavar="MODEL", help=SPEC_HELP),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help=INPUT_HELP + " Applies to every model."),
+    input: Optional[str] = typer.Option(None, "--input", "-i", help=SHAPE_HELP + " Applies to every model."),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
     device: str = typer.Option("auto", "--device", help=AUTO_DEVICE_HELP),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="The model the ratios divide by "

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from cnnstat.cli.options import FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION, SET_HELP, check_batch, \
+from cnnstat.cli.options import FORMAT_OPTION, SHAPE_HELP, MODEL_HELP, OUTPUT_OPTION, SET_HELP, check_batch, \
     parse_set, parse_shape
 from cnnstat.errors import CnnstatError
 
@@ -18,7 +18,7 @@ class UnexplainedDifference(CnnstatError):
 
 def crosscheck_command(
     model: str = typer.Argument(..., help=MODEL_HELP),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help=INPUT_HELP),
+    input: Optional[str] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     fmt: Optional[str] = FORMAT_OPTION,

@@ -15,9 +15,11 @@ MODEL_HELP = ("A zoo model name (see `cnnstat list`), pkg.module:factory, path/t
               "torchvision:NAME or timm:NAME (constructor arguments via --set).")
 MODELS_HELP = ("Models, each a spec as summary takes it: a zoo name (see `cnnstat list`), pkg.module:factory, "
                "path/to/file.py:ClassName, torchvision:NAME or timm:NAME.")
-INPUT_HELP = ("Input size without batch, e.g. 3x224x224, 1x16000 (Conv1d) or 3x16x112x112 (Conv3d); "
-              "integer token ids as long:128; repeat for a model of several inputs (RAFT: -i 3x256x256 "
-              "-i 3x256x256). Default: the model's own.")
+_SIZE_HELP = "Input size without batch, e.g. 3x224x224, 1x16000 (Conv1d) or 3x16x112x112 (Conv3d)"
+SHAPE_HELP = _SIZE_HELP + ". Default: the model's own."
+"""For a command that takes one input size."""
+INPUT_HELP = (_SIZE_HELP + "; integer token ids as long:128; repeat for a model of several inputs (RAFT: "
+              "-i 3x256x256 -i 3x256x256). Default: the model's own.")
 SET_HELP = "Model options, e.g. --set k=7,cin=16 or --set width_mult=0.5."
 INPUT_DTYPES = {"long": "int64", "int64": "int64", "int": "int64", "int32": "int32", "bool": "bool"}
 """Element types an --input may name; unnamed, an input takes the model's --dtype."""
