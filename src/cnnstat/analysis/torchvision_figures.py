@@ -13,9 +13,6 @@ from typing import Any
 
 from cnnstat.zoo import _torchvision
 
-DETECTION_TEST_SIDE = 96
-"""Image side of the catalogue test's detection passes (real-CPU; the published side in the report)."""
-
 
 @dataclass(frozen=True)
 class Published:
@@ -50,8 +47,8 @@ def convention(published: Published, report) -> str:
                        "the quantized builder drops its aux head")
     if round(report.totals.macs / 1e9, 3) != published.gmacs:
         boxes = boxes_to_roi_heads(report)
-        heads = sum(part.macs for part in report.parts if part.name == "roi_heads")
         if boxes is not None:
+            heads = sum(part.macs for part in report.parts if part.name == "roi_heads")
             reasons.append(
                 f"the ROI heads' cost follows how many boxes the RPN keeps, which depends on the weights: here "
                 f"{boxes} from untrained weights ({heads / 1e9:.3f} G), in torchvision's figure those its trained "
