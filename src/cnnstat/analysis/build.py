@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -14,7 +15,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from cnnstat.figures import shape_text
-from cnnstat.errors import CnnstatError, InputRankError, MissingInputSize, UnavailableDevice
+from cnnstat.errors import CnnstatError, InputRankError, InputSizeError, MissingInputSize, UnavailableDevice
 from cnnstat.zoo.loader import BuildError, LoadedModel
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -27,6 +28,15 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
     if dtype not in DTYPES:
         raise CnnstatError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
     return DTYPES[dtype]
+
+
+def own_dtype(model: nn.Module) -> torch.dtype:
+    """The element type a model computes in: its first floating-point parameter's or buffer's
+    (float32 for a model without one)."""
+    for tensor in itertools.chain(model.parameters(), model.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.float32
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -79,6 +89,7 @@ def load_on(spec: str, num_classes: int | None = None, in_channels: int | None =
     is built on the CPU instead, and the static pass copies its tensors to meta stand-ins."""
     from cnnstat.zoo.loader import load_model
 
+    check_options(num_classes, in_channels, options)
     on_meta = torch.device(device).type == "meta"
     try:
         with torch.device(device), _SkipInitOnMeta() if on_meta else contextlib.nullcontext():
@@ -88,6 +99,28 @@ def load_on(spec: str, num_classes: int | None = None, in_channels: int | None =
             raise
     with torch.device("cpu"):
         return load_model(spec, num_classes, in_channels, options)
+
+
+_COUNTS = ("num_classes", "in_channels", "in_chans", "channels")
+_MULTIPLIERS = ("mult", "multiplier", "width", "depth")
+
+
+def check_options(num_classes: int | None, in_channels: int | None, options: Mapping[str, Any] | None) -> None:
+    """Numbers a model could not be built with, refused before it is: a count of classes or
+    channels below 1 or not whole, a width or depth multiplier not above 0, any number not finite."""
+    given = {**(options or {}), **({"num_classes": num_classes} if num_classes is not None else {}),
+             **({"in_channels": in_channels} if in_channels is not None else {})}
+    for key, value in given.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        words = key.lower().split("_")
+        if not math.isfinite(value):
+            raise CnnstatError(f"option {key} must be a finite number, got {value}")
+        if key in _COUNTS or words[0] == "num" or words[-1] == "channels":
+            if not isinstance(value, int) or value < 1:
+                raise CnnstatError(f"option {key} is a count: a whole number of at least 1, got {value}")
+        elif any(word in _MULTIPLIERS for word in words) and value <= 0:
+            raise CnnstatError(f"option {key} is a multiplier: a number above 0, got {value}")
 
 
 def default_input_size(name: str, declared: tuple[int, ...] | None) -> tuple[int, ...]:
@@ -116,10 +149,19 @@ def input_specs(input_size: Any) -> list[InputSpec] | None:
         return None
     if isinstance(input_size, InputSpec):
         return [input_size]
-    items = list(input_size)
-    if items and all(isinstance(d, int) for d in items):
-        return [InputSpec(tuple(items))]
-    return [item if isinstance(item, InputSpec) else InputSpec(tuple(int(d) for d in item)) for item in items]
+    try:
+        items = list(input_size)
+        if items and all(isinstance(d, int) for d in items):
+            specs = [InputSpec(tuple(items))]
+        else:
+            specs = [item if isinstance(item, InputSpec) else InputSpec(tuple(item)) for item in items]
+    except TypeError:
+        raise InputSizeError(f"an input size is a sequence of whole numbers, e.g. (3, 224, 224), "
+                             f"not {input_size!r}") from None
+    for spec in specs:
+        if not all(isinstance(d, int) and not isinstance(d, bool) for d in spec.size):
+            raise InputSizeError(f"an input size is made of whole numbers, got {spec.size!r}")
+    return specs
 
 
 def default_inputs(loaded: LoadedModel) -> list[InputSpec]:
@@ -174,6 +216,9 @@ def check_inputs(name: str, specs: list[InputSpec], model: nn.Module, batch: int
     for spec in specs:
         if not spec.size or any(d < 1 for d in spec.size):
             raise CnnstatError(f"every input dimension must be at least 1, got {shape_text(spec.size)}")
+        if batch * math.prod(spec.size) * 8 >= 2**63:
+            raise InputSizeError(f"an input of {shape_text((batch, *spec.size))} has more elements than a tensor "
+                                 "can hold")
     first = first_convolution(model)
     if first is None or specs[0].dtype is not None:
         return
@@ -198,6 +243,7 @@ def ready_for_pass(model: nn.Module, name: str, args: tuple, kwargs: Mapping[str
     forward has given their shapes (the user's model keeps its uninitialised ones)."""
     if isinstance(model, torch.jit.ScriptModule):
         raise ScriptedModuleError(getattr(model, "original_name", name) if name == type(model).__name__ else name)
+    check_no_cycle(model, name)
     if channels_last:
         from torch.utils._pytree import tree_leaves
 
@@ -223,6 +269,31 @@ def ready_for_pass(model: nn.Module, name: str, args: tuple, kwargs: Mapping[str
     with torch.no_grad(), _SkipInitOnMeta():
         materialised(*meta_args, **meta_kwargs)
     return materialised
+
+
+def check_no_cycle(model: nn.Module, name: str) -> None:
+    """Refuse a module that registers one of its ancestors as a submodule (a child keeping its
+    parent): torch's own walks of such a graph (``named_modules``, ``state_dict``) never end."""
+    path: list[tuple[str, nn.Module]] = [(name, model)]
+    pending: list[Any] = [iter(model._modules.items())]
+    while pending:
+        entry = next(pending[-1], None)
+        if entry is None:
+            pending.pop()
+            path.pop()
+            continue
+        key, child = entry
+        if child is None:
+            continue
+        ancestors = [module for _, module in path]
+        if any(child is module for module in ancestors):
+            where = ".".join([*(part for part, _ in path[1:]), key])
+            found = next(part for part, module in path if module is child)
+            raise CnnstatError(f"{name}: submodule {where} is {found if found != name else 'the model itself'}, one "
+                               "of its own ancestors: a module graph with a cycle has no layers to list (attach "
+                               "it without registering it, e.g. in a plain list)")
+        path.append((key, child))
+        pending.append(iter(child._modules.items()))
 
 
 def meta_copy(tensor: torch.Tensor) -> torch.Tensor:

@@ -32,6 +32,35 @@ def unvalidated_note(kinds: list[str]) -> str:
             "they do not decide whether a run fits the device")
 
 
+_COMPRESSED = {torch.sparse_csr: ("crow_indices", "col_indices"), torch.sparse_bsr: ("crow_indices", "col_indices"),
+               torch.sparse_csc: ("ccol_indices", "row_indices"), torch.sparse_bsc: ("ccol_indices", "row_indices")}
+
+
+def tensor_bytes(tensor: torch.Tensor, dtype: torch.dtype | None = None) -> int:
+    """The bytes a tensor's values take where they are kept: a sparse tensor's indices and
+    values, the span of memory a strided one reaches (an expanded tensor, of stride 0, keeps
+    one copy of what it repeats). ``dtype`` is the type a floating-point tensor is counted in
+    (None: its own)."""
+    def size(part: torch.Tensor) -> int:
+        item = (torch.empty((), dtype=dtype).element_size() if dtype is not None and part.is_floating_point()
+                else part.element_size())
+        return _span(part) * item
+
+    if tensor.layout == torch.sparse_coo:
+        return tensor._indices().numel() * tensor._indices().element_size() + size(tensor._values())
+    if tensor.layout in _COMPRESSED:
+        return sum(getattr(tensor, name)().numel() * getattr(tensor, name)().element_size()
+                   for name in _COMPRESSED[tensor.layout]) + size(tensor.values())
+    return size(tensor)
+
+
+def _span(tensor: torch.Tensor) -> int:
+    """Elements from a strided tensor's first to its last, each reached once."""
+    if tensor.numel() == 0:
+        return 0
+    return 1 + sum((length - 1) * abs(stride) for length, stride in zip(tensor.shape, tensor.stride()))
+
+
 class LiveMemory:
     def __init__(self) -> None:
         self.live = 0

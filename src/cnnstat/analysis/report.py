@@ -10,11 +10,11 @@ import torch
 from torch import nn
 
 from cnnstat.analysis.build import (BuildRecipe, build_model, check_inputs, check_mode, default_inputs, dtype_name,
-                                    example_inputs, input_specs, load_on, ready_for_pass, resolve_device,
-                                    resolve_dtype)
+                                    example_inputs, input_specs, load_on, own_dtype, ready_for_pass,
+                                    resolve_device, resolve_dtype)
 from cnnstat.analysis.fallback import Counting
 from cnnstat.analysis.parts import Part, parts_of
-from cnnstat.analysis.memory import unvalidated_layers, unvalidated_note
+from cnnstat.analysis.memory import tensor_bytes, unvalidated_layers, unvalidated_note
 from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_meta
 from cnnstat.analysis.profiler import BackwardError
 from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
@@ -138,7 +138,7 @@ def profile(
     input_size: Any = None,
     batch: int = 1,
     mode: str = "eval",
-    dtype: str | torch.dtype = torch.float32,
+    dtype: str | torch.dtype | None = None,
     device: str | torch.device = "meta",
     *,
     inputs: Any = None,
@@ -160,9 +160,12 @@ def profile(
     CPU convolutions then need no reordered copies). ``rules`` add cost and shape rules for
     ops cnnstat has none for (``cnnstat.analysis.registry.OpRules``; one for an op it already
     covers raises ``DuplicateRule``). The figures are the same in any grad mode of the caller.
+    ``dtype`` converts every floating-point tensor; None keeps a module's own (float32 for a spec).
     """
     check_mode(mode)
-    torch_dtype = resolve_dtype(dtype)
+    if rules is not None and not isinstance(rules, OpRules):
+        raise CnnstatError(f"rules must be an OpRules (cnnstat.analysis.registry), not {type(rules).__name__}")
+    convert = resolve_dtype(dtype) if dtype is not None else None
     torch_device = resolve_device(device)
     spec, specs, default, takes_list, notes, real_model = None, input_specs(input_size), None, False, [], None
     if isinstance(model_or_name, str):
@@ -173,12 +176,17 @@ def profile(
         if specs is None and inputs is None:
             specs = default_inputs(loaded)
         model = loaded.module
+        if takes_list and mode == "train":
+            raise CnnstatError(f"{name} is a detection model: in training its forward takes targets (boxes and "
+                               "labels) with the images, which a pass from an input size does not have; profile it "
+                               "in eval (the training-memory estimate is given there where it can be)")
         real_model = functools.partial(build_model, spec, num_classes, in_channels, options, device="cpu")
     elif isinstance(model_or_name, nn.Module):
         model = model_or_name
         name = name or type(model).__name__
     else:
         raise CnnstatError(f"expected a model name or an nn.Module, got {type(model_or_name).__name__}")
+    torch_dtype = convert or own_dtype(model)
     if inputs is None:
         if specs is None:
             raise CnnstatError(f"{name}: give input_size (C, H, W) or example inputs")
@@ -188,7 +196,7 @@ def profile(
     model = ready_for_pass(model, name, args, kwargs, channels_last)
     if torch_device.type == "meta":
         plain_tensors_to_meta(model)  # profile() leaves the model as found: the real ones come back
-    common = dict(dtype=torch_dtype, model_name=name, channels_last=channels_last,
+    common = dict(dtype=convert, model_name=name, channels_last=channels_last,
                   rules=default_rules().extended(rules))
     counting = Counting(model, torch_device, real_model)
     # Receptive fields follow batched inputs; a detector's list of unbatched images has none to show.
@@ -205,6 +213,8 @@ def profile(
         # estimate is left out and the reason is shown.
         training = None
         notes.append(f"no training-memory estimate: {error}")
+    if training is not None and not training.backward_ran:
+        notes.append("no backward counted: the model's output holds no floating-point tensor that requires grad")
     counting_note = counting.note()
     if counting_note:
         notes.append(counting_note)
@@ -220,7 +230,7 @@ def profile(
     unvalidated = unvalidated_layers(model)
     if unvalidated:
         notes.append(unvalidated_note(unvalidated))
-    totals = _totals(model, shown, inference, training, torch_dtype, args, kwargs)
+    totals = _totals(model, shown, inference, training, convert, args, kwargs)
     from torch.utils._pytree import tree_leaves
 
     input_shapes = [tuple(t.shape) for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
@@ -255,12 +265,8 @@ def _uncounted(shown, training) -> dict[str, int]:
     return dict(sorted(found.items()))
 
 
-def _bytes_of(tensors, dtype: torch.dtype) -> int:
-    total = 0
-    for tensor in tensors:
-        item = torch.empty((), dtype=dtype).element_size() if tensor.is_floating_point() else tensor.element_size()
-        total += tensor.numel() * item
-    return total
+def _bytes_of(tensors, dtype: torch.dtype | None) -> int:
+    return sum(tensor_bytes(tensor, dtype) for tensor in tensors)
 
 
 def _totals(model: nn.Module, shown, inference, training, dtype, args, kwargs) -> Totals:
