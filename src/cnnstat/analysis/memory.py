@@ -61,6 +61,23 @@ def _span(tensor: torch.Tensor) -> int:
     return 1 + sum((length - 1) * abs(stride) for length, stride in zip(tensor.shape, tensor.stride()))
 
 
+def packed_weights(model: nn.Module) -> tuple[list[str], int, int]:
+    """Quantized layers' packed weights (``torch.ao.nn.quantized``): kinds of layer, values and
+    bytes. They are kept in an opaque object, not as parameters, so no parameter count has them."""
+    kinds, values, nbytes = set(), 0, 0
+    for module in model.modules():
+        packed = getattr(module, "_packed_params", None)
+        if packed is None or not callable(getattr(module, "weight", None)):
+            continue
+        kinds.add(type(module).__name__)
+        bias = module.bias() if callable(getattr(module, "bias", None)) else None
+        for tensor in (module.weight(), bias):
+            if tensor is not None:
+                values += tensor.numel()
+                nbytes += tensor_bytes(tensor)
+    return sorted(kinds), values, nbytes
+
+
 class LiveMemory:
     def __init__(self) -> None:
         self.live = 0

@@ -14,7 +14,7 @@ from cnnstat.analysis.build import (BuildRecipe, build_model, check_inputs, chec
                                     resolve_device, resolve_dtype)
 from cnnstat.analysis.fallback import Counting
 from cnnstat.analysis.parts import Part, parts_of
-from cnnstat.analysis.memory import tensor_bytes, unvalidated_layers, unvalidated_note
+from cnnstat.analysis.memory import packed_weights, tensor_bytes, unvalidated_layers, unvalidated_note
 from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_meta
 from cnnstat.analysis.profiler import BackwardError
 from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
@@ -227,6 +227,10 @@ def profile(
             ops = ", ".join(f"{op} x{count}" for op, count in sorted(fields.no_rule.items()))
             notes.append(f"receptive field unknown after ops without a receptive-field rule: {ops}")
 
+    packed_kinds, packed_values, packed_bytes = packed_weights(model)
+    if packed_kinds:
+        notes.append(f"the packed weights of quantized layers ({', '.join(packed_kinds)}: {packed_values:,} values, "
+                     f"{packed_bytes:,} bytes) are not parameters: the parameter counts and bytes leave them out")
     unvalidated = unvalidated_layers(model)
     if unvalidated:
         notes.append(unvalidated_note(unvalidated))
