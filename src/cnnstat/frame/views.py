@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Mapping, Sequence
 
-from cnnstat.figures import Figure, figure, group, shape_text
+from cnnstat.figures import KEPT_PRIORITY, Figure, figure, group, shape_text
 from cnnstat.frame.view import Facts, Machine, View
 
 
@@ -175,7 +175,7 @@ def crosscheck_views(result) -> tuple[View, View]:
     skipped = [f"{tool}: {why}" for tool, why in result.skipped.items()]
     notes = ["Each tool's figure per leaf module (cnnstat: MACs); every one is predicted from our record by the "
              "tool's convention (see the rules table).", *(["Not run: " + "; ".join(skipped)] if skipped else [])]
-    layers = View([*group("crosscheck"), *(Figure(tool, tool, "raw") for tool in tools), figure("unexplained")], rows,
+    layers = View([*group("crosscheck"), *(Figure(tool, tool, "si", priority=KEPT_PRIORITY) for tool in tools), figure("unexplained")], rows,
                   Facts(title=[result.model, f"input {shape_text(result.input_shape)}: cnnstat vs {', '.join(tools)}"],
                         notes=notes))
     unexplained = len(result.unexplained)
