@@ -20,6 +20,10 @@ SHAPE_HELP = _SIZE_HELP + ". Default: the model's own."
 """For a command that takes one input size."""
 INPUT_HELP = (_SIZE_HELP + "; integer token ids as long:128; repeat for a model of several inputs (RAFT: "
               "-i 3x256x256 -i 3x256x256). Default: the model's own.")
+THREADS_HELP = ("CPU threads while measuring (default: torch's, but no more than the cores other processes leave "
+                "idle: a thread that shares a busy core stalls the others at every op).")
+TIMING_HELP = ("Seconds of timing{what}; sooner done where the spread is already tight (IQR within 3% of the median "
+               "over 5 or more blocks).")
 SET_HELP = "Model options, e.g. --set k=7,cin=16, --set width_mult=0.5 or --set sizes=[64,128]."
 INPUT_DTYPES = {"long": "int64", "int64": "int64", "int": "int64", "int32": "int32", "bool": "bool"}
 """Element types an --input may name; unnamed, an input takes the model's --dtype."""

@@ -8,8 +8,8 @@ import typer
 
 from cnnstat.cli.compare import DEVICE_HELP
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, check_measure_options,
-                                 choose_columns,
+from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, THREADS_HELP,
+                                 TIMING_HELP, check_measure_options, choose_columns,
                                  parse_int_list, parse_one_shape, parse_set, parse_shape)
 
 DEFAULT_INPUTS = "3x128x128,3x224x224,3x320x320,3x512x512"
@@ -37,8 +37,8 @@ def sweep_command(
     device: str = typer.Option("meta", "--device", help=DEVICE_HELP),
     mode: str = typer.Option("eval", "--mode", help="eval | train (train counts a training forward)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads while measuring (default: torch's)."),
-    min_run_time: float = typer.Option(0.5, "--min-run-time", help="Seconds of timing per point (real device)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
+    min_run_time: float = typer.Option(0.5, "--min-run-time", help=TIMING_HELP.format(what=" per point (real device)")),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     fmt: Optional[str] = FORMAT_OPTION,
     output: Optional[str] = OUTPUT_OPTION,
