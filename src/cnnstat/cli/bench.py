@@ -8,21 +8,22 @@ import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
 from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, SHAPE_HELP, MODELS_HELP, OUTPUT_OPTION,
-                                 REPROBE_OPTION, check_measure_options, choose_columns, parse_int_list, parse_shape)
+                                 REPROBE_OPTION, THREADS_HELP, TIMING_HELP, check_measure_options, choose_columns,
+                                 parse_int_list, parse_one_shape, parse_shape)
 from cnnstat.errors import CnnstatError
 
 
 def bench_command(
     models: list[str] = typer.Argument(..., metavar="MODEL", help=MODELS_HELP),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
+    input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
     batch: str = typer.Option("1", "--batch", "-b", help="Batch sizes, e.g. 1,8,32."),
     device: str = typer.Option("auto", "--device", help="auto (cuda if present, else cpu) | cpu | cuda"),
     mode: str = typer.Option("eval", "--mode", help="eval (a forward) | train (a training step)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
     channels_last: bool = typer.Option(False, "--channels-last", help="Model and input in channels_last layout."),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile the model (warm-up includes compiling)."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: torch's)."),
-    min_run_time: float = typer.Option(1.0, "--min-run-time", help="Seconds of timing per configuration."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
+    min_run_time: float = typer.Option(1.0, "--min-run-time", help=TIMING_HELP.format(what=" per configuration")),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam: add the optimizer step (--mode train)."),
     roofline: bool = typer.Option(False, "--roofline", help="Add the fraction of this machine's probed peak FLOP/s."),
     reprobe: bool = REPROBE_OPTION,
@@ -37,7 +38,7 @@ def bench_command(
 
     fmt = check_format(fmt, output)
     batches = parse_int_list(batch, "--batch")
-    shape = parse_shape(input)
+    shape = parse_shape(parse_one_shape(input, "bench"))
     check_measure_options(threads, min_run_time, optimizer, mode)
     if output:
         check_writable(output)

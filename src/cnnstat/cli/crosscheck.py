@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from cnnstat.cli.options import COLUMNS_OPTION, FORMAT_OPTION, SHAPE_HELP, MODEL_HELP, OUTPUT_OPTION, SET_HELP, \
-    check_batch, choose_columns, parse_set, parse_shape
+    check_batch, choose_columns, parse_one_shape, parse_set, parse_shape
 from cnnstat.errors import CnnstatError
 
 
@@ -18,7 +18,7 @@ class UnexplainedDifference(CnnstatError):
 
 def crosscheck_command(
     model: str = typer.Argument(..., help=MODEL_HELP),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
+    input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     fmt: Optional[str] = FORMAT_OPTION,
@@ -34,7 +34,7 @@ def crosscheck_command(
     check_batch(batch)
     if output:
         check_writable(output)
-    shape = parse_shape(input)
+    shape = parse_shape(parse_one_shape(input, "crosscheck"))
     options = parse_set(set_)
 
     from cnnstat.analysis.crosscheck import crosscheck

@@ -7,7 +7,7 @@ import functools
 import typer
 
 from cnnstat.cli import state
-from cnnstat.errors import (CnnstatError, ForwardError, InputRankError, MissingInputSize, OutOfMemory,
+from cnnstat.errors import (CnnstatError, ForwardError, InputRankError, InputTooLarge, MissingInputSize, OutOfMemory,
                             UnavailableDevice)
 
 INTERRUPTED = 130
@@ -15,6 +15,7 @@ INTERRUPTED = 130
 WORDING = {
     MissingInputSize: "{message}; give it with --input, e.g. --input 3x224x224",
     InputRankError: "malformed --input: {message}",
+    InputTooLarge: "{message}; give a smaller --input or --batch",
     ForwardError: "{message}; check --input and --batch",
     OutOfMemory: "{message}; use a smaller --batch or --device meta",
     UnavailableDevice: "{message}; use --device cpu or meta",

@@ -11,7 +11,7 @@ from cnnstat.errors import CnnstatError
 from cnnstat.cli.compare import AUTO_DEVICE_HELP
 from cnnstat.cli.plotting import MEASURED_PLOT_METRICS, PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
 from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION,
-                                 REPROBE_OPTION, SET_HELP, check_batch, check_depth, check_measure_options,
+                                 REPROBE_OPTION, SET_HELP, THREADS_HELP, TIMING_HELP, check_batch, check_depth, check_measure_options,
                                  check_positive, choose_columns, parse_inputs, parse_set)
 
 
@@ -25,8 +25,8 @@ def summary_command(
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
     device: str = typer.Option("auto", "--device",
                                help=AUTO_DEVICE_HELP),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads while measuring (default: torch's)."),
-    min_run_time: float = typer.Option(1.0, "--min-run-time", help="Seconds spent timing (split: whole model, layers)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
+    min_run_time: float = typer.Option(1.0, "--min-run-time", help=TIMING_HELP.format(what=" (split: whole model, layers)")),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam: add the optimizer step (--mode train)."),
     depth: Optional[int] = typer.Option(None, "--depth", "-d", help="Fold rows deeper than this into their parent."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
@@ -121,6 +121,8 @@ def measure_or_fall_back(report, device, *, fall_back: bool, warn: bool = True, 
             raise
         say(f"cnnstat: note: {user_message(error)}; showing the static figures only")
         return None
-    if measured.spread_warning and warn:
-        say(f"cnnstat: warning: {measured.spread_warning}")
+    from cnnstat.frame.views import measured_warnings
+
+    for warning in measured_warnings(measured) if warn else []:
+        say(f"cnnstat: warning: {warning}")
     return measured

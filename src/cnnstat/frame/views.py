@@ -53,6 +53,14 @@ def latency_shares(report) -> list[float | None]:
     return [None if value is None else 100 * value / whole for value in latencies]
 
 
+def measured_warnings(measured) -> list[str]:
+    """What makes a measurement less trustworthy: a wide spread, contention (each names its model)."""
+    if measured is None:
+        return []
+    candidates = (measured.spread_warning, measured.conditions and measured.conditions.contention)
+    return [warning for warning in candidates if warning]
+
+
 def layer_label(report, layer) -> str:
     """The row's short name: its last name part, the model's name for the root, and which call."""
     label = layer.name.rsplit(".", 1)[-1] if layer.name else report.model
@@ -99,7 +107,7 @@ def summary_view(report, depth: int | None = None) -> View:
                            "roofline": roofline,
                            "receptive_field": asdict(report.receptive_field) if fields else None,
                            "parts": [part.to_dict() for part in report.parts]},
-                  warnings=[measured.spread_warning] if measured and measured.spread_warning else [])
+                  warnings=measured_warnings(measured))
     return View(group(*groups), rows, facts, kind="summary", total=total, indent=indent)
 
 
@@ -135,8 +143,7 @@ def bench_view(reports: Sequence, rows: Sequence[Mapping[str, Any]], settings: M
                   machine=machine_of(measured), notes=notes,
                   figures={"measured_mode": measured.mode if measured else None, "peak": peak},
                   # Each warning names its model and batch already.
-                  warnings=[report.measured.spread_warning for report in reports
-                            if report.measured and report.measured.spread_warning])
+                  warnings=[warning for report in reports for warning in measured_warnings(report.measured)])
     return View(group("bench", "bench_roofline") if peak else group("bench"), [dict(row) for row in rows], facts,
                 kind="bench")
 
