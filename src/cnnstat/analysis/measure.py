@@ -217,15 +217,17 @@ def peak_memory(run: Callable[[], Any], device: torch.device, resident: list) ->
         run()
         torch.cuda.synchronize(device)
         return torch.cuda.max_memory_allocated(device)
-    from torch.profiler import ProfilerActivity, profile
+    # The autograd profiler that torch.profiler.profile wraps: the wrapper's first session asks
+    # `hasattr(torch, "_inductor")`, which imports the compiler stack (1.4 s of CPU) to read one setting.
+    from torch.autograd.profiler import profile
 
     # libkineto prints profiler_start/stop lines on stderr at every session unless told not to
     # (read when a session starts); a level the user set is kept.
     os.environ.setdefault("KINETO_LOG_LEVEL", "6")
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with profile(use_cpu=True, profile_memory=True, use_kineto=True) as prof:
         run()
     # Raw allocator records (prof.events() folds them into the ops that made them, hiding peaks inside an op).
-    records = sorted((event.start_ns(), event.nbytes()) for event in prof.profiler.kineto_results.events()
+    records = sorted((event.start_ns(), event.nbytes()) for event in prof.kineto_results.events()
                      if event.name() == "[memory]" and event.device_type() == torch.autograd.DeviceType.CPU)
     live = peak = 0
     for _start, nbytes in records:
@@ -270,9 +272,11 @@ def time_in_turns(steps: Sequence[tuple[Callable[[], Any], Callable[[], ContextM
             if collecting:
                 gc.enable()
 
-    # One block of each, timed, sets each step's own number of calls per block.
-    numbers = [max(1, round(block_seconds / max(block(step, around, 1), 1e-9))) for step, around in steps]
-    times: list[list[float]] = [[] for _ in steps]
+    # One call of each, timed, sets each step's own number of calls per block; where that number
+    # is 1 (a step longer than a block), the call is the first block.
+    firsts = [block(step, around, 1) for step, around in steps]
+    numbers = [max(1, round(block_seconds / max(first, 1e-9))) for first in firsts]
+    times: list[list[float]] = [[first] if number == 1 else [] for first, number in zip(firsts, numbers)]
 
     def measurements() -> list[Measurement]:
         return [Measurement(number, step_times, TaskSpec(stmt="step()", setup=""))
@@ -282,7 +286,7 @@ def time_in_turns(steps: Sequence[tuple[Callable[[], Any], Callable[[], ContextM
     while True:
         for (step, around), number, step_times in zip(steps, numbers, times):
             step_times.append(block(step, around, number))
-        if len(times[0]) < min_runs:
+        if min(len(step_times) for step_times in times) < min_runs:
             continue
         if time.perf_counter() - started >= min_run_time:
             break
