@@ -101,7 +101,9 @@ def summary_view(report, depth: int | None = None) -> View:
     where = f"static pass on {report.device}" + (f", measured on {measured.device}" if measured else "")
     from cnnstat.analysis.report import CONVENTIONS
 
-    facts = Facts(title=[report.model, f"input {shape_text(report.input_shape)}", report.dtype, report.mode, where],
+    inputs = ", ".join(shape_text(shape) for shape in report.input_shapes)  # every input of a two-input model
+    facts = Facts(title=[report.model, f"input{'s' if len(report.input_shapes) > 1 else ''} {inputs}", report.dtype,
+                         report.mode, where],
                   machine=machine_of(measured), notes=list(report.notes),
                   figures={"totals": totals, "conventions": CONVENTIONS, "uncounted_ops": dict(report.uncounted_ops),
                            "roofline": roofline,
