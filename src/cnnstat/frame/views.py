@@ -141,7 +141,8 @@ def bench_view(reports: Sequence, rows: Sequence[Mapping[str, Any]], settings: M
     """``peak``: the machine's probed peak FLOP/s and bandwidth, with --roofline."""
     measured = next((report.measured for report in reports if report.measured is not None), None)
     notes = [f"{row['model']} at batch {row['batch']}: {row['skipped']}" for row in rows if row.get("skipped")]
-    facts = Facts(title=[f"{key} {value}" for key, value in settings.items() if value not in (None, False)],
+    models = ", ".join(dict.fromkeys(str(row["model"]) for row in rows))
+    facts = Facts(title=[models, *(f"{key} {value}" for key, value in settings.items() if value not in (None, False))],
                   machine=machine_of(measured), notes=notes,
                   figures={"measured_mode": measured.mode if measured else None, "peak": peak},
                   # Each warning names its model and batch already.
