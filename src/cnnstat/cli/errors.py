@@ -37,12 +37,20 @@ def print_error(message: str) -> None:
 
 
 def handle_errors(command):
-    """Wrap a command so that CnnstatError exits with its code and Ctrl-C exits 130."""
+    """Wrap a command so that CnnstatError exits with its code and Ctrl-C exits 130; stdout
+    carries the command's output only (what a model prints goes to stderr)."""
+    from cnnstat.render.output import stdout_for_data_only
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            with stdout_for_data_only():
+                return command(*args, **kwargs)
+        except SystemExit as error:  # raised by the model's code: cnnstat's own exits are typer.Exit
+            if state.debug:
+                raise
+            print_error(f"the model's code called sys.exit({error.code!r}), which stops cnnstat")
+            raise typer.Exit(CnnstatError.exit_code) from None
         except CnnstatError as error:
             if state.debug:
                 raise
