@@ -70,9 +70,9 @@ def fit_command(
     from cnnstat.analysis.fit import fit
     from cnnstat.analysis.measure import check_optimizer, free_bytes, pick_device
     from cnnstat.cli.progress import working
-    from cnnstat.frame.fit import fit_view
+    from cnnstat.frame.planning import fit_view
     from cnnstat.render.emit import emit
-    from cnnstat.render.fit import fit_notes, fit_title
+    from cnnstat.render.planning import fit_notes, fit_title
 
     check_mode(mode)
     check_optimizer(optimizer, mode)

@@ -1,9 +1,10 @@
-"""The sentences under ``cnnstat fit``'s table: the budget, what each answer leaves, what was confirmed."""
+"""The sentences under the planning tables: ``cnnstat fit``'s budget, what each answer leaves and what
+was confirmed; ``cnnstat checkpoint``'s plain step."""
 
 from __future__ import annotations
 
 from cnnstat.figures import shape_text
-from cnnstat.render.units import human_bytes
+from cnnstat.render.units import human_bytes, human_count
 
 
 def fit_title(result) -> list[str]:
@@ -37,3 +38,16 @@ def fit_notes(result) -> list[str]:
     if len(result.points) > 1 and largest is not None:
         notes.append(f"Largest input that fits: {shape_text(largest.input_shape)} (batch up to {largest.batch:,}).")
     return notes + [f"Note: {note}" for note in result.notes]
+
+
+def checkpoint_title(result) -> list[str]:
+    return [result.model, "checkpointing what-if", f"input {shape_text(result.input_shape)}", result.dtype]
+
+
+def checkpoint_notes(result) -> list[str]:
+    step = "training step" + (f" with {result.optimizer}" if result.optimizer else "")
+    return [f"Plain {step}: estimated peak {human_bytes(result.peak_bytes)}, {human_count(result.step_macs)}MACs "
+            f"(forward and backward). Each row checkpoints its block (torch.utils.checkpoint, non-reentrant): "
+            f"estimated on the meta device, its activations dropped after the forward and computed again in the "
+            f"backward; a negative saving means the recomputation comes at the backward's peak.",
+            *(f"Note: {note}" for note in result.notes)]
