@@ -90,7 +90,6 @@ def load_on(spec: str, num_classes: int | None = None, in_channels: int | None =
     is built on the CPU instead, and the static pass copies its tensors to meta stand-ins."""
     from cnnstat.zoo.loader import load_model
 
-    check_options(num_classes, in_channels, options)
     on_meta = torch.device(device).type == "meta"
     try:
         with torch.device(device), _SkipInitOnMeta() if on_meta else contextlib.nullcontext():
@@ -100,28 +99,6 @@ def load_on(spec: str, num_classes: int | None = None, in_channels: int | None =
             raise
     with torch.device("cpu"):
         return load_model(spec, num_classes, in_channels, options)
-
-
-_COUNTS = ("num_classes", "in_channels", "in_chans", "channels")
-_MULTIPLIERS = ("mult", "multiplier", "width", "depth")
-
-
-def check_options(num_classes: int | None, in_channels: int | None, options: Mapping[str, Any] | None) -> None:
-    """Numbers a model could not be built with, refused before it is: a count of classes or
-    channels below 1 or not whole, a width or depth multiplier not above 0, any number not finite."""
-    given = {**(options or {}), **({"num_classes": num_classes} if num_classes is not None else {}),
-             **({"in_channels": in_channels} if in_channels is not None else {})}
-    for key, value in given.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
-        words = key.lower().split("_")
-        if not math.isfinite(value):
-            raise CnnstatError(f"option {key} must be a finite number, got {value}")
-        if key in _COUNTS or words[0] == "num" or words[-1] == "channels":
-            if not isinstance(value, int) or value < 1:
-                raise CnnstatError(f"option {key} is a count: a whole number of at least 1, got {value}")
-        elif any(word in _MULTIPLIERS for word in words) and value <= 0:
-            raise CnnstatError(f"option {key} is a multiplier: a number above 0, got {value}")
 
 
 def default_input_size(name: str, declared: tuple[int, ...] | None) -> tuple[int, ...]:
