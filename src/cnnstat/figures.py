@@ -34,7 +34,10 @@ table of ``summary``), ``receptive_field`` (added to it for a spatial input), ``
 ``roofline`` (added to it when measured / asked for), ``bench``, ``sweep``, ``study``, ``list``, ``crosscheck``.
 
 ``priority`` orders what a terminal table too wide for its window leaves out first (lowest
-first; the first column of a table is never left out).
+first; the first column of a table is never left out). ``KEPT_PRIORITY`` and above are the
+figures a table exists for (a layer's output shape, params, MACs and latency; bench's IQR; a
+crosscheck's tools and what is unexplained): kept at every width, the first column folding
+before one of them goes. A comparison's ratios (3) go before its memory (6).
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class Figure:
 
 
 RATIO_SUFFIX = "_ratio"
+KEPT_PRIORITY = 7
 
 
 def shape_text(shape: Iterable[int] | None) -> str:
@@ -97,7 +101,7 @@ _FIGURES = [
     Figure("name", "Registered name"),
     Figure("family", "Family", priority=3),
     Figure("input_shape", "Input", "shape", priority=4),
-    Figure("output_shape", "Output shape", "shape", priority=3),
+    Figure("output_shape", "Output shape", "shape", priority=7),
     Figure("device", "Device"),
     Figure("device_name", "Device name"),
     Figure("threads", "Threads", "raw"),
@@ -113,13 +117,13 @@ _FIGURES = [
     Figure("est_peak_training_bytes", "Train peak", "binary", priority=6, label="Est. peak memory, training step"),
     # measured on a real device
     Figure("latency_ms", "Latency", "float", unit="ms", decimals=3, priority=8),
-    Figure("latency_iqr_ms", "IQR", "float", unit="ms", decimals=3, priority=3),
+    Figure("latency_iqr_ms", "IQR", "float", unit="ms", decimals=3, priority=7),
     Figure("throughput_per_s", "Throughput", "float", unit="items/s", decimals=1, priority=5),
-    Figure("measured_peak_bytes", "Measured peak", "binary", priority=4),
+    Figure("measured_peak_bytes", "Measured peak", "binary", priority=6),
     Figure("peak_ratio", "Peak / estimate", "ratio", priority=2),
     # per layer
     Figure("layer", "Layer", priority=9),
-    Figure("type", "Type", priority=6),
+    Figure("type", "Type", priority=4),
     Figure("description", "Config", priority=3),
     Figure("latency_pct", "% time", "percent", priority=7),
     Figure("intensity_flop_per_byte", "FLOP/byte", "float", decimals=1, priority=4,
@@ -129,9 +133,9 @@ _FIGURES = [
     Figure("peak_fraction", "% of peak FLOP/s", "percent", priority=3),
     # receptive field over the model's input (cnnstat.analysis.receptive_field): pixels per
     # spatial axis ("7x7"), "whole" once every value sees the whole input
-    Figure("receptive_field", "RF", priority=5, label="Receptive field (input pixels)"),
-    Figure("jump", "Jump", priority=3, label="Effective stride (input pixels)"),
-    Figure("own_field", "Own RF", priority=3, label="The layer's own field over its own input"),
+    Figure("receptive_field", "RF", priority=3, label="Receptive field (input pixels)"),
+    Figure("jump", "Jump", priority=2, label="Effective stride (input pixels)"),
+    Figure("own_field", "Own RF", priority=2, label="The layer's own field over its own input"),
     # bench and sweep points
     Figure("batch", "Batch", "raw", priority=9),
     Figure("pixels", "Pixels", "raw", priority=2, label="Pixels (H x W)"),
@@ -171,12 +175,12 @@ _FIGURES = [
     Figure("counted_on", "Counted on", priority=6),
     Figure("convention", "Difference explained", wrap=True, priority=6),
     # crosscheck
-    Figure("cnnstat_macs", "cnnstat", "raw", label="cnnstat MACs"),
-    Figure("unexplained", "Unexplained", wrap=True),
+    Figure("cnnstat_macs", "cnnstat", "si", priority=8, label="cnnstat MACs"),
+    Figure("unexplained", "Unexplained", wrap=True, priority=7),
     Figure("tool", "Tool"),
     Figure("rule", "Convention", wrap=True),
     Figure("layers", "Layers", "raw"),
-    Figure("difference", "Tool - cnnstat MACs", "raw"),
+    Figure("difference", "Tool - cnnstat MACs", "si", priority=7),
 ]
 
 FIGURES: dict[str, Figure] = {}
@@ -249,7 +253,7 @@ def ratio_figure(key: str) -> Figure:
     """The ratio to a baseline of figure ``key`` (key ``<key>_ratio``)."""
     base = FIGURES[key]
     return Figure(f"{key}{RATIO_SUFFIX}", RATIO_HEADERS.get(key, f"{base.header} x"), "ratio", decimals=3,
-                  priority=base.priority - 1 if key in RATIO_HEADERS else 0)
+                  priority=3 if key in RATIO_HEADERS else 0)
 
 
 def is_missing(value: Any) -> bool:

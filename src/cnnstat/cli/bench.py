@@ -44,12 +44,10 @@ def bench_command(
         check_writable(output)
     check_plot(plot)
 
-    from rich.console import Console
-    from rich.progress import Progress
-
     from cnnstat.analysis import profile
     from cnnstat.analysis.measure import check_optimizer, pick_device
     from cnnstat.analysis.roofline import probe
+    from cnnstat.cli.progress import counting, table_on_terminal
     from cnnstat.cli.summary import measure_or_fall_back
     from cnnstat.frame.views import bench_row, bench_view
     from cnnstat.render.emit import emit
@@ -59,21 +57,19 @@ def bench_command(
     if measure_on is None:
         raise CnnstatError("bench measures on a real device; use --device auto, cpu or cuda (summary shows meta figures)")
     # Every static pass first: a mistake in the last model is reported before any timing starts.
-    reports = [profile(model, shape, batch=size, mode=mode, dtype=dtype, channels_last=channels_last)
+    reports = [profile(model, shape, batch=size, mode=mode, dtype=dtype, channels_last=channels_last, name=model)
                for model in models for size in batches]
     machine = probe(measure_on, threads, reprobe) if roofline else None
     rows = []
-    stderr = Console(stderr=True)
-    # Off when stderr is not a terminal: a transient bar would leave a blank line in a log.
-    with Progress(console=stderr, transient=True, disable=not stderr.is_terminal) as progress:
-        task = progress.add_task("bench", total=len(reports))
+    with counting(len(reports), "bench") as progress:
         for report in reports:
-            progress.update(task, description=f"{report.model} batch {report.batch}")
-            report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto", optimizer=optimizer,
+            progress.update(f"{report.model} batch {report.batch}")
+            report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto",
+                                                   warn=not table_on_terminal(fmt, output), optimizer=optimizer,
                                                    threads=threads, min_run_time=min_run_time, per_layer=False,
                                                    compile=compile_)
             rows.append(bench_row(report, machine))
-            progress.advance(task)
+            progress.advance()
     settings = {"device": str(measure_on), "mode": mode, "dtype": dtype, "channels_last": channels_last,
                 "compile": compile_, "optimizer": optimizer}
     machine_data = None

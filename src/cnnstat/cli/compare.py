@@ -53,8 +53,11 @@ def emit_comparison(rows, hidden: Collection[str], facts, fmt: str, output: str 
 
     from cnnstat.render.html import figures_page
 
-    for warning in facts.warnings:
-        typer.echo(f"cnnstat: warning: {warning}", err=True)
+    from cnnstat.cli.progress import say, table_on_terminal
+
+    if not table_on_terminal(fmt, output):  # on the terminal, the table's footer says them
+        for warning in facts.warnings:
+            say(f"cnnstat: warning: {warning}")
     frame = comparison_frame(rows, extras)
     full = comparison_view(frame, hidden, facts)
     view, chosen = choose_columns(full, columns)

@@ -35,7 +35,9 @@ def check_plot_metric(metric: str, measured: bool) -> None:
 
 
 def plot_title(report) -> str:
-    where = f"{report.measured.device_name} ({report.measured.device}, {report.measured.threads} threads)" \
+    from cnnstat.render.footer import threads_text
+
+    where = f"{report.measured.device_name} ({report.measured.device}, {threads_text(report.measured.threads)})" \
         if report.measured else "device meta"
     return (f"{report.model}  input {shape_text(report.input_shape[1:])}  batch {report.batch}  "
             f"{report.dtype}  {report.mode}  {where}")

@@ -58,7 +58,7 @@ def summary_command(
 
     from cnnstat.analysis import profile
     from cnnstat.analysis.measure import check_optimizer, pick_device
-    from cnnstat.cli.progress import working
+    from cnnstat.cli.progress import table_on_terminal, working
     from cnnstat.frame.views import layer_csv_view, summary_view
     from cnnstat.render.emit import emit, emit_json
 
@@ -70,18 +70,19 @@ def summary_command(
         raise CnnstatError("--roofline needs a measurement: use --device auto, cpu or cuda, not meta")
     with working(f"{model}: counting on the meta device") as status:
         report = profile(model, inputs, batch=batch, mode=mode, dtype=dtype, device="meta", num_classes=classes,
-                         in_channels=in_channels, options=options)
+                         in_channels=in_channels, options=options, name=model)  # as the user wrote it
         if measure_on is not None:
-            status.update(f"{report.model}: measuring on {measure_on} (about {2 * min_run_time:g} s and more)")
+            status.update(f"{model}: measuring on {measure_on}: the whole model, then each layer")
             report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto",
-                                                   optimizer=optimizer, threads=threads, min_run_time=min_run_time)
+                                                   warn=not table_on_terminal(fmt, output), optimizer=optimizer,
+                                                   threads=threads, min_run_time=min_run_time)
         if plot and plot_metric in MEASURED_PLOT_METRICS and report.measured is None:
             raise CnnstatError(f"--plot-metric {plot_metric} needs a measurement, and {report.model} was not "
                                f"measured (see the note above); use --plot-metric macs or memory, or a smaller --batch")
         if report.measured is not None and (roofline or plot_metric == "roofline" and plot):
             from cnnstat.analysis.roofline import place_on_roofline, probe
 
-            status.update(f"{report.model}: probing this machine's roofline")
+            status.update(f"{model}: probing this machine's roofline")
             report.roofline = place_on_roofline(report, probe(measure_on, threads, reprobe))
     if fmt == "json" and not plot:
         emit_json(report.to_dict(), output)
@@ -105,20 +106,23 @@ def summary_html(report, table) -> str:
     return summary_page(table, roofline_figure(report, None) if report.roofline is not None else None)
 
 
-def measure_or_fall_back(report, device, *, fall_back: bool, **settings):
+def measure_or_fall_back(report, device, *, fall_back: bool, warn: bool = True, **settings):
     """Measure ``report``'s model on ``device``; what the device cannot hold is an error, or,
-    with ``fall_back`` (the default device choice), a note on stderr and the static figures."""
+    with ``fall_back`` (the default device choice), a note on stderr and the static figures.
+    ``warn``: say a wide spread on stderr (not when the table's footer on the terminal says it)."""
     from cnnstat.analysis.measure import OutOfMemory, measure_report
     from cnnstat.cli.errors import user_message
+    from cnnstat.cli.progress import say
 
     try:
         measured = measure_report(report, device, **settings)
     except OutOfMemory as error:
         if not fall_back:
             raise
-        typer.echo(f"cnnstat: note: {user_message(error)}; showing the static figures only", err=True)
+        say(f"cnnstat: note: {user_message(error)}; showing the static figures only")
         return None
-    for warning in (measured.spread_warning, measured.conditions and measured.conditions.contention):
-        if warning:
-            typer.echo(f"cnnstat: warning: {warning}", err=True)
+    from cnnstat.frame.views import measured_warnings
+
+    for warning in measured_warnings(measured) if warn else []:
+        say(f"cnnstat: warning: {warning}")
     return measured

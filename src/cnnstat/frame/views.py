@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Mapping, Sequence
 
-from cnnstat.figures import Figure, figure, group, shape_text
+from cnnstat.figures import KEPT_PRIORITY, Figure, figure, group, shape_text
 from cnnstat.frame.view import Facts, Machine, View
 
 
@@ -51,6 +51,14 @@ def latency_shares(report) -> list[float | None]:
     root = latencies[0]
     whole = root if report.measured.mode == "eval" and root else report.measured.latency_ms
     return [None if value is None else 100 * value / whole for value in latencies]
+
+
+def measured_warnings(measured) -> list[str]:
+    """What makes a measurement less trustworthy: a wide spread, contention (each names its model)."""
+    if measured is None:
+        return []
+    candidates = (measured.spread_warning, measured.conditions and measured.conditions.contention)
+    return [warning for warning in candidates if warning]
 
 
 def layer_label(report, layer) -> str:
@@ -99,7 +107,7 @@ def summary_view(report, depth: int | None = None) -> View:
                            "roofline": roofline,
                            "receptive_field": asdict(report.receptive_field) if fields else None,
                            "parts": [part.to_dict() for part in report.parts]},
-                  warnings=[measured.spread_warning] if measured and measured.spread_warning else [])
+                  warnings=measured_warnings(measured))
     return View(group(*groups), rows, facts, kind="summary", total=total, indent=indent)
 
 
@@ -135,8 +143,7 @@ def bench_view(reports: Sequence, rows: Sequence[Mapping[str, Any]], settings: M
                   machine=machine_of(measured), notes=notes,
                   figures={"measured_mode": measured.mode if measured else None, "peak": peak},
                   # Each warning names its model and batch already.
-                  warnings=[report.measured.spread_warning for report in reports
-                            if report.measured and report.measured.spread_warning])
+                  warnings=[warning for report in reports for warning in measured_warnings(report.measured)])
     return View(group("bench", "bench_roofline") if peak else group("bench"), [dict(row) for row in rows], facts,
                 kind="bench")
 
@@ -175,7 +182,7 @@ def crosscheck_views(result) -> tuple[View, View]:
     skipped = [f"{tool}: {why}" for tool, why in result.skipped.items()]
     notes = ["Each tool's figure per leaf module (cnnstat: MACs); every one is predicted from our record by the "
              "tool's convention (see the rules table).", *(["Not run: " + "; ".join(skipped)] if skipped else [])]
-    layers = View([*group("crosscheck"), *(Figure(tool, tool, "raw") for tool in tools), figure("unexplained")], rows,
+    layers = View([*group("crosscheck"), *(Figure(tool, tool, "si", priority=KEPT_PRIORITY) for tool in tools), figure("unexplained")], rows,
                   Facts(title=[result.model, f"input {shape_text(result.input_shape)}: cnnstat vs {', '.join(tools)}"],
                         notes=notes))
     unexplained = len(result.unexplained)

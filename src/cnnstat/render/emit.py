@@ -69,8 +69,18 @@ def render_text(view: View, fmt: str, json_data: Any = None, csv_view: View | No
 def _write(text: str, output: str | None) -> None:
     if output:
         write_atomic(output, text)
+        said_written(output, len(text.encode()))
     else:
         write_stdout(text)
+
+
+def said_written(output: str, size: int) -> None:
+    """One line on stderr for a file written, so ``-o FILE`` is never silent."""
+    import sys
+
+    from cnnstat.render.units import human_bytes
+
+    sys.stderr.write(f"cnnstat: wrote {output} ({human_bytes(size)})\n")
 
 
 def emit_json(data: Any, output: str | None = None) -> None:
