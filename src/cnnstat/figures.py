@@ -31,7 +31,8 @@ Scales (how a renderer formats the raw number; values always arrive raw):
 Groups name the tables: ``identity`` (what a compared row is), ``static`` (figures of a
 model that need no device), ``measured`` (what a real device adds), ``layer`` (the per-layer
 table of ``summary``), ``receptive_field`` (added to it for a spatial input), ``latency`` and
-``roofline`` (added to it when measured / asked for), ``bench``, ``sweep``, ``study``, ``list``, ``crosscheck``.
+``roofline`` (added to it when measured / asked for), ``bench``, ``sweep``, ``fit``, ``checkpoint``, ``study``,
+``list``, ``crosscheck``.
 
 ``priority`` orders what a terminal table too wide for its window leaves out first (lowest
 first; the first column of a table is never left out). ``KEPT_PRIORITY`` and above are the
@@ -140,6 +141,17 @@ _FIGURES = [
     Figure("batch", "Batch", "raw", priority=9),
     Figure("pixels", "Pixels", "raw", priority=2, label="Pixels (H x W)"),
     Figure("fixed_share_pct", "Fixed-size MACs", "percent", priority=3),
+    # fit: the largest batch within a memory budget (cnnstat.analysis.fit)
+    Figure("est_peak_bytes", "Est. peak", "binary", priority=8, label="Estimated peak memory"),
+    Figure("headroom_bytes", "Headroom", "binary", priority=7, label="Budget left at the answer"),
+    Figure("next_est_peak_bytes", "Est. peak, next batch", "binary", priority=5,
+           label="Estimated peak memory one batch up"),
+    # activation checkpointing, what-if (cnnstat.analysis.checkpointing)
+    Figure("block", "Block"),
+    Figure("saved_peak_bytes", "Peak saved", "binary", priority=8, label="Training peak saved by checkpointing"),
+    Figure("checkpointed_peak_bytes", "Peak", "binary", priority=7, label="Training peak with the block checkpointed"),
+    Figure("recomputed_macs", "MACs recomputed", "si", priority=8, label="Forward MACs run again in the backward"),
+    Figure("recomputed_share", "Extra MACs", "percent", priority=6, label="Recomputed MACs / one training step's MACs"),
     # studies: settings, counts read from modules, and the articles' figures
     Figure("in_channels", "In", "raw"),
     Figure("width", "Width", "raw"),
@@ -147,7 +159,6 @@ _FIGURES = [
     Figure("group_width", "d (solved)", "raw"),
     Figure("stated_group_width", "d (article)", "raw"),
     Figure("stated_rounded_group_width", "d rounded (article)", "raw"),
-    Figure("block", "Block"),
     Figure("blocks", "Blocks", "raw"),
     Figure("output_hwc", "Out HxWxC"),
     Figure("stated_params", "Params (article)", "raw"),
@@ -209,6 +220,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
               "stated_rounded_group_width", "block", "blocks", "output_hwc", "stated_params", "published_params",
               "published_gmacs", "conv_weights", "target_conv_weights", "reported_accuracy", "output_field",
               "branch_fields", "last_field", "covers_input_at"),
+    "fit": ("input_shape", "batch", "est_peak_bytes", "headroom_bytes", "next_est_peak_bytes", "measured_peak_bytes"),
+    "checkpoint": ("block", "saved_peak_bytes", "checkpointed_peak_bytes", "recomputed_macs", "recomputed_share"),
     "list": ("model", "family", "input_shape", "published_params", "published_gmacs", "year", "paper"),
     "study_list": ("study", "title", "source"),
     "torchvision": ("model", "task", "weights", "input_shape", "inputs", "published_params", "params",
