@@ -58,6 +58,7 @@ class ModelFigures:
     input_shape: tuple[int, ...]
     """With the batch dimension."""
     output_shape: tuple[int, ...]
+    """With the batch dimension, as ``input_shape``."""
     device: str
     figures: dict[str, float | None]
     """None where the analysis could not give a figure (its report's notes say why)."""
@@ -112,7 +113,7 @@ def static_figures(model: str | ModelSpec, input_size: tuple[int, ...] | None = 
     figures: dict[str, float | None] = {key: getattr(report.totals, key) for key in STATIC_FIGURES}
     root_output = report.layers[0].output_shape or ()
     return ModelFigures(label=spec.shown_as, spec=spec.spec, model=report.model, family=entry.family if entry else "",
-                        input_shape=report.input_shape, output_shape=tuple(root_output[1:]), device="meta",
+                        input_shape=report.input_shape, output_shape=tuple(root_output), device="meta",
                         figures=figures, report=report)
 
 

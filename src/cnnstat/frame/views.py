@@ -101,7 +101,9 @@ def summary_view(report, depth: int | None = None) -> View:
     where = f"static pass on {report.device}" + (f", measured on {measured.device}" if measured else "")
     from cnnstat.analysis.report import CONVENTIONS
 
-    facts = Facts(title=[report.model, f"input {shape_text(report.input_shape)}", report.dtype, report.mode, where],
+    inputs = ", ".join(shape_text(shape) for shape in report.input_shapes)  # every input of a two-input model
+    facts = Facts(title=[report.model, f"input{'s' if len(report.input_shapes) > 1 else ''} {inputs}", report.dtype,
+                         report.mode, where],
                   machine=machine_of(measured), notes=list(report.notes),
                   figures={"totals": totals, "conventions": CONVENTIONS, "uncounted_ops": dict(report.uncounted_ops),
                            "roofline": roofline,
@@ -139,7 +141,8 @@ def bench_view(reports: Sequence, rows: Sequence[Mapping[str, Any]], settings: M
     """``peak``: the machine's probed peak FLOP/s and bandwidth, with --roofline."""
     measured = next((report.measured for report in reports if report.measured is not None), None)
     notes = [f"{row['model']} at batch {row['batch']}: {row['skipped']}" for row in rows if row.get("skipped")]
-    facts = Facts(title=[f"{key} {value}" for key, value in settings.items() if value not in (None, False)],
+    models = ", ".join(dict.fromkeys(str(row["model"]) for row in rows))
+    facts = Facts(title=[models, *(f"{key} {value}" for key, value in settings.items() if value not in (None, False))],
                   machine=machine_of(measured), notes=notes,
                   figures={"measured_mode": measured.mode if measured else None, "peak": peak},
                   # Each warning names its model and batch already.

@@ -1,4 +1,5 @@
-"""A view's figures as text: one unit per column, headers naming it, cells formatted.
+"""A view's figures as text: each cell with its own prefix (tables), or one unit per column
+(plot axes: ``column_unit``, ``header_with_unit``).
 
 Rendering never imports torch or pandas: ``cnnstat list`` renders through here too and
 must start faster than ``import torch``. Numbers arrive raw and are formatted only here.
@@ -15,8 +16,8 @@ from cnnstat.render.units import BINARY_PREFIXES, SI_PREFIXES, bytes_cell, perce
 
 
 def column_unit(column: Figure, values: Sequence[Any]) -> tuple[float, str]:
-    """The smallest unit that keeps a column's largest value under five digits: small
-    layers keep their digits, and the total still reads at a glance (4,089.18 M)."""
+    """The smallest unit that keeps a column's largest value under five digits (a plot's axis
+    in one unit: 4,089.18 M)."""
     numbers = [abs(v) for v in values if not is_missing(v) and isinstance(v, (int, float))]
     largest = max(numbers, default=0)
     prefixes = SI_PREFIXES if column.scale == "si" else BINARY_PREFIXES if column.scale == "binary" else []
@@ -50,30 +51,10 @@ def fixed(value: float, decimals: int) -> str:
     return text
 
 
-def format_value(column: Figure, value: Any, divisor: float = 1.0) -> str:
-    if is_missing(value):
-        return "-"
-    if column.scale == "raw":
-        return f"{int(value):,}"
-    if column.scale in ("si", "binary"):
-        if divisor == 1.0 and float(value).is_integer():
-            return f"{int(value):,}"
-        return fixed(value / divisor, column.decimals)
-    if column.scale == "ratio":
-        return f"x{fixed(value, column.decimals)}"
-    if column.scale == "percent":
-        return f"{fixed(value, 1)}%"
-    if column.scale == "float":
-        return fixed(value, column.decimals)
-    if isinstance(value, (list, tuple)):
-        return shape_text(value)
-    return str(value)
-
-
 def cell_text(column: Figure, value: Any) -> str:
     """A table cell (terminal, Markdown, HTML): counts and bytes with their own prefix, a
-    measured float (one with a unit: ms, items/s) in significant digits, a share with one
-    decimal; other figures as ``format_value`` writes them."""
+    measured float (one with a unit: ms, items/s) in significant digits, a published one
+    with its decimals, a share with one decimal, an exact count with thousands separators."""
     if is_missing(value):
         return "-"
     if column.scale == "si":
@@ -82,9 +63,15 @@ def cell_text(column: Figure, value: Any) -> str:
         return bytes_cell(value)
     if column.scale == "percent":
         return percent_cell(value)
-    if column.scale == "float" and column.unit:
-        return significant(value)
-    return format_value(column, value)
+    if column.scale == "float":
+        return significant(value) if column.unit else fixed(value, column.decimals)
+    if column.scale == "raw":
+        return f"{int(value):,}"
+    if column.scale == "ratio":
+        return f"x{fixed(value, column.decimals)}"
+    if isinstance(value, (list, tuple)):
+        return shape_text(value)
+    return str(value)
 
 
 def cell_header(column: Figure) -> str:
