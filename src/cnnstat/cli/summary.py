@@ -29,6 +29,14 @@ def summary_command(
     min_run_time: float = typer.Option(1.0, "--min-run-time", help=TIMING_HELP.format(what=" (split: whole model, layers)")),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam: add the optimizer step (--mode train)."),
     depth: Optional[int] = typer.Option(None, "--depth", "-d", help="Fold rows deeper than this into their parent."),
+    sort: Optional[str] = typer.Option(None, "--sort", metavar="KEY",
+                                       help="List the leaf layers flat, the largest KEY first (macs, params, flops, "
+                                            "activation_bytes, latency_ms ...)."),
+    top: Optional[int] = typer.Option(None, "--top", metavar="N",
+                                      help="Only the N costliest leaf layers (by --sort KEY, default macs)."),
+    leaves: bool = typer.Option(False, "--leaves", help="Only leaf layers (no containers), flat, with full names."),
+    by: Optional[str] = typer.Option(None, "--by", metavar="type|operator",
+                                     help="The model's cost summed by layer type or by operator (aten op)."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     fmt: Optional[str] = FORMAT_OPTION,
     output: Optional[str] = OUTPUT_OPTION,
@@ -53,6 +61,9 @@ def summary_command(
     if output:
         check_writable(output)
     check_plot(plot)
+    check_cost_options(sort, top, by, leaves, depth, plot)
+    if top is not None and sort is None:
+        sort = "macs"
     inputs = parse_inputs(input)
     options = parse_set(set_)
 
@@ -64,6 +75,8 @@ def summary_command(
 
     check_optimizer(optimizer, mode)
     measure_on = pick_device(device)
+    if sort in MEASURED_KEYS and measure_on is None:
+        raise CnnstatError(f"--sort {sort} needs a measurement: use --device auto, cpu or cuda, not meta")
     if plot:
         check_plot_metric(plot_metric, measured=measure_on is not None)
     if roofline and measure_on is None:
@@ -84,6 +97,9 @@ def summary_command(
 
             status.update(f"{model}: probing this machine's roofline")
             report.roofline = place_on_roofline(report, probe(measure_on, threads, reprobe))
+    if by or sort or leaves:
+        emit_cost(report, fmt, output, columns, by=by, sort=sort, top=top, leaves=leaves)
+        return
     if fmt == "json" and not plot:
         emit_json(report.to_dict(), output)
         return
@@ -98,12 +114,52 @@ def summary_command(
         summary_plot(report, frame, plot_metric, plot)
 
 
+SORT_KEYS = ("params", "macs", "flops", "backward_macs", "activation_bytes", "latency_ms", "latency_pct",
+             "intensity_flop_per_byte", "achieved_flops_per_s")
+"""What --sort ranks layers by."""
+MEASURED_KEYS = ("latency_ms", "latency_pct", "intensity_flop_per_byte", "achieved_flops_per_s")
+
+
+def check_cost_options(sort: str | None, top: int | None, by: str | None, leaves: bool, depth: int | None,
+                       plot: str | None) -> None:
+    from cnnstat.frame.cost import BY
+
+    if sort is not None and sort not in SORT_KEYS:
+        raise CnnstatError(f"unknown --sort {sort!r}; choose one of {', '.join(SORT_KEYS)}")
+    check_positive(top, "--top")
+    if by is not None and by not in BY:
+        raise CnnstatError(f"unknown --by {by!r}; choose one of {', '.join(BY)}")
+    if by is not None and (sort or top or leaves):
+        raise CnnstatError("--by sums the cost by type or operator; --sort, --top and --leaves list layers: choose one")
+    if depth is not None and (sort or top or leaves or by):
+        raise CnnstatError("--depth folds the tree; --sort, --top, --leaves and --by show no tree: choose one")
+    if plot and (sort or top or leaves or by):
+        raise CnnstatError("--plot draws the layers in call order; drop --sort, --top, --leaves and --by for it")
+
+
+def emit_cost(report, fmt: str, output: str | None, columns: str | None, *, by: str | None, sort: str | None,
+              top: int | None, leaves: bool) -> None:
+    """The layers ranked or filtered, or the cost summed by type or operator, in any format."""
+    from cnnstat.frame.cost import by_view, ranked_view
+    from cnnstat.render.emit import emit
+    from cnnstat.render.html import figures_page
+
+    full = by_view(report, by) if by else ranked_view(report, sort, top, leaves)
+    view, chosen = choose_columns(full, columns)
+    subtitle = f"cnnstat summary: cost by {by}" if by else "cnnstat summary: the layers, costliest first"
+    emit(view, fmt, output, json_data={"model": report.model, "rows": full.rows, "total": full.total},
+         csv_view=full, chosen=chosen, page=lambda: figures_page(full, subtitle, charts=False))
+
+
 def summary_html(report, table) -> str:
     """The summary's page, with the layers on the machine's roofline when it was measured."""
     from cnnstat.cli.plotting import roofline_figure
     from cnnstat.render.html import summary_page
 
-    return summary_page(table, roofline_figure(report, None) if report.roofline is not None else None)
+    from cnnstat.frame.cost import BY, by_view
+
+    return summary_page(table, roofline_figure(report, None) if report.roofline is not None else None,
+                        [by_view(report, by) for by in BY])
 
 
 def measure_or_fall_back(reports, device, *, fall_back: bool, warn: bool = True, **settings) -> list:
