@@ -78,12 +78,12 @@ def bench_command(
                         "bandwidth_bytes_per_s": machine.bandwidth_bytes_per_s}
     view = bench_view(reports, rows, settings, machine_data)
     shown, chosen = choose_columns(view, columns)
-    emit(shown, fmt, output, json_data={"settings": settings, "machine": machine_data, "rows": rows}, chosen=chosen,
-         page=lambda: bench_html(view))
-    if plot:
+    if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.render.plots import bench_curves
 
         bench_curves(view, plot)
+    emit(shown, fmt, output, json_data={"settings": settings, "machine": machine_data, "rows": rows}, chosen=chosen,
+         page=lambda: bench_html(view))
 
 
 def bench_html(view) -> str:

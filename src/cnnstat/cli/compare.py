@@ -123,9 +123,9 @@ def compare_command(
     inputs = shape_text(shape) if shape else "each model's own"
     title = f"{' vs '.join(row.label for row in rows)}  (input {inputs}, batch {batch}, device {where})"
     ratio_note = f"Columns \"... x\": each model's figure / {base}'s (x0.5: half of {base}'s)."
-    emit_comparison(rows, COMPARE_HIDDEN, comparison_facts(rows, title, [ratio_note]), fmt, output, columns)
-    if plot:
+    if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.frame.compare import comparison_frame
         from cnnstat.render.plots import COMPARE_FIGURES, LATENCY, study_bars
 
         study_bars(comparison_frame(rows), title, plot, (*COMPARE_FIGURES, LATENCY))
+    emit_comparison(rows, COMPARE_HIDDEN, comparison_facts(rows, title, [ratio_note]), fmt, output, columns)

@@ -106,12 +106,12 @@ def summary_command(
     frame = report.to_frame()
     full = summary_view(report, depth)
     view, chosen = choose_columns(full, columns)
-    emit(view, fmt, output, json_data=report.to_dict() if fmt == "json" else None, csv_view=layer_csv_view(frame),
-         chosen=chosen, page=lambda: summary_html(report, full))
-    if plot:
+    if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.cli.plotting import summary_plot
 
         summary_plot(report, frame, plot_metric, plot)
+    emit(view, fmt, output, json_data=report.to_dict() if fmt == "json" else None, csv_view=layer_csv_view(frame),
+         chosen=chosen, page=lambda: summary_html(report, full))
 
 
 SORT_KEYS = ("params", "macs", "flops", "backward_macs", "activation_bytes", "latency_ms", "latency_pct",
