@@ -88,3 +88,13 @@ class OutOfMemory(CnnstatError):
             message = (f"{what} needs about {needed_bytes / 2**30:.2f} GiB (static estimate) but {device} has "
                        f"{free_bytes / 2**30:.2f} GiB free")
         super().__init__(message)
+
+
+class ToolFailed(CnnstatError):
+    """Another counter (fvcore, torchinfo, ...) raised on the model: the cross-check cannot be made."""
+
+    exit_code = 1
+
+    def __init__(self, tool: str, model: str, reason: str) -> None:
+        self.tool, self.model, self.reason = tool, model, reason
+        super().__init__(f"{tool} could not count {model}, so there is nothing to check against: {reason}")

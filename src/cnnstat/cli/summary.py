@@ -94,7 +94,7 @@ def summary_command(
                          inputs=examples)
         if measure_on is not None:
             status.update(f"{model}: measuring on {measure_on}: the whole model, then each layer")
-            report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto",
+            [report.measured] = measure_or_fall_back([report], measure_on, fall_back=device == "auto",
                                                    warn=not table_on_terminal(fmt, output), optimizer=optimizer,
                                                    threads=threads, min_run_time=min_run_time)
         if plot and plot_metric in MEASURED_PLOT_METRICS and report.measured is None:
@@ -114,12 +114,12 @@ def summary_command(
     frame = report.to_frame()
     full = summary_view(report, depth)
     view, chosen = choose_columns(full, columns)
-    emit(view, fmt, output, json_data=report.to_dict() if fmt == "json" else None, csv_view=layer_csv_view(frame),
-         chosen=chosen, page=lambda: summary_html(report, full))
-    if plot:
+    if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.cli.plotting import summary_plot
 
         summary_plot(report, frame, plot_metric, plot)
+    emit(view, fmt, output, json_data=report.to_dict() if fmt == "json" else None, csv_view=layer_csv_view(frame),
+         chosen=chosen, page=lambda: summary_html(report, full))
 
 
 def called_inputs(spec: str):
@@ -191,23 +191,34 @@ def summary_html(report, table) -> str:
                         [by_view(report, by) for by in BY])
 
 
-def measure_or_fall_back(report, device, *, fall_back: bool, warn: bool = True, **settings):
-    """Measure ``report``'s model on ``device``; what the device cannot hold is an error, or,
-    with ``fall_back`` (the default device choice), a note on stderr and the static figures.
-    ``warn``: say a wide spread on stderr (not when the table's footer on the terminal says it)."""
-    from cnnstat.analysis.measure import OutOfMemory, measure_report
+def measure_or_fall_back(reports, device, *, fall_back: bool, warn: bool = True, **settings) -> list:
+    """Measure the models of ``reports`` on ``device``, timed together in turns; what the device
+    cannot hold is an error, or, with ``fall_back`` (the default device choice), a note on stderr
+    and the static figures (None in its place). ``warn``: say a wide spread or contention on
+    stderr (not when the table's footer on the terminal says it)."""
+    from cnnstat.analysis.measure import OutOfMemory, check_report_fits, measure_reports
     from cnnstat.cli.errors import user_message
     from cnnstat.cli.progress import say
-
-    try:
-        measured = measure_report(report, device, **settings)
-    except OutOfMemory as error:
-        if not fall_back:
-            raise
-        say(f"cnnstat: note: {user_message(error)}; showing the static figures only")
-        return None
     from cnnstat.frame.views import measured_warnings
 
-    for warning in measured_warnings(measured) if warn else []:
-        say(f"cnnstat: warning: {warning}")
-    return measured
+    def refused(error: OutOfMemory) -> None:
+        if not fall_back:
+            raise error
+        say(f"cnnstat: note: {user_message(error)}; showing the static figures only")
+
+    measurable = []
+    for report in reports:
+        try:
+            check_report_fits(report, device, settings.get("optimizer"))
+            measurable.append(report)
+        except OutOfMemory as error:
+            refused(error)
+    found = {}
+    try:
+        found = dict(zip(map(id, measurable), measure_reports(measurable, device, **settings))) if measurable else {}
+    except OutOfMemory as error:  # beyond the estimate: a model whose memory it does not hold
+        refused(error)
+    for measured in found.values():
+        for warning in measured_warnings(measured) if warn else []:
+            say(f"cnnstat: warning: {warning}")
+    return [found.get(id(report)) for report in reports]

@@ -290,7 +290,7 @@ def _user_factory(spec: str, parsed: ParsedSpec) -> tuple[Callable[..., Any], Pa
 def _importable_from(folder: Path):
     """``folder`` first on ``sys.path`` meanwhile, as ``python file.py`` puts it. Its modules win
     over same-named ones that another model's folder left in ``sys.modules`` (two model files,
-    each beside its own helpers.py); ``sys.path`` and those modules are as they were after."""
+    each beside its own layers.py); ``sys.path`` and those modules are as they were after."""
     names = {entry.stem if entry.suffix == ".py" else entry.name for entry in _entries(folder)}
     left = {name for name in names - sys.stdlib_module_names if _left_by_another_model(sys.modules.get(name), folder)}
     shadowed = {name: module for name, module in sys.modules.items() if name.partition(".")[0] in left}
