@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, Mapping
 import torch
 from torch import nn
 
-from cnnstat.analysis.build import (BuildRecipe, build_model, check_inputs, check_mode, default_inputs, dtype_name,
-                                    example_inputs, input_specs, load_on, ready_for_pass, resolve_device,
-                                    resolve_dtype)
+from cnnstat.analysis.build import (BuildRecipe, build_model, check_inputs, check_mode, default_inputs,
+                                    dict_for_forward, dtype_name, example_inputs, input_specs, load_on, peer_inputs,
+                                    ready_for_pass, resolve_device, resolve_dtype)
 from cnnstat.analysis.fallback import Counting
 from cnnstat.analysis.parts import Part, parts_of
 from cnnstat.analysis.memory import carry_training_memory, unvalidated_layers, unvalidated_note
@@ -164,6 +164,7 @@ def profile(
     check_mode(mode)
     torch_dtype = resolve_dtype(dtype)
     torch_device = resolve_device(device)
+    input_size, inputs = peer_inputs(input_size, inputs)
     spec, specs, default, takes_list, notes, real_model = None, input_specs(input_size), None, False, [], None
     if isinstance(model_or_name, str):
         loaded = load_on(model_or_name, num_classes, in_channels, options, device="meta")
@@ -183,7 +184,7 @@ def profile(
         if specs is None:
             raise CnnstatError(f"{name}: give input_size (C, H, W) or example inputs")
         check_inputs(name, specs, model, batch, default)
-    args, kwargs = example_inputs(inputs, specs, batch, torch_dtype, takes_list)
+    args, kwargs = example_inputs(dict_for_forward(model, inputs), specs, batch, torch_dtype, takes_list)
 
     model = ready_for_pass(model, name, args, kwargs, channels_last)
     if torch_device.type == "meta":

@@ -18,6 +18,10 @@ from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, INPUT_HELP, MODE
 def summary_command(
     model: str = typer.Argument(..., help=MODEL_HELP),
     input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=INPUT_HELP),
+    make_inputs: Optional[str] = typer.Option(None, "--inputs", metavar="pkg.module:make_inputs",
+                                              help="A function (or file.py:make_inputs) returning the example "
+                                                   "inputs: a tensor, a tuple of them, a dict of keyword inputs, "
+                                                   "or (args, kwargs); instead of --input and --batch."),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
     classes: Optional[int] = typer.Option(None, "--classes", help="Number of classes of the classifier."),
     in_channels: Optional[int] = typer.Option(None, "--in-channels", help="Input channels of the first layer."),
@@ -66,6 +70,8 @@ def summary_command(
         sort = "macs"
     inputs = parse_inputs(input)
     options = parse_set(set_)
+    if make_inputs and (input or batch != 1):
+        raise CnnstatError("--inputs gives the example inputs, batch included: drop --input and --batch")
 
     from cnnstat.analysis import profile
     from cnnstat.analysis.measure import check_optimizer, pick_device
@@ -82,8 +88,10 @@ def summary_command(
     if roofline and measure_on is None:
         raise CnnstatError("--roofline needs a measurement: use --device auto, cpu or cuda, not meta")
     with working(f"{model}: counting on the meta device") as status:
+        examples = called_inputs(make_inputs) if make_inputs else None
         report = profile(model, inputs, batch=batch, mode=mode, dtype=dtype, device="meta", num_classes=classes,
-                         in_channels=in_channels, options=options, name=model)  # as the user wrote it
+                         in_channels=in_channels, options=options, name=model,  # as the user wrote it
+                         inputs=examples)
         if measure_on is not None:
             status.update(f"{model}: measuring on {measure_on}: the whole model, then each layer")
             [report.measured] = measure_or_fall_back([report], measure_on, fall_back=device == "auto",
@@ -112,6 +120,27 @@ def summary_command(
         summary_plot(report, frame, plot_metric, plot)
     emit(view, fmt, output, json_data=report.to_dict() if fmt == "json" else None, csv_view=layer_csv_view(frame),
          chosen=chosen, page=lambda: summary_html(report, full))
+
+
+def called_inputs(spec: str):
+    """What ``--inputs pkg.module:make_inputs`` returns, as ``profile`` takes example inputs: a
+    tensor, a tuple or list of them, a dict of keyword inputs, or ``(args, kwargs)``."""
+    import torch
+
+    from cnnstat.zoo.loader import load_callable
+
+    made = load_callable(spec)()
+    if (isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], (tuple, list))
+            and isinstance(made[1], dict)):
+        args, kwargs = made
+        if kwargs and args:
+            raise CnnstatError(f"{spec} returned positional and keyword inputs together; cnnstat takes one kind: "
+                               "return a tuple of tensors or a dict of keyword inputs")
+        return kwargs or tuple(args)
+    if isinstance(made, (torch.Tensor, tuple, list, dict)):
+        return made
+    raise CnnstatError(f"{spec} returned {type(made).__name__}; return a tensor, a tuple or dict of them, "
+                       "or (args, kwargs)")
 
 
 SORT_KEYS = ("params", "macs", "flops", "backward_macs", "activation_bytes", "latency_ms", "latency_pct",

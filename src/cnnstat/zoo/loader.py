@@ -100,6 +100,14 @@ def parse_spec(spec: str) -> ParsedSpec:
     return ParsedSpec("import", head, tail)
 
 
+def load_callable(spec: str) -> Callable[..., Any]:
+    """The function a ``pkg.module:name`` or ``file.py:name`` spec names (``summary --inputs``)."""
+    parsed = parse_spec(spec)
+    if parsed.kind not in ("import", "file"):
+        raise CnnstatError(f"{spec}: name a function as pkg.module:make_inputs or file.py:make_inputs")
+    return _user_factory(spec, parsed)[0]
+
+
 def split_inline_options(text: str) -> tuple[str, str | None]:
     """``'block/conv:k=3'`` -> (``'block/conv'``, ``'k=3'``); ``'pkg.mod:build:width=2'`` ->
     (``'pkg.mod:build'``, ``'width=2'``); no options -> (text, None). Options follow the
