@@ -33,10 +33,19 @@ def unvalidated_note(kinds: list[str]) -> str:
 
 
 class LiveMemory:
+    """Live bytes, their peak, which module call made each live storage, and the live bytes
+    after every allocation and free (the timeline of a pass)."""
+
     def __init__(self) -> None:
         self.live = 0
         self.peak = 0
         self._storages: dict[int, weakref.ref] = {}
+        self._makers: dict[int, tuple[int | None, int]] = {}
+        """Storage id -> (the module call that made it, its bytes)."""
+        self.running: int | None = None
+        """The module call (record index) whose op runs now: it makes and frees what follows."""
+        self.timeline: list[tuple[int, int | None]] = []
+        """(live bytes, the module call running) after every allocation and free, in order."""
 
     def add(self, tensor: torch.Tensor) -> None:
         try:
@@ -48,16 +57,28 @@ class LiveMemory:
             return
         nbytes = storage.nbytes()
         self._storages[key] = weakref.ref(storage, partial(self._free, key, nbytes))
+        self._makers[key] = (self.running, nbytes)
         self.live += nbytes
         self.peak = max(self.peak, self.live)
+        self.timeline.append((self.live, self.running))
 
     def _free(self, key: int, nbytes: int, _ref) -> None:
         if self._storages.pop(key, None) is not None:
+            self._makers.pop(key, None)
             self.live -= nbytes
+            self.timeline.append((self.live, self.running))
 
     def transient(self, nbytes: int) -> None:
         """A kernel's scratch memory, allocated and freed inside one op."""
         self.peak = max(self.peak, self.live + nbytes)
+        self.timeline += [(self.live + nbytes, self.running), (self.live, self.running)]
+
+    def live_by_maker(self) -> dict[int | None, int]:
+        """Live bytes now, by the module call that made them (None: before any module ran)."""
+        made: dict[int | None, int] = {}
+        for maker, nbytes in self._makers.values():
+            made[maker] = made.get(maker, 0) + nbytes
+        return made
 
     def reset_peak(self) -> None:
         self.peak = self.live
@@ -71,3 +92,14 @@ def convolution_workspace_bytes(input: torch.Tensor, weight: torch.Tensor, outpu
     in its own layout, without copies (not counted)."""
     return weight.numel() * weight.element_size() + max(input.numel() * input.element_size(),
                                                         output.numel() * output.element_size())
+
+
+def carry_training_memory(records, training_records) -> None:
+    """Give each record the training pass's saved-for-backward and gradient bytes of the same
+    module call (matched by name and call: a training forward may call modules an eval one skips)."""
+    by_call = {(record.name, record.call): record for record in training_records}
+    for record in records:
+        trained = by_call.get((record.name, record.call))
+        if trained is not None and trained is not record:
+            record.own_saved_bytes, record.saved_bytes = trained.own_saved_bytes, trained.saved_bytes
+            record.grad_bytes = trained.grad_bytes

@@ -14,7 +14,7 @@ from cnnstat.analysis.build import (BuildRecipe, build_model, check_inputs, chec
                                     ready_for_pass, resolve_device, resolve_dtype)
 from cnnstat.analysis.fallback import Counting
 from cnnstat.analysis.parts import Part, parts_of
-from cnnstat.analysis.memory import unvalidated_layers, unvalidated_note
+from cnnstat.analysis.memory import carry_training_memory, unvalidated_layers, unvalidated_note
 from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_meta
 from cnnstat.analysis.profiler import BackwardError
 from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
@@ -212,6 +212,8 @@ def profile(
         notes.append(counting_note)
     model = counting.model
     shown = training if mode == "train" else inference
+    if training is not None:
+        carry_training_memory(shown.records, training.records)
     # The eval forward's fields in either mode: batch statistics would make every field the whole input.
     if fields is not None:
         fields.fill(shown.records, inference.records)
