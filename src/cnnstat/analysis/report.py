@@ -21,6 +21,7 @@ from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
 from cnnstat.analysis.records import LayerRecord, Totals
 from cnnstat.analysis.registry import OpRules, default_rules
 from cnnstat.errors import CnnstatError, ForwardError
+from cnnstat.shown import Shown
 
 if TYPE_CHECKING:
     from cnnstat.analysis.measure import Measured
@@ -32,8 +33,8 @@ CONVENTIONS = (
 )
 
 
-@dataclass
-class Report:
+@dataclass(repr=False)  # a short repr and the display methods come from Shown
+class Report(Shown):
     model: str
     input_shapes: list[tuple[int, ...]]
     """Input shape(s) with the batch dimension."""
