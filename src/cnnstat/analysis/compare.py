@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 from cnnstat.analysis.build import resolve_device
 from cnnstat.analysis.report import Report, profile
 from cnnstat.errors import CnnstatError
+from cnnstat.shown import Shown
 from cnnstat.figures import keys
 
 STATIC_FIGURES = keys("static")
@@ -177,8 +178,13 @@ def paired_ratio(rounds: Sequence[float] | None, base_rounds: Sequence[float] | 
     return statistics.median(ratios), quartiles[2] - quartiles[0]
 
 
+class Comparison(Shown, list):
+    """The rows of ``compare``, one ``ModelFigures`` per model: a list that shows itself as
+    ``cnnstat compare`` does (``print()``, a notebook, ``to_frame()``)."""
+
+
 def compare(models: Sequence[str | ModelSpec], input_size: tuple[int, ...] | None = None, batch: int = 1,
-            baseline: str | None = None, device: str = "meta") -> list[ModelFigures]:
+            baseline: str | None = None, device: str = "meta") -> Comparison:
     """Figures of every model (each at its own default input unless ``input_size`` is given),
     with ratios against ``baseline`` (default: the first model)."""
     if not models:
@@ -188,4 +194,4 @@ def compare(models: Sequence[str | ModelSpec], input_size: tuple[int, ...] | Non
     if resolve_device(device).type != "meta":
         add_measured(rows, device)
     add_ratios(rows, baseline)
-    return rows
+    return Comparison(rows)

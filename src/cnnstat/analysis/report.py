@@ -14,13 +14,14 @@ from cnnstat.analysis.build import (BuildRecipe, build_model, check_inputs, chec
                                     ready_for_pass, resolve_device, resolve_dtype)
 from cnnstat.analysis.fallback import Counting
 from cnnstat.analysis.parts import Part, parts_of
-from cnnstat.analysis.memory import unvalidated_layers, unvalidated_note
+from cnnstat.analysis.memory import carry_training_memory, unvalidated_layers, unvalidated_note
 from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_meta
 from cnnstat.analysis.profiler import BackwardError
 from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
 from cnnstat.analysis.records import LayerRecord, Totals
 from cnnstat.analysis.registry import OpRules, default_rules
 from cnnstat.errors import CnnstatError, ForwardError
+from cnnstat.shown import Shown
 
 if TYPE_CHECKING:
     from cnnstat.analysis.measure import Measured
@@ -32,8 +33,8 @@ CONVENTIONS = (
 )
 
 
-@dataclass
-class Report:
+@dataclass(repr=False)  # a short repr and the display methods come from Shown
+class Report(Shown):
     model: str
     input_shapes: list[tuple[int, ...]]
     """Input shape(s) with the batch dimension."""
@@ -211,6 +212,8 @@ def profile(
         notes.append(counting_note)
     model = counting.model
     shown = training if mode == "train" else inference
+    if training is not None:
+        carry_training_memory(shown.records, training.records)
     # The eval forward's fields in either mode: batch statistics would make every field the whole input.
     if fields is not None:
         fields.fill(shown.records, inference.records)
