@@ -236,6 +236,11 @@ def peak_memory(run: Callable[[], Any], device: torch.device, resident: list) ->
     return sum(_storages(resident).values()) + peak
 
 
+def resident_bytes(model: nn.Module, inputs: tuple, optimizer: torch.optim.Optimizer | None) -> int:
+    """Bytes of the tensors alive across steps (``resident_tensors``), each storage once."""
+    return sum(_storages(resident_tensors(model, inputs, optimizer)).values())
+
+
 def step_peak_bytes(model: nn.Module, inputs: tuple, step: Callable[[], Any], device: torch.device,
                     optimizer: torch.optim.Optimizer | None = None) -> int:
     """Peak bytes of one ``step()``, run after a warm-up step (lazy state already allocated)."""

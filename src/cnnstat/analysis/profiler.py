@@ -167,6 +167,7 @@ class _Tracer:
         """Storage id -> element count of each parameter stand-in, to find parameters never read."""
         self.read_storages: set[int] = set()
         self.backward_from = 0
+        self.step_timeline: list[tuple[int, int | None]] = []
         self.grad_bytes: dict[str, int] = {}
         """Module name -> bytes of its trainable parameters' gradients (children's included)."""
 
@@ -367,7 +368,7 @@ def run_pass(
             module.training = mode
     _finalise(tracer.records)
     return PassResult(tracer.records, tracer.uncounted[FORWARD], tracer.uncounted[BACKWARD], peak, end_of_forward,
-                      unused, tracer.memory.timeline, tracer.backward_from if backward else None)
+                      unused, tracer.step_timeline, tracer.backward_from if backward else None)
 
 
 def _run(model, args, kwargs, tracer: _Tracer, device, dtype, model_name, channels_last, rules) -> tuple[int, int, int]:
@@ -379,6 +380,7 @@ def _run(model, args, kwargs, tracer: _Tracer, device, dtype, model_name, channe
     for tensor in tree_leaves((state, inputs)):
         if isinstance(tensor, torch.Tensor):
             tracer.memory.add(tensor)
+    tracer.memory.timeline = [(tracer.memory.live, None)]  # the step's timeline starts from what is resident
     for name, param in model.named_parameters():
         tracer.param_storages[id(state[name].untyped_storage())] = param.numel()
         if state[name].requires_grad:  # its gradient, as big as the stand-in, belongs to every enclosing module
@@ -410,6 +412,7 @@ def _run(model, args, kwargs, tracer: _Tracer, device, dtype, model_name, channe
             except Exception as error:
                 raise BackwardError(model_name, first_line(error)) from error
             del loss
+    tracer.step_timeline = list(tracer.memory.timeline)  # before the stand-ins go with this frame
     unused = sum(n for key, n in tracer.param_storages.items() if key not in tracer.read_storages)
     return tracer.memory.peak, end_of_forward, unused
 
