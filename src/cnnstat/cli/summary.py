@@ -112,7 +112,15 @@ def summary_command(
         emit_json(report.to_dict(), output)
         return
     frame = report.to_frame()
-    full = summary_view(report, depth)
+    screen = screen_sized(report) if depth is None and table_on_terminal(fmt, output) else None
+    full = summary_view(report, depth if screen is None else screen)
+    if screen is not None:
+        from dataclasses import replace
+
+        from cnnstat.render.layout import folded_note
+
+        note = folded_note([layer.depth for layer in report.layers], screen)
+        full = replace(full, facts=replace(full.facts, notes=[note, *full.facts.notes]))
     view, chosen = choose_columns(full, columns)
     if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.cli.plotting import summary_plot
@@ -120,6 +128,15 @@ def summary_command(
         summary_plot(report, frame, plot_metric, plot)
     emit(view, fmt, output, json_data=report.to_dict() if fmt == "json" else None, csv_view=layer_csv_view(frame),
          chosen=chosen, page=lambda: summary_html(report, full))
+
+
+def screen_sized(report) -> int | None:
+    """The depth that keeps the tree within the terminal's screen (every row one --depth away)."""
+    from rich.console import Console
+
+    from cnnstat.render.layout import screen_depth
+
+    return screen_depth([layer.depth for layer in report.layers], Console().height)
 
 
 def called_inputs(spec: str):
