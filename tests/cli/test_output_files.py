@@ -203,3 +203,18 @@ def test_cuda_homes_notice_is_not_shown(invoke):
 
     assert invoke(*SUMMARY, "--format", "csv").exit_code == 0
     assert not logging.getLogger("torch.utils.cpp_extension").isEnabledFor(logging.WARNING)
+
+
+def test_a_plot_through_a_descriptor_is_written_as_bytes(invoke, tmp_path):
+    (tmp_path / "plot.png").symlink_to("/dev/stdout")
+    result = invoke(*SUMMARY, "--format", "csv", "-o", os.devnull, "--plot", str(tmp_path / "plot.png"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes.startswith(b"\x89PNG\r\n")
+
+
+def test_a_closed_stdout_is_one_line(tmp_path):
+    """`cnnstat ... >&-`: Python's stdout is None; the output has nowhere to go."""
+    result = subprocess.run([sys.executable, "-m", "cnnstat", *SUMMARY, "--format", "csv"], capture_output=False,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.close(1), timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr == "cnnstat: error: cannot write to stdout: it is closed; give -o FILE\n"
