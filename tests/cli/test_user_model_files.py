@@ -172,3 +172,12 @@ def test_a_log_handler_a_file_makes_at_import_keeps_writing_to_stderr(cli, folde
     result = cli("summary", "net.py:Net", "--device", "meta", "--format", "json")
     assert result.returncode == 0 and json.loads(result.stdout)["model"] == "net.py:Net"
     assert "forward ran" in result.stderr
+
+
+@pytest.mark.parametrize("name, message", [("loop.py", "cannot read 'loop.py': Too many levels of symbolic links"),
+                                           ("q" * 300 + ".py", "File name too long"),
+                                           ("models.py", "'models.py' is not a file")])
+def test_a_model_file_no_file_system_takes(cli, folder, name, message):
+    (folder / "loop.py").symlink_to(folder / "loop.py")
+    (folder / "models.py").mkdir()
+    assert_one_clear_line(cli("summary", f"{name}:Net", "--device", "meta"), message)

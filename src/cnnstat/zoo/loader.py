@@ -399,8 +399,14 @@ def _run_as_script_would(path: Path):
 
 
 def _load_file(spec: str, path: Path):
+    try:
+        path.stat()  # names a symlink loop or a name too long, which is_file() would call missing
+    except FileNotFoundError:
+        raise CnnstatError(f"{spec}: no such file {str(path)!r}") from None
+    except OSError as error:
+        raise CnnstatError(f"{spec}: cannot read {str(path)!r}: {error.strerror}") from None
     if not path.is_file():
-        raise CnnstatError(f"{spec}: no such file {str(path)!r}")
+        raise CnnstatError(f"{spec}: {str(path)!r} is not a file")
     resolved = path.resolve()
     # A name unique to the file: two files called model.py must not share a module.
     module_name = f"cnnstat_user_{path.stem}_{hashlib.sha1(str(resolved).encode()).hexdigest()[:8]}"
