@@ -9,18 +9,20 @@ from typing import TYPE_CHECKING, Any, Mapping
 import torch
 from torch import nn
 
-from cnnstat.analysis.build import (BuildRecipe, build_model, check_inputs, check_mode, default_inputs, dtype_name,
-                                    example_inputs, input_specs, load_on, own_dtype, ready_for_pass,
-                                    resolve_device, resolve_dtype)
+from cnnstat.analysis.build import (BuildRecipe, build_model, check_inputs, check_mode, default_inputs,
+                                    dict_for_forward, dtype_name, example_inputs, input_specs, load_on, own_dtype,
+                                    peer_inputs, ready_for_pass, resolve_device, resolve_dtype)
 from cnnstat.analysis.fallback import Counting
 from cnnstat.analysis.parts import Part, parts_of
-from cnnstat.analysis.memory import packed_weights, tensor_bytes, unvalidated_layers, unvalidated_note
+from cnnstat.analysis.memory import (carry_training_memory, packed_weights, tensor_bytes, unvalidated_layers,
+                                     unvalidated_note)
 from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_meta
 from cnnstat.analysis.profiler import BackwardError
 from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
 from cnnstat.analysis.records import LayerRecord, Totals
 from cnnstat.analysis.registry import OpRules, default_rules
 from cnnstat.errors import CnnstatError, ForwardError
+from cnnstat.shown import Shown
 
 if TYPE_CHECKING:
     from cnnstat.analysis.measure import Measured
@@ -32,8 +34,8 @@ CONVENTIONS = (
 )
 
 
-@dataclass
-class Report:
+@dataclass(repr=False)  # a short repr and the display methods come from Shown
+class Report(Shown):
     model: str
     input_shapes: list[tuple[int, ...]]
     """Input shape(s) with the batch dimension."""
@@ -167,6 +169,7 @@ def profile(
         raise CnnstatError(f"rules must be an OpRules (cnnstat.analysis.registry), not {type(rules).__name__}")
     convert = resolve_dtype(dtype) if dtype is not None else None
     torch_device = resolve_device(device)
+    input_size, inputs = peer_inputs(input_size, inputs)
     spec, specs, default, takes_list, notes, real_model = None, input_specs(input_size), None, False, [], None
     if isinstance(model_or_name, str):
         loaded = load_on(model_or_name, num_classes, in_channels, options, device="meta")
@@ -191,7 +194,7 @@ def profile(
         if specs is None:
             raise CnnstatError(f"{name}: give input_size (C, H, W) or example inputs")
         check_inputs(name, specs, model, batch, default)
-    args, kwargs = example_inputs(inputs, specs, batch, torch_dtype, takes_list)
+    args, kwargs = example_inputs(dict_for_forward(model, inputs), specs, batch, torch_dtype, takes_list)
 
     model = ready_for_pass(model, name, args, kwargs, channels_last)
     if torch_device.type == "meta":
@@ -220,6 +223,8 @@ def profile(
         notes.append(counting_note)
     model = counting.model
     shown = training if mode == "train" else inference
+    if training is not None:
+        carry_training_memory(shown.records, training.records)
     # The eval forward's fields in either mode: batch statistics would make every field the whole input.
     if fields is not None:
         fields.fill(shown.records, inference.records)

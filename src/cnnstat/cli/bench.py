@@ -60,16 +60,16 @@ def bench_command(
     reports = [profile(model, shape, batch=size, mode=mode, dtype=dtype, channels_last=channels_last, name=model)
                for model in models for size in batches]
     machine = probe(measure_on, threads, reprobe) if roofline else None
-    rows = []
-    with counting(len(reports), "bench") as progress:
-        for report in reports:
-            progress.update(f"{report.model} batch {report.batch}")
-            report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto",
-                                                   warn=not table_on_terminal(fmt, output), optimizer=optimizer,
-                                                   threads=threads, min_run_time=min_run_time, per_layer=False,
-                                                   compile=compile_)
-            rows.append(bench_row(report, machine))
-            progress.advance()
+    # Every configuration timed in turns (A B A B ...): a change of load hits them all alike.
+    with counting(1, "bench") as progress:
+        progress.update(f"{len(reports)} configuration(s) timed in turns")
+        measured = measure_or_fall_back(reports, measure_on, fall_back=device == "auto",
+                                        warn=not table_on_terminal(fmt, output), optimizer=optimizer, threads=threads,
+                                        min_run_time=min_run_time * len(reports), per_layer=False, compile=compile_)
+        progress.advance()
+    for report, found in zip(reports, measured):
+        report.measured = found
+    rows = [bench_row(report, machine) for report in reports]
     settings = {"device": str(measure_on), "mode": mode, "dtype": dtype, "channels_last": channels_last,
                 "compile": compile_, "optimizer": optimizer}
     machine_data = None
@@ -78,12 +78,12 @@ def bench_command(
                         "bandwidth_bytes_per_s": machine.bandwidth_bytes_per_s}
     view = bench_view(reports, rows, settings, machine_data)
     shown, chosen = choose_columns(view, columns)
-    emit(shown, fmt, output, json_data={"settings": settings, "machine": machine_data, "rows": rows}, chosen=chosen,
-         page=lambda: bench_html(view))
-    if plot:
+    if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.render.plots import bench_curves
 
         bench_curves(view, plot)
+    emit(shown, fmt, output, json_data={"settings": settings, "machine": machine_data, "rows": rows}, chosen=chosen,
+         page=lambda: bench_html(view))
 
 
 def bench_html(view) -> str:
