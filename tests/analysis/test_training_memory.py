@@ -44,3 +44,12 @@ def test_the_timeline_plot_is_written(tmp_path):
                    "timeline", "--format", "csv")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "t.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_summary_page_shows_the_timeline(tmp_path):
+    from tests.conftest import run_cli
+
+    page = tmp_path / "net.html"
+    assert run_cli("summary", "cifar_lenet", "--device", "meta", "-o", str(page)).returncode == 0
+    text = page.read_text()
+    assert "Live memory over one training step" in text and "peak at" in text
