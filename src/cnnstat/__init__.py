@@ -19,6 +19,8 @@ _LAZY = {
     "profile": "cnnstat.analysis",
     "Report": "cnnstat.analysis",
     "compare": "cnnstat.analysis",
+    "measured_report": "cnnstat.analysis.report",
+    "layer_frame": "cnnstat.frame.build",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -139,15 +139,14 @@ def test_square_brackets_print_as_written(invoke, tmp_path, monkeypatch):
 
 
 def test_compare_carries_the_measurement_and_its_warnings(invoke, monkeypatch):
-    import cnnstat.analysis.compare
+    from cnnstat.analysis import measure
+    from cnnstat.analysis.records import Machine, Measured
 
-    compare = sys.modules["cnnstat.analysis.compare"]
+    def fake_measure(report, device, **settings):  # a measurement with a wide spread, without the seconds of timing
+        return Measured(Machine("cpu", "test CPU", 1, "x"), "eval", None, 1, latency_ms=2.0, latency_iqr_ms=1.5, runs=5,
+                        throughput_per_s=500.0, measured_peak_bytes=10, spread_warning="block/conv: the spread is wide")
 
-    def fake_measure(report, device):  # a measurement with a wide spread, without the seconds of timing
-        figures = {"latency_ms": 2.0, "latency_iqr_ms": 1.5, "throughput_per_s": 500.0, "measured_peak_bytes": 10}
-        return figures, {"device_name": "test CPU", "threads": 1, "torch_version": "x"}, "block/conv: the spread is wide"
-
-    monkeypatch.setattr(compare, "measured_figures", fake_measure)
+    monkeypatch.setattr(measure, "measure_report", fake_measure)
     result = invoke("compare", "block/conv", "block/conv:k=5")  # --device auto: measured on cpu
     assert result.exit_code == 0, result.output
     assert "Latency x" in result.stdout and "device cpu" in result.stdout

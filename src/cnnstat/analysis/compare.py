@@ -7,10 +7,11 @@ mixes two ways of counting. Every static pass runs before any measurement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 from cnnstat.analysis.build import resolve_device
+from cnnstat.analysis.records import Machine
 from cnnstat.analysis.report import Report, profile
 from cnnstat.errors import CnnstatError
 from cnnstat.figures import keys
@@ -18,7 +19,6 @@ from cnnstat.figures import keys
 STATIC_FIGURES = keys("static")
 MEASURED_FIGURES = keys("measured")
 """What a measurement adds, in the key names of the JSON totals."""
-MACHINE_FIELDS = ("device_name", "threads", "torch_version")
 
 
 def format_options(options: Mapping[str, Any]) -> str:
@@ -45,7 +45,7 @@ class ModelSpec:
         return self.label or self.spec
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelFigures:
     """One model's row: what it is, its figures (raw counts and bytes), and ratios to the baseline."""
 
@@ -58,12 +58,13 @@ class ModelFigures:
     input_shape: tuple[int, ...]
     """With the batch dimension."""
     output_shape: tuple[int, ...]
+    """The first output's shape, with the batch dimension."""
     device: str
-    figures: dict[str, float | None]
+    figures: Mapping[str, float | None]
     """None where the analysis could not give a figure (its report's notes say why)."""
-    machine: dict[str, Any] = field(default_factory=dict)
-    """Device name, threads and torch version of the measured figures; empty on meta."""
-    ratios: dict[str, float | None] = field(default_factory=dict)
+    machine: Machine | None = None
+    """Where the measured figures were taken; None on meta."""
+    ratios: Mapping[str, float | None] = field(default_factory=dict)
     """``figure / baseline's figure`` for every figure both have."""
     spread_warning: str | None = None
     """Set when the measured latency's spread is wide (``cnnstat.analysis.measure.spread_warning``)."""
@@ -80,7 +81,7 @@ class ModelFigures:
             "input_shape": list(self.input_shape),
             "output_shape": list(self.output_shape),
             "device": self.device,
-            **self.machine,
+            **(machine_fields(self.machine) if self.machine else {}),
             **self.figures,
             **{f"{key}_ratio": value for key, value in self.ratios.items()},
             **({"spread_warning": self.spread_warning} if self.machine else {}),
@@ -91,14 +92,9 @@ def as_spec(model: str | ModelSpec) -> ModelSpec:
     return model if isinstance(model, ModelSpec) else ModelSpec(model)
 
 
-def measured_figures(report: Report, device: str) -> tuple[dict[str, float], dict[str, Any], str | None]:
-    """Latency, throughput and peak memory of the report's model on a real device, the
-    machine they hold for (device name, threads, torch version), and the spread warning."""
-    from cnnstat.analysis.measure import measure_report
-
-    measured = measure_report(report, resolve_device(device), per_layer=False)
-    machine = {key: getattr(measured, key) for key in MACHINE_FIELDS}
-    return {key: getattr(measured, key) for key in MEASURED_FIGURES}, machine, measured.spread_warning
+def machine_fields(machine: Machine) -> dict[str, Any]:
+    """A compared row's measured machine, in the row's own keys (its ``device`` stands apart)."""
+    return {"device_name": machine.device_name, "threads": machine.threads, "torch_version": machine.torch_version}
 
 
 def static_figures(model: str | ModelSpec, input_size: tuple[int, ...] | None = None,
@@ -110,25 +106,26 @@ def static_figures(model: str | ModelSpec, input_size: tuple[int, ...] | None = 
     entry = zoo_entry(spec.name)
     report = profile(spec.name, input_size, batch=batch, options=spec.options, device="meta")
     figures: dict[str, float | None] = {key: getattr(report.totals, key) for key in STATIC_FIGURES}
-    root_output = report.layers[0].output_shape or ()
     return ModelFigures(label=spec.shown_as, spec=spec.spec, model=report.model, family=entry.family if entry else "",
-                        input_shape=report.input_shape, output_shape=tuple(root_output[1:]), device="meta",
-                        figures=figures, report=report)
+                        input_shape=report.input_shape, output_shape=report.layers[0].output_shape or (),
+                        device="meta", figures=figures, report=report)
 
 
-def add_measured(row: ModelFigures, device: str) -> None:
-    """Measure the row's model on ``device`` (a real one) and add those figures to the row."""
-    measured, row.machine, row.spread_warning = measured_figures(row.report, device)
-    row.figures.update(measured)
-    row.device = device
+def add_measured(row: ModelFigures, device: str) -> ModelFigures:
+    """The row with its model measured on ``device`` (a real one): latency, throughput, peak memory."""
+    from cnnstat.analysis.measure import measure_report
+
+    assert row.report is not None
+    measured = measure_report(row.report, resolve_device(device), per_layer=False)
+    figures = {**row.figures, **{key: getattr(measured, key) for key in MEASURED_FIGURES}}
+    return replace(row, figures=figures, machine=measured.machine, spread_warning=measured.spread_warning,
+                   device=device)
 
 
 def figures_of(model: str | ModelSpec, input_size: tuple[int, ...] | None = None, batch: int = 1,
                device: str = "meta") -> ModelFigures:
     row = static_figures(model, input_size, batch)
-    if resolve_device(device).type != "meta":
-        add_measured(row, device)
-    return row
+    return add_measured(row, device) if resolve_device(device).type != "meta" else row
 
 
 def find_baseline(rows: Sequence[ModelFigures], baseline: str | None) -> ModelFigures:
@@ -142,13 +139,12 @@ def find_baseline(rows: Sequence[ModelFigures], baseline: str | None) -> ModelFi
                        f"{', '.join(row.label for row in rows)}")
 
 
-def add_ratios(rows: Sequence[ModelFigures], baseline: str | None = None) -> ModelFigures:
-    """Fill every row's ratios against the baseline row; returns the baseline."""
+def with_ratios(rows: Sequence[ModelFigures], baseline: str | None = None) -> list[ModelFigures]:
+    """Every row with its ratios against the baseline row."""
     base = find_baseline(rows, baseline)
-    for row in rows:
-        row.ratios = {key: value / base.figures[key] if value is not None and base.figures.get(key) else None
-                      for key, value in row.figures.items()}
-    return base
+    return [replace(row, ratios={key: value / base_value if value is not None and base_value else None
+                                 for key, value in row.figures.items() for base_value in [base.figures.get(key)]})
+            for row in rows]
 
 
 def compare(models: Sequence[str | ModelSpec], input_size: tuple[int, ...] | None = None, batch: int = 1,
@@ -160,7 +156,5 @@ def compare(models: Sequence[str | ModelSpec], input_size: tuple[int, ...] | Non
     rows = [static_figures(model, input_size, batch) for model in models]
     find_baseline(rows, baseline)  # a wrong name is refused before minutes of measuring
     if resolve_device(device).type != "meta":
-        for row in rows:
-            add_measured(row, device)
-    add_ratios(rows, baseline)
-    return rows
+        rows = [add_measured(row, device) for row in rows]
+    return with_ratios(rows, baseline)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Optional
 
 import typer
@@ -46,10 +47,12 @@ def bench_command(
     from rich.console import Console
     from rich.progress import Progress
 
-    from cnnstat.analysis import profile
     from cnnstat.analysis.measure import check_optimizer, pick_device
-    from cnnstat.analysis.roofline import probe
-    from cnnstat.cli.summary import measure_or_fall_back
+    from cnnstat.analysis.report import measured_report, profile
+    from cnnstat.analysis.roofline import peak_fraction, probe
+    from cnnstat.cli.errors import user_message
+    from cnnstat.cli.summary import say_how_measured
+    from cnnstat.frame.view import ProbedPeak
     from cnnstat.frame.views import bench_row, bench_view
     from cnnstat.render.emit import emit
 
@@ -60,28 +63,28 @@ def bench_command(
     # Every static pass first: a mistake in the last model is reported before any timing starts.
     reports = [profile(model, shape, batch=size, mode=mode, dtype=dtype, channels_last=channels_last)
                for model in models for size in batches]
-    machine = probe(measure_on, threads, reprobe) if roofline else None
-    rows = []
+    roof = probe(measure_on, threads, reprobe) if roofline else None
+    rows, measured = [], []
     stderr = Console(stderr=True)
     # Off when stderr is not a terminal: a transient bar would leave a blank line in a log.
     with Progress(console=stderr, transient=True, disable=not stderr.is_terminal) as progress:
         task = progress.add_task("bench", total=len(reports))
         for report in reports:
             progress.update(task, description=f"{report.model} batch {report.batch}")
-            report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto", optimizer=optimizer,
-                                                   threads=threads, min_run_time=min_run_time, per_layer=False,
-                                                   compile=compile_)
-            rows.append(bench_row(report, machine))
+            report = measured_report(report, measure_on, fall_back=device == "auto", optimizer=optimizer,
+                                     threads=threads, min_run_time=min_run_time, per_layer=False, compile=compile_)
+            say_how_measured(report, user_message)
+            measured.append(report)
+            rows.append(bench_row(report, peak_fraction(report, roof) if roof else None))
             progress.advance(task)
     settings = {"device": str(measure_on), "mode": mode, "dtype": dtype, "channels_last": channels_last,
                 "compile": compile_, "optimizer": optimizer}
-    machine_data = None
-    if machine:
-        machine_data = {"device_name": machine.device_name, "dtype": dtype, "peak_flops": machine.peak_flops[dtype],
-                        "bandwidth_bytes_per_s": machine.bandwidth_bytes_per_s}
-    view = bench_view(reports, rows, settings, machine_data)
+    peak = ProbedPeak(roof.machine.device_name, dtype, roof.peak_flops[dtype], roof.bandwidth_bytes_per_s) \
+        if roof else None
+    view = bench_view(measured, rows, settings, peak)
     shown, chosen = choose_columns(view, columns)
-    emit(shown, fmt, output, json_data={"settings": settings, "machine": machine_data, "rows": rows}, chosen=chosen,
+    emit(shown, fmt, output, json_data={"settings": settings, "machine": asdict(peak) if peak else None, "rows": rows},
+         chosen=chosen,
          page=lambda: bench_html(view))
     if plot:
         from cnnstat.render.plots import bench_curves

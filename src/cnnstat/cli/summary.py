@@ -56,8 +56,9 @@ def summary_command(
     inputs = parse_inputs(input)
     options = parse_set(set_)
 
-    from cnnstat.analysis import profile
     from cnnstat.analysis.measure import check_optimizer, pick_device
+    from cnnstat.analysis.report import measured_report, profile
+    from cnnstat.cli.errors import user_message
     from cnnstat.cli.progress import working
     from cnnstat.frame.views import layer_csv_view, summary_view
     from cnnstat.render.emit import emit, emit_json
@@ -73,8 +74,9 @@ def summary_command(
                          in_channels=in_channels, options=options)
         if measure_on is not None:
             status.update(f"{report.model}: measuring on {measure_on} (about {2 * min_run_time:g} s and more)")
-            report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto",
-                                                   optimizer=optimizer, threads=threads, min_run_time=min_run_time)
+            report = measured_report(report, measure_on, fall_back=device == "auto", optimizer=optimizer,
+                                     threads=threads, min_run_time=min_run_time)
+            say_how_measured(report, user_message)
         if plot and plot_metric in MEASURED_PLOT_METRICS and report.measured is None:
             raise CnnstatError(f"--plot-metric {plot_metric} needs a measurement, and {report.model} was not "
                                f"measured (see the note above); use --plot-metric macs or memory, or a smaller --batch")
@@ -82,19 +84,19 @@ def summary_command(
             from cnnstat.analysis.roofline import place_on_roofline, probe
 
             status.update(f"{report.model}: probing this machine's roofline")
-            report.roofline = place_on_roofline(report, probe(measure_on, threads, reprobe))
+            report = place_on_roofline(report, probe(measure_on, threads, reprobe))
     if fmt == "json" and not plot:
         emit_json(report.to_dict(), output)
         return
-    frame = report.to_frame()
     full = summary_view(report, depth)
     view, chosen = choose_columns(full, columns)
-    emit(view, fmt, output, json_data=report.to_dict() if fmt == "json" else None, csv_view=layer_csv_view(frame),
+    emit(view, fmt, output, json_data=report.to_dict() if fmt == "json" else None, csv_view=layer_csv_view(report),
          chosen=chosen, page=lambda: summary_html(report, full))
     if plot:
         from cnnstat.cli.plotting import summary_plot
+        from cnnstat.frame.build import layer_frame
 
-        summary_plot(report, frame, plot_metric, plot)
+        summary_plot(report, layer_frame(report), plot_metric, plot)
 
 
 def summary_html(report, table) -> str:
@@ -105,19 +107,9 @@ def summary_html(report, table) -> str:
     return summary_page(table, roofline_figure(report, None) if report.roofline is not None else None)
 
 
-def measure_or_fall_back(report, device, *, fall_back: bool, **settings):
-    """Measure ``report``'s model on ``device``; what the device cannot hold is an error, or,
-    with ``fall_back`` (the default device choice), a note on stderr and the static figures."""
-    from cnnstat.analysis.measure import OutOfMemory, measure_report
-    from cnnstat.cli.errors import user_message
-
-    try:
-        measured = measure_report(report, device, **settings)
-    except OutOfMemory as error:
-        if not fall_back:
-            raise
-        typer.echo(f"cnnstat: note: {user_message(error)}; showing the static figures only", err=True)
-        return None
-    if measured.spread_warning:
-        typer.echo(f"cnnstat: warning: {measured.spread_warning}", err=True)
-    return measured
+def say_how_measured(report, user_message) -> None:
+    """On stderr: why a report was not measured (static figures only), or a wide spread of its timings."""
+    if report.not_measured is not None:
+        typer.echo(f"cnnstat: note: {user_message(report.not_measured)}; showing the static figures only", err=True)
+    elif report.measured is not None and report.measured.spread_warning:
+        typer.echo(f"cnnstat: warning: {report.measured.spread_warning}", err=True)
