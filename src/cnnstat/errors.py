@@ -52,6 +52,14 @@ class InputRankError(InputSizeError):
                          f"not {shape_text(given)}")
 
 
+class InputTooLarge(InputSizeError):
+    """An input whose elements no tensor can address: its storage size overflows 64 bits."""
+
+    def __init__(self, model: str, shape: tuple[int, ...]) -> None:
+        self.model, self.shape = model, tuple(shape)
+        super().__init__(f"{model}: an input of {shape_text(shape)} holds more elements than a tensor can address")
+
+
 class ForwardError(CnnstatError):
     """The model's forward failed: names the module that raised and the shapes it got."""
 

@@ -25,7 +25,7 @@ def test_baseline_by_name_and_unknown_baseline():
 def test_inline_options_reach_the_module_and_input_applies_to_all():
     rows = compare([ModelSpec("block/conv", {"k": 3, "cin": 3, "cout": 10, "padding": None})], input_size=(3, 8, 8))
     assert rows[0].figures["params"] == 270
-    assert rows[0].output_shape == (1, 10, 8, 8)
+    assert rows[0].output_shape == (1, 10, 8, 8)  # with the batch, as input_shape
     assert rows[0].spec == "block/conv:k=3,cin=3,cout=10,padding=None"
 
 

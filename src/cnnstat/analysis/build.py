@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -14,7 +15,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from cnnstat.figures import shape_text
-from cnnstat.errors import CnnstatError, InputRankError, MissingInputSize, UnavailableDevice
+from cnnstat.errors import CnnstatError, InputRankError, InputTooLarge, MissingInputSize, UnavailableDevice
 from cnnstat.zoo.loader import BuildError, LoadedModel
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -165,6 +166,10 @@ def first_convolution(model: nn.Module) -> nn.Module | None:
     return None
 
 
+MAX_ELEMENT_BYTES = 16
+"""The widest element a tensor may have (complex128): a storage's bytes must fit a signed 64-bit size."""
+
+
 def check_inputs(name: str, specs: list[InputSpec], model: nn.Module, batch: int,
                  default: tuple[int, ...] | None = None) -> None:
     """Sizes of at least 1, and a first input of the rank the model's first layer takes: a Conv1d
@@ -174,6 +179,8 @@ def check_inputs(name: str, specs: list[InputSpec], model: nn.Module, batch: int
     for spec in specs:
         if not spec.size or any(d < 1 for d in spec.size):
             raise CnnstatError(f"every input dimension must be at least 1, got {shape_text(spec.size)}")
+        if math.prod((batch, *spec.size)) * MAX_ELEMENT_BYTES >= 2**63:
+            raise InputTooLarge(name, (batch, *spec.size))
     first = first_convolution(model)
     if first is None or specs[0].dtype is not None:
         return

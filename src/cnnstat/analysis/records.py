@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cnnstat.analysis.conditions import Conditions
 from cnnstat.figures import field_text
 
 Shape = tuple[int, ...]
@@ -186,6 +187,11 @@ class Measured:
     not a step) and where the hooked forward was not the slower (the overhead is lost in the noise)."""
     spread_warning: str | None = None
     """Set when the latency's IQR is wider than ``WIDE_SPREAD`` of its median."""
+    round_latency_ms: tuple[float, ...] | None = None
+    """The latency of each round of turns, in order: models timed in the same turns pair up round
+    by round (a ratio with its spread)."""
+    conditions: Conditions | None = None
+    """What decided a CPU timing (threads, CPU share, other load, clock; contention); None on CUDA."""
 
     @property
     def peak_ratio(self) -> float | None:
@@ -201,7 +207,15 @@ class Measured:
                 "throughput_per_s": self.throughput_per_s, "measured_peak_bytes": self.measured_peak_bytes,
                 "est_peak_bytes": self.est_peak_bytes, "hooked_latency_ms": self.hooked_latency_ms,
                 "hook_overhead": self.hook_overhead, "spread_warning": self.spread_warning,
-                "peak_ratio": self.peak_ratio}
+                **conditions_dict(self.conditions), "peak_ratio": self.peak_ratio}
+
+
+def conditions_dict(conditions: Conditions | None) -> dict[str, Any]:
+    """A timing's conditions in the JSON totals, beside its threads (None where not read: CUDA)."""
+    return {"cpu_share": conditions and conditions.cpu_share,
+            "other_load_cores": conditions and conditions.other_load_cores, "cores": conditions and conditions.cores,
+            "cpu_mhz": conditions and conditions.cpu_mhz, "single_thread_ms": conditions and conditions.single_thread_ms,
+            "contention": conditions and conditions.contention}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
 from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, SHAPE_HELP, MODELS_HELP, OUTPUT_OPTION, check_batch, choose_columns,
-                                 parse_set, parse_shape)
+                                 parse_set, parse_one_shape, parse_shape)
 from cnnstat.errors import CnnstatError
 
 SPEC_HELP = (MODELS_HELP + " Each may carry its own options after a colon: NAME:key=value,key=value, e.g. "
@@ -52,8 +52,11 @@ def emit_comparison(rows, hidden: Collection[str], facts, fmt: str, output: str 
 
     from cnnstat.render.html import figures_page
 
-    for warning in facts.warnings:
-        typer.echo(f"cnnstat: warning: {warning}", err=True)
+    from cnnstat.cli.progress import say, table_on_terminal
+
+    if not table_on_terminal(fmt, output):  # on the terminal, the table's footer says them
+        for warning in facts.warnings:
+            say(f"cnnstat: warning: {warning}")
     frame = comparison_frame(rows, extras)
     full = comparison_view(frame, hidden, facts)
     view, chosen = choose_columns(full, columns)
@@ -63,7 +66,7 @@ def emit_comparison(rows, hidden: Collection[str], facts, fmt: str, output: str 
 
 def compare_command(
     models: list[str] = typer.Argument(..., metavar="MODEL", help=SPEC_HELP),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help=SHAPE_HELP + " Applies to every model."),
+    input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=SHAPE_HELP + " Applies to every model."),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
     device: str = typer.Option("auto", "--device", help=AUTO_DEVICE_HELP),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="The model the ratios divide by "
@@ -89,7 +92,7 @@ def compare_command(
     if output:
         check_writable(output)
     check_plot(plot)
-    shape = parse_shape(input)
+    shape = parse_shape(parse_one_shape(input, "compare"))
     specs = [parse_model_spec(text, parse_set(set_)) for text in models]
 
     from cnnstat.analysis.compare import compare, find_baseline

@@ -11,6 +11,7 @@ from cnnstat import __version__
 from cnnstat.cli import compare, listing, report, state, study, summary
 from cnnstat.cli import bench
 from cnnstat.cli import crosscheck
+from cnnstat.cli import checkpoint, fit
 from cnnstat.cli import sweep
 from cnnstat.cli.errors import handle_errors, print_error
 from cnnstat.cli.help import UnixCommand, UnixGroup
@@ -49,6 +50,8 @@ app.command("study", cls=UnixCommand)(handle_errors(study.study_command))
 app.command("report", cls=UnixCommand)(handle_errors(report.report_command))
 app.command("crosscheck", cls=UnixCommand)(handle_errors(crosscheck.crosscheck_command))
 app.command("sweep", cls=UnixCommand)(handle_errors(sweep.sweep_command))
+app.command("fit", cls=UnixCommand)(handle_errors(fit.fit_command))
+app.command("checkpoint", cls=UnixCommand)(handle_errors(checkpoint.checkpoint_command))
 
 
 def _click_exception():

@@ -35,8 +35,10 @@ def check_plot_metric(metric: str, measured: bool) -> None:
 
 
 def plot_title(report) -> str:
+    from cnnstat.render.machine import threads_text
+
     machine = report.measured.machine if report.measured else None
-    where = f"{machine.device_name} ({machine.device}, {machine.threads} threads)" if machine else "device meta"
+    where = f"{machine.device_name} ({machine.device}, {threads_text(machine.threads)})" if machine else "device meta"
     return (f"{report.model}  input {shape_text(report.input_shape[1:])}  batch {report.batch}  "
             f"{report.dtype}  {report.mode}  {where}")
 

@@ -11,7 +11,7 @@ from cnnstat.errors import CnnstatError
 from cnnstat.cli.compare import AUTO_DEVICE_HELP
 from cnnstat.cli.plotting import MEASURED_PLOT_METRICS, PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
 from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION,
-                                 REPROBE_OPTION, SET_HELP, check_batch, check_depth, check_measure_options,
+                                 REPROBE_OPTION, SET_HELP, THREADS_HELP, TIMING_HELP, check_batch, check_depth, check_measure_options,
                                  check_positive, choose_columns, parse_inputs, parse_set)
 
 
@@ -25,8 +25,8 @@ def summary_command(
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
     device: str = typer.Option("auto", "--device",
                                help=AUTO_DEVICE_HELP),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads while measuring (default: torch's)."),
-    min_run_time: float = typer.Option(1.0, "--min-run-time", help="Seconds spent timing (split: whole model, layers)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
+    min_run_time: float = typer.Option(1.0, "--min-run-time", help=TIMING_HELP.format(what=" (split: whole model, layers)")),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam: add the optimizer step (--mode train)."),
     depth: Optional[int] = typer.Option(None, "--depth", "-d", help="Fold rows deeper than this into their parent."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
@@ -58,8 +58,7 @@ def summary_command(
 
     from cnnstat.analysis.measure import check_optimizer, pick_device
     from cnnstat.analysis.report import measured_report, profile
-    from cnnstat.cli.errors import user_message
-    from cnnstat.cli.progress import working
+    from cnnstat.cli.progress import table_on_terminal, working
     from cnnstat.frame.views import layer_csv_view, summary_view
     from cnnstat.render.emit import emit, emit_json
 
@@ -71,19 +70,19 @@ def summary_command(
         raise CnnstatError("--roofline needs a measurement: use --device auto, cpu or cuda, not meta")
     with working(f"{model}: counting on the meta device") as status:
         report = profile(model, inputs, batch=batch, mode=mode, dtype=dtype, device="meta", num_classes=classes,
-                         in_channels=in_channels, options=options)
+                         in_channels=in_channels, options=options, name=model)  # as the user wrote it
         if measure_on is not None:
-            status.update(f"{report.model}: measuring on {measure_on} (about {2 * min_run_time:g} s and more)")
+            status.update(f"{model}: measuring on {measure_on}: the whole model, then each layer")
             report = measured_report(report, measure_on, fall_back=device == "auto", optimizer=optimizer,
                                      threads=threads, min_run_time=min_run_time)
-            say_how_measured(report, user_message)
+            say_how_measured(report, warn=not table_on_terminal(fmt, output))
         if plot and plot_metric in MEASURED_PLOT_METRICS and report.measured is None:
             raise CnnstatError(f"--plot-metric {plot_metric} needs a measurement, and {report.model} was not "
                                f"measured (see the note above); use --plot-metric macs or memory, or a smaller --batch")
         if report.measured is not None and (roofline or plot_metric == "roofline" and plot):
             from cnnstat.analysis.roofline import place_on_roofline, probe
 
-            status.update(f"{report.model}: probing this machine's roofline")
+            status.update(f"{model}: probing this machine's roofline")
             report = place_on_roofline(report, probe(measure_on, threads, reprobe))
     if fmt == "json" and not plot:
         emit_json(report.to_dict(), output)
@@ -107,9 +106,15 @@ def summary_html(report, table) -> str:
     return summary_page(table, roofline_figure(report, None) if report.roofline is not None else None)
 
 
-def say_how_measured(report, user_message) -> None:
-    """On stderr: why a report was not measured (static figures only), or a wide spread of its timings."""
+def say_how_measured(report, warn: bool = True) -> None:
+    """On stderr: why a report was not measured (static figures only, the device cannot hold it),
+    and, with ``warn`` (not when the table's footer on the terminal says them), what makes its
+    timing less trustworthy."""
+    from cnnstat.cli.errors import user_message
+    from cnnstat.cli.progress import say
+    from cnnstat.frame.views import measured_warnings
+
     if report.not_measured is not None:
-        typer.echo(f"cnnstat: note: {user_message(report.not_measured)}; showing the static figures only", err=True)
-    elif report.measured is not None and report.measured.spread_warning:
-        typer.echo(f"cnnstat: warning: {report.measured.spread_warning}", err=True)
+        say(f"cnnstat: note: {user_message(report.not_measured)}; showing the static figures only")
+    for warning in measured_warnings(report.measured) if warn else []:
+        say(f"cnnstat: warning: {warning}")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from cnnstat.analysis.records import CONVENTIONS, LAYER_IDENTITY, ROW_LABEL, LayerRow, Machine
-from cnnstat.figures import Figure, figure, group, keys, shape_text
+from cnnstat.analysis.records import CONVENTIONS, LAYER_IDENTITY, ROW_LABEL, LayerRow, Measured
+from cnnstat.figures import KEPT_PRIORITY, Figure, figure, group, shape_text
 from cnnstat.frame.view import BenchFacts, Facts, ProbedPeak, SummaryFacts, SweepFacts, View
 
 if TYPE_CHECKING:
@@ -40,6 +40,14 @@ SUMMARY_HIDDEN = frozenset({"trainable_params"})
 """Figures of the data formats a summary's table leaves out (CSV, JSON and the DataFrame keep them)."""
 
 
+def measured_warnings(measured: Measured | None) -> list[str]:
+    """What makes a measurement less trustworthy: a wide spread, contention (each names its model)."""
+    if measured is None:
+        return []
+    candidates = (measured.spread_warning, measured.conditions and measured.conditions.contention)
+    return [warning for warning in candidates if warning]
+
+
 def layer_label(report: Report, row: LayerRow) -> str:
     """The row's short name: its last name part, the model's name for the root, and which call."""
     label = row.name.rsplit(".", 1)[-1] if row.name else report.model
@@ -57,10 +65,12 @@ def summary_view(report: Report, depth: int | None = None) -> View:
         | ({"achieved_flops_per_s": roofline.achieved_flops_per_s} if roofline else {})
     total = {ROW_LABEL: "Total", **{column.key: totals.get(column.key) for column in columns[1:]}}
     where = f"static pass on {report.device}" + (f", measured on {measured.machine.device}" if measured else "")
+    inputs = ", ".join(shape_text(shape) for shape in report.input_shapes)  # every input of a two-input model
     facts = SummaryFacts(
-        title=[report.model, f"input {shape_text(report.input_shape)}", report.dtype, report.mode, where],
+        title=[report.model, f"input{'s' if len(report.input_shapes) > 1 else ''} {inputs}", report.dtype,
+               report.mode, where],
         machine=measured.machine if measured else None, notes=list(report.notes),
-        warnings=[measured.spread_warning] if measured and measured.spread_warning else [],
+        warnings=measured_warnings(measured),
         totals=report.totals, measured=measured, conventions=CONVENTIONS, uncounted_ops=report.uncounted_ops,
         roofline=roofline, receptive_field=report.receptive_field, parts=report.parts)
     return View(columns, rows, facts, total=total, indent=[row.depth for row in shown])
@@ -113,12 +123,12 @@ def bench_view(reports: Sequence[Report], rows: Sequence[Mapping[str, Any]], set
     """``peak``: the machine's probed peak FLOP/s and bandwidth, with --roofline."""
     measured = next((report.measured for report in reports if report.measured is not None), None)
     notes = [f"{row['model']} at batch {row['batch']}: {row['skipped']}" for row in rows if row.get("skipped")]
-    facts = BenchFacts(title=[f"{key} {value}" for key, value in settings.items() if value not in (None, False)],
+    models = ", ".join(dict.fromkeys(str(row["model"]) for row in rows))
+    facts = BenchFacts(title=[models, *(f"{key} {value}" for key, value in settings.items() if value not in (None, False))],
                        machine=measured.machine if measured else None, notes=notes,
                        measured_mode=measured.mode if measured else None, peak=peak,
                        # Each warning names its model and batch already.
-                       warnings=[report.measured.spread_warning for report in reports
-                                 if report.measured and report.measured.spread_warning])
+                       warnings=[warning for report in reports for warning in measured_warnings(report.measured)])
     return View(group("bench", "bench_roofline") if peak else group("bench"), [dict(row) for row in rows], facts)
 
 
@@ -154,7 +164,7 @@ def crosscheck_views(result: CrossCheck) -> tuple[View, View]:
     skipped = [f"{tool}: {why}" for tool, why in result.skipped.items()]
     notes = ["Each tool's figure per leaf module (cnnstat: MACs); every one is predicted from our record by the "
              "tool's convention (see the rules table).", *(["Not run: " + "; ".join(skipped)] if skipped else [])]
-    layers = View([*group("crosscheck"), *(Figure(tool, tool, "raw") for tool in tools), figure("unexplained")], rows,
+    layers = View([*group("crosscheck"), *(Figure(tool, tool, "si", priority=KEPT_PRIORITY) for tool in tools), figure("unexplained")], rows,
                   Facts(title=[result.model, f"input {shape_text(result.input_shape)}: cnnstat vs {', '.join(tools)}"],
                         notes=notes))
     unexplained = len(result.unexplained)

@@ -104,7 +104,12 @@ def _human(column: Figure) -> Callable[[float], str]:
         return human_bytes
     if column.scale == "si":
         return human_count
-    return lambda value: f"{value:,.3g}"
+    return plain_tick
+
+
+def plain_tick(value: float) -> str:
+    """A tick in plain numbers (1,000 and 0.05, never 1e+03)."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def _log_axis(axes, which: str, column: Figure) -> None:
@@ -120,7 +125,7 @@ def _log_axis(axes, which: str, column: Figure) -> None:
         human = _human(column)
         tick = lambda value: human(value, 0)  # noqa: E731
     else:
-        tick = lambda value: f"{value:,.3g}"  # noqa: E731
+        tick = plain_tick
     axis = getattr(axes, f"{which}axis")
     axis.set_major_formatter(FuncFormatter(lambda value, _: tick(value)))
     low, high = getattr(axes, f"get_{which}lim")()

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Sequence
 from cnnstat.analysis.records import Measured, RooflineSummary
 from cnnstat.figures import shape_text
 from cnnstat.frame.view import SummaryFacts
-from cnnstat.render.machine import machine_line
+from cnnstat.render.machine import machine_line, threads_text
 from cnnstat.render.table import fixed
-from cnnstat.render.units import human_bytes, human_count, human_flop_rate
+from cnnstat.render.units import human_bytes, human_count, human_flop_rate, latency_pair
 
 if TYPE_CHECKING:
     from cnnstat.analysis.parts import Part
@@ -82,8 +82,9 @@ def field_line(field: FieldSummary) -> str:
 
 
 def roofline_line(roofline: RooflineSummary) -> str:
-    return (f"Roofline of {roofline.machine.device_name} ({roofline.machine.threads} threads, {roofline.dtype}; probed "
-            f"once and cached, --reprobe on an idle machine to renew): peak {human_flop_rate(roofline.peak_flops_per_s)}, "
+    return (f"Roofline of {roofline.machine.device_name} ({threads_text(roofline.machine.threads)}, {roofline.dtype}; "
+            f"probed once and cached, --reprobe on an idle machine to renew): peak "
+            f"{human_flop_rate(roofline.peak_flops_per_s)}, "
             f"bandwidth {human_bytes(roofline.bandwidth_bytes_per_s)}/s, ridge {roofline.ridge_flop_per_byte:.1f} "
             f"FLOP/byte (a layer below it is memory-bound); the model achieves "
             f"{human_flop_rate(roofline.achieved_flops_per_s)}, {roofline.peak_fraction:.1%} of peak")
@@ -92,8 +93,9 @@ def roofline_line(roofline: RooflineSummary) -> str:
 def measured_lines(m: Measured) -> list[str]:
     """The measured totals: latency, throughput, peak memory against the static estimate, and where."""
     step = "training step" if m.mode == "train" else "forward"
+    median, iqr = latency_pair(m.latency_ms, m.latency_iqr_ms)
     lines = [
-        f"Measured {step} latency: median {fixed(m.latency_ms, 3)} ms (IQR {fixed(m.latency_iqr_ms, 3)} ms, "
+        f"Measured {step} latency: median {median} ms (IQR {iqr} ms, "
         f"{m.runs} runs)   throughput: {fixed(m.throughput_per_s, 1)} items/s",
         machine_line(m.machine),
     ]
