@@ -186,6 +186,11 @@ _FIGURES = [
     Figure("gmacs", "GMACs", "float", decimals=3, priority=8, label="MACs in G, as torchvision publishes them"),
     Figure("counted_on", "Counted on", priority=6),
     Figure("convention", "Difference explained", wrap=True, priority=6),
+    # where the cost is: by layer type, by operator (cnnstat.frame.cost)
+    Figure("layer_type", "Layer type", priority=9),
+    Figure("operator", "Operator", priority=9),
+    Figure("calls", "Calls", "raw", priority=6),
+    Figure("macs_pct", "% MACs", "percent", priority=7, label="Share of the model's MACs"),
     # crosscheck
     Figure("cnnstat_macs", "cnnstat", "si", priority=8, label="cnnstat MACs"),
     Figure("unexplained", "Unexplained", wrap=True, priority=7),
@@ -228,6 +233,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "study_list": ("study", "title", "source"),
     "torchvision": ("model", "task", "weights", "input_shape", "inputs", "published_params", "params",
                     "published_gmacs", "gmacs", "macs", "counted_on", "convention"),
+    "by_type": ("layer_type", "calls", "params", "macs", "macs_pct", "flops", "activation_bytes"),
+    "by_operator": ("operator", "calls", "macs", "macs_pct", "flops"),
     "crosscheck": ("layer", "type", "cnnstat_macs"),
     "crosscheck_rules": ("tool", "rule", "layers", "difference"),
 }

@@ -163,7 +163,7 @@ def test_mobilenet_training_backward_is_about_twice_its_forward():
 
 def test_train_rows_carry_backward_macs():
     report = cnnstat.profile("mobilenet_v1", mode="train")
-    frame = cnnstat.layer_frame(report)
+    frame = report.to_frame()
     assert list(frame["backward_macs"]) == [layer.backward_macs for layer in report.layers]
     assert [row["backward_macs"] for row in report.to_dict()["layers"]] == list(frame["backward_macs"])
-    assert "backward_macs" not in cnnstat.layer_frame(cnnstat.profile("mobilenet_v1")).columns
+    assert "backward_macs" not in cnnstat.profile("mobilenet_v1").to_frame().columns

@@ -9,7 +9,7 @@ import pytest
 
 from tests.cli.test_hardening import assert_one_clear_line, in_process
 
-ONE_INPUT = ["compare", "bench", "sweep", "crosscheck"]
+ONE_INPUT = ["compare", "bench", "sweep", "crosscheck", "checkpoint"]
 
 
 @pytest.mark.parametrize("size", ["3x32.5x32", "3x1_0x32", "3x٣٢x32", "3x32x", "3x-32x32"])

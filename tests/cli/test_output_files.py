@@ -145,3 +145,76 @@ def test_a_model_that_calls_sys_exit_is_one_line(cli, tmp_path, device):
     result = cli("summary", f"{tmp_path}/chatty.py:Quits", "--device", device, "--min-run-time", "0.01")
     assert result.returncode == 2 and result.stdout == "" and "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1].startswith("cnnstat: error: ") and "sys.exit(3)" in result.stderr
+
+
+PER_TOKEN = """
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        input_size = (16,)
+
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(16, 4)
+
+        def forward(self, x):
+            return self.linear(x)
+"""
+
+
+def test_a_plot_that_cannot_be_drawn_stops_the_command_before_the_table(cli, tmp_path):
+    (tmp_path / "per_token.py").write_text(textwrap.dedent(PER_TOKEN))
+    result = cli("summary", f"{tmp_path}/per_token.py:Net", "--device", "meta", "--plot", str(tmp_path / "field.png"),
+                 "--plot-metric", "receptive-field")
+    assert_one_clear_line(result, "has no spatial input, so no receptive field to plot")
+    assert [p.name for p in tmp_path.iterdir()] == ["per_token.py"]
+
+
+DATA_DEPENDENT = """
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        input_size = (3, 8, 8)
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return y, len(y.nonzero())
+"""
+
+
+def test_fvcore_failing_inside_crosscheck_is_one_line(cli, tmp_path):
+    pytest.importorskip("fvcore")
+    (tmp_path / "dynamic.py").write_text(textwrap.dedent(DATA_DEPENDENT))
+    result = cli("crosscheck", f"{tmp_path}/dynamic.py:Net")
+    assert result.returncode == 1 and result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(
+        f"cnnstat: error: fvcore could not count {tmp_path}/dynamic.py:Net, so there is nothing to check against: "
+        "RuntimeError: ")
+
+
+def test_cuda_homes_notice_is_not_shown(invoke):
+    """A CUDA build of torch without a GPU logs "No CUDA runtime is found" when torch.utils.benchmark
+    first imports cpp_extension; the command line keeps that logger to errors."""
+    import logging
+
+    assert invoke(*SUMMARY, "--format", "csv").exit_code == 0
+    assert not logging.getLogger("torch.utils.cpp_extension").isEnabledFor(logging.WARNING)
+
+
+def test_a_plot_through_a_descriptor_is_written_as_bytes(invoke, tmp_path):
+    (tmp_path / "plot.png").symlink_to("/dev/stdout")
+    result = invoke(*SUMMARY, "--format", "csv", "-o", os.devnull, "--plot", str(tmp_path / "plot.png"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes.startswith(b"\x89PNG\r\n")
+
+
+def test_a_closed_stdout_is_one_line(tmp_path):
+    """`cnnstat ... >&-`: Python's stdout is None; the output has nowhere to go."""
+    result = subprocess.run([sys.executable, "-m", "cnnstat", *SUMMARY, "--format", "csv"], capture_output=False,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.close(1), timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr == "cnnstat: error: cannot write to stdout: it is closed; give -o FILE\n"

@@ -142,11 +142,13 @@ def test_compare_carries_the_measurement_and_its_warnings(invoke, monkeypatch):
     from cnnstat.analysis import measure
     from cnnstat.analysis.records import Machine, Measured
 
-    def fake_measure(report, device, **settings):  # a measurement with a wide spread, without the seconds of timing
-        return Measured(Machine("cpu", "test CPU", 1, "x"), "eval", None, 1, latency_ms=2.0, latency_iqr_ms=1.5, runs=5,
-                        throughput_per_s=500.0, measured_peak_bytes=10, spread_warning="block/conv: the spread is wide")
+    def fake_measure(reports, device, **settings):  # a measurement with a wide spread, without the seconds of timing
+        return [Measured(Machine("cpu", "test CPU", 1, "x"), "eval", None, 1, latency_ms=2.0,
+                         latency_iqr_ms=1.5, runs=5, throughput_per_s=500.0, measured_peak_bytes=10,
+                         spread_warning="block/conv: the spread is wide" if not index else None)
+                for index, _ in enumerate(reports)]
 
-    monkeypatch.setattr(measure, "measure_report", fake_measure)
+    monkeypatch.setattr(measure, "measure_reports", fake_measure)
     result = invoke("compare", "block/conv", "block/conv:k=5")  # --device auto: measured on cpu
     assert result.exit_code == 0, result.output
     assert "Latency x" in result.stdout and "device cpu" in result.stdout

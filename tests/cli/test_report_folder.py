@@ -48,3 +48,12 @@ def test_the_committed_reports_list_what_report_writes(fresh_reports):
     assert fresh == [line for line in committed if not line.startswith("torchvision.")]
     assert sorted(str(p.relative_to(fresh_reports)) for p in fresh_reports.rglob("*.*") if p.is_file()
                   and p.name != MANIFEST) == fresh[1:]
+
+
+@pytest.mark.parametrize("name, message", [("r" * 300, "File name too long"),
+                                           ("loop", "Too many levels of symbolic links")])
+def test_an_out_folder_no_file_system_takes(invoke, tmp_path, name, message):
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    assert_one_clear_line(in_process(invoke)("report", "--out", str(tmp_path / name), "--no-torchvision"),
+                          f"cannot create --out {tmp_path / name}: {message}")
+    assert [p.name for p in tmp_path.iterdir()] == ["loop"]

@@ -14,6 +14,7 @@ from cnnstat.analysis.build import resolve_device
 from cnnstat.analysis.records import Machine
 from cnnstat.analysis.report import Report, profile
 from cnnstat.errors import CnnstatError
+from cnnstat.shown import Shown
 from cnnstat.figures import keys
 
 STATIC_FIGURES = keys("static")
@@ -68,6 +69,13 @@ class ModelFigures:
     """``figure / baseline's figure`` for every figure both have."""
     spread_warning: str | None = None
     """Set when the measured latency's spread is wide (``cnnstat.analysis.measure.spread_warning``)."""
+    contention: str | None = None
+    """Set when other load decided the measured latency (``cnnstat.analysis.conditions``)."""
+    round_latency_ms: tuple[float, ...] | None = field(default=None, repr=False)
+    """The latency of each round of turns: rows measured together pair up round by round."""
+    ratio_spreads: Mapping[str, float] = field(default_factory=dict)
+    """IQR of a ratio taken round by round (``latency_ms``: each round's latency over the
+    baseline's in the same round)."""
     report: Report | None = field(default=None, repr=False, compare=False)
     """The static report behind the figures, for studies that read per-layer records."""
 
@@ -84,7 +92,8 @@ class ModelFigures:
             **(machine_fields(self.machine) if self.machine else {}),
             **self.figures,
             **{f"{key}_ratio": value for key, value in self.ratios.items()},
-            **({"spread_warning": self.spread_warning} if self.machine else {}),
+            **{f"{key}_ratio_iqr": value for key, value in self.ratio_spreads.items()},
+            **({"spread_warning": self.spread_warning, "contention": self.contention} if self.machine else {}),
         }
 
 
@@ -111,21 +120,24 @@ def static_figures(model: str | ModelSpec, input_size: tuple[int, ...] | None = 
                         device="meta", figures=figures, report=report)
 
 
-def add_measured(row: ModelFigures, device: str) -> ModelFigures:
-    """The row with its model measured on ``device`` (a real one): latency, throughput, peak memory."""
-    from cnnstat.analysis.measure import measure_report
+def add_measured(rows: Sequence[ModelFigures], device: str) -> list[ModelFigures]:
+    """The rows with their models measured on ``device`` (a real one), timed together in turns (a
+    change of load hits them all alike): latency, throughput, peak memory, and where."""
+    from cnnstat.analysis.measure import measure_reports
 
-    assert row.report is not None
-    measured = measure_report(row.report, resolve_device(device), per_layer=False)
-    figures = {**row.figures, **{key: getattr(measured, key) for key in MEASURED_FIGURES}}
-    return replace(row, figures=figures, machine=measured.machine, spread_warning=measured.spread_warning,
-                   device=device)
+    reports = [row.report for row in rows if row.report is not None]
+    measured = measure_reports(reports, resolve_device(device), per_layer=False)
+    return [replace(row, figures={**row.figures, **{key: getattr(found, key) for key in MEASURED_FIGURES}},
+                    machine=found.machine, spread_warning=found.spread_warning,
+                    contention=found.conditions.contention if found.conditions else None,
+                    round_latency_ms=found.round_latency_ms, device=device)
+            for row, found in zip(rows, measured)]
 
 
 def figures_of(model: str | ModelSpec, input_size: tuple[int, ...] | None = None, batch: int = 1,
                device: str = "meta") -> ModelFigures:
     row = static_figures(model, input_size, batch)
-    return add_measured(row, device) if resolve_device(device).type != "meta" else row
+    return add_measured([row], device)[0] if resolve_device(device).type != "meta" else row
 
 
 def find_baseline(rows: Sequence[ModelFigures], baseline: str | None) -> ModelFigures:
@@ -142,13 +154,39 @@ def find_baseline(rows: Sequence[ModelFigures], baseline: str | None) -> ModelFi
 def with_ratios(rows: Sequence[ModelFigures], baseline: str | None = None) -> list[ModelFigures]:
     """Every row with its ratios against the baseline row."""
     base = find_baseline(rows, baseline)
-    return [replace(row, ratios={key: value / base_value if value is not None and base_value else None
-                                 for key, value in row.figures.items() for base_value in [base.figures.get(key)]})
-            for row in rows]
+    rows_with_ratios = []
+    for row in rows:
+        ratios = {key: value / base_value if value is not None and base_value else None
+                  for key, value in row.figures.items() for base_value in [base.figures.get(key)]}
+        spreads = dict(row.ratio_spreads)
+        paired = paired_ratio(row.round_latency_ms, base.round_latency_ms)
+        if paired is not None:
+            ratios["latency_ms"], spreads["latency_ms"] = paired
+        rows_with_ratios.append(replace(row, ratios=ratios, ratio_spreads=spreads))
+    return rows_with_ratios
+
+
+def paired_ratio(rounds: Sequence[float] | None, base_rounds: Sequence[float] | None) -> tuple[float, float] | None:
+    """Median and IQR of ``rounds[i] / base_rounds[i]``: latencies timed in the same turns, so
+    each round's ratio saw one load; None unless both were timed in the same rounds."""
+    if not rounds or not base_rounds or len(rounds) != len(base_rounds):
+        return None
+    import statistics
+
+    ratios = [value / base for value, base in zip(rounds, base_rounds)]
+    if len(ratios) < 2:
+        return ratios[0], 0.0
+    quartiles = statistics.quantiles(ratios, n=4)
+    return statistics.median(ratios), quartiles[2] - quartiles[0]
+
+
+class Comparison(Shown, list):
+    """The rows of ``compare``, one ``ModelFigures`` per model: a list that shows itself as
+    ``cnnstat compare`` does (``print()``, a notebook, ``to_frame()``)."""
 
 
 def compare(models: Sequence[str | ModelSpec], input_size: tuple[int, ...] | None = None, batch: int = 1,
-            baseline: str | None = None, device: str = "meta") -> list[ModelFigures]:
+            baseline: str | None = None, device: str = "meta") -> Comparison:
     """Figures of every model (each at its own default input unless ``input_size`` is given),
     with ratios against ``baseline`` (default: the first model)."""
     if not models:
@@ -156,5 +194,5 @@ def compare(models: Sequence[str | ModelSpec], input_size: tuple[int, ...] | Non
     rows = [static_figures(model, input_size, batch) for model in models]
     find_baseline(rows, baseline)  # a wrong name is refused before minutes of measuring
     if resolve_device(device).type != "meta":
-        rows = [add_measured(row, device) for row in rows]
-    return with_ratios(rows, baseline)
+        rows = add_measured(rows, device)
+    return Comparison(with_ratios(rows, baseline))

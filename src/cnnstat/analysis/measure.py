@@ -176,6 +176,11 @@ def peak_memory(run: Callable[[], Any], device: torch.device, resident: list) ->
     return sum(_storages(resident).values()) + peak
 
 
+def resident_bytes(model: nn.Module, inputs: tuple, optimizer: torch.optim.Optimizer | None) -> int:
+    """Bytes of the tensors alive across steps (``resident_tensors``), each storage once."""
+    return sum(_storages(resident_tensors(model, inputs, optimizer)).values())
+
+
 def step_peak_bytes(model: nn.Module, inputs: tuple, step: Callable[[], Any], device: torch.device,
                     optimizer: torch.optim.Optimizer | None = None) -> int:
     """Peak bytes of one ``step()``, run after a warm-up step (lazy state already allocated)."""
@@ -511,6 +516,15 @@ def measure_report(report, device: torch.device, *, optimizer: str | None = None
                            per_layer=per_layer, compile=compile)[0]
 
 
+def check_report_fits(report, device: torch.device, optimizer: str | None, beside: int = 0) -> int | None:
+    """Refuse (``OutOfMemory``) a report's run that the device cannot hold beside ``beside`` bytes,
+    by the static estimate where it is validated; returns the estimate."""
+    estimate = static_peak_bytes(report.totals, report.mode, optimizer)
+    if report.memory_validated and estimate is not None:  # an estimate off by up to 2x decides nothing
+        check_fits(estimate + beside, device, f"{report.model} at batch {report.batch}")
+    return estimate
+
+
 def measure_reports(reports, device: torch.device, *, optimizer: str | None = None, threads: int | None = None,
                     min_run_time: float = 1.0, per_layer: bool = True, compile: bool = False) -> list[Measured]:
     """``measure_report`` of several reports (of one mode), their models built together and timed in
@@ -520,10 +534,8 @@ def measure_reports(reports, device: torch.device, *, optimizer: str | None = No
                 for report in reports]
     subjects = []
     for index, report in enumerate(reports):
-        estimate = static_peak_bytes(report.totals, report.mode, optimizer)
+        estimate = check_report_fits(report, device, optimizer, beside=sum(resident) - resident[index])
         what = f"{report.model} at batch {report.batch}"
-        if report.memory_validated and estimate is not None:  # an estimate off by up to 2x decides nothing
-            check_fits(estimate + sum(resident) - resident[index], device, what)
         with out_of_memory_as_error(device, what):
             model = report.recipe.build(device)
             inputs = report.recipe.inputs(device)

@@ -12,12 +12,12 @@ from torch import nn
 from torch.utils._pytree import tree_leaves
 
 from cnnstat.analysis.build import (BuildRecipe, InputSpec, build_model, check_inputs, check_mode, default_inputs,
-                                    dtype_name, example_inputs, input_specs, load_on, ready_for_pass,
-                                    resolve_device, resolve_dtype)
+                                    dict_for_forward, dtype_name, example_inputs, input_specs, load_on, peer_inputs,
+                                    ready_for_pass, resolve_device, resolve_dtype)
 from cnnstat.analysis.fallback import Counting
-from cnnstat.analysis.measure import measure_report
+from cnnstat.analysis.measure import check_report_fits, measure_reports
 from cnnstat.analysis.parts import Part, parts_of
-from cnnstat.analysis.memory import unvalidated_layers, unvalidated_note
+from cnnstat.analysis.memory import carry_training_memory, unvalidated_layers, unvalidated_note
 from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_meta
 from cnnstat.analysis.profiler import BackwardError, PassResult
 from cnnstat.analysis.receptive_field import FieldSummary, ReceptiveFields, field_summary
@@ -26,9 +26,11 @@ from cnnstat.analysis.records import (CONVENTIONS, LAYER_IDENTITY, ROW_LABEL, La
 from cnnstat.analysis.registry import OpRules, default_rules
 from cnnstat.errors import CnnstatError, ForwardError, OutOfMemory
 from cnnstat.figures import keys
+from cnnstat.shown import Shown
 
-@dataclass(frozen=True)
-class Report:
+
+@dataclass(frozen=True, repr=False)  # a short repr and the display methods come from Shown
+class Report(Shown):
     """One model at one input: a row per module call, the model's totals and, once measured
     (``measured_report``), what a real device found. Immutable: measuring returns a new report."""
 
@@ -148,15 +150,33 @@ def with_measured(report: Report, measured: Measured) -> Report:
 
 
 def measured_report(report: Report, device: torch.device, *, fall_back: bool = False, **settings: Any) -> Report:
-    """``report`` measured on ``device`` (``cnnstat.analysis.measure.measure_report`` takes the
-    settings). What the device cannot hold is an error or, with ``fall_back`` (the default choice
-    of device), the static report with the reason in ``not_measured``."""
+    """``report`` measured on ``device`` (``measured_reports`` of one report)."""
+    return measured_reports([report], device, fall_back=fall_back, **settings)[0]
+
+
+def measured_reports(reports: Sequence[Report], device: torch.device, *, fall_back: bool = False,
+                     **settings: Any) -> list[Report]:
+    """``reports`` measured on ``device``, timed together in turns (a change of load hits them all
+    alike; ``cnnstat.analysis.measure.measure_reports`` takes the settings). What the device cannot
+    hold is an error or, with ``fall_back`` (the default choice of device), the static report with
+    the reason in ``not_measured``."""
+    refused: dict[int, OutOfMemory] = {}
+    for index, report in enumerate(reports):
+        try:
+            check_report_fits(report, device, settings.get("optimizer"))
+        except OutOfMemory as error:
+            if not fall_back:
+                raise
+            refused[index] = error
+    measurable = [report for index, report in enumerate(reports) if index not in refused]
     try:
-        return with_measured(report, measure_report(report, device, **settings))
-    except OutOfMemory as error:
+        found = iter(measure_reports(measurable, device, **settings) if measurable else [])
+    except OutOfMemory as error:  # beyond the estimate: a model whose memory it does not hold
         if not fall_back:
             raise
-        return replace(report, not_measured=error)
+        return [replace(report, not_measured=refused.get(index, error)) for index, report in enumerate(reports)]
+    return [replace(report, not_measured=refused[index]) if index in refused else with_measured(report, next(found))
+            for index, report in enumerate(reports)]
 
 
 @dataclass
@@ -218,12 +238,14 @@ def profile(
     """
     check_mode(mode)
     torch_dtype = resolve_dtype(dtype)
+    input_size, inputs = peer_inputs(input_size, inputs)
     subject = _subject(model_or_name, input_size, inputs, name, num_classes, in_channels, options)
     if inputs is None:
         if subject.specs is None:
             raise CnnstatError(f"{subject.name}: give input_size (C, H, W) or example inputs")
         check_inputs(subject.name, subject.specs, subject.model, batch, subject.default)
-    args, kwargs = example_inputs(inputs, subject.specs, batch, torch_dtype, subject.takes_list)
+    args, kwargs = example_inputs(dict_for_forward(subject.model, inputs), subject.specs, batch, torch_dtype,
+                                  subject.takes_list)
     passes = _count(subject, args, kwargs, mode, torch_dtype, resolve_device(device), channels_last,
                     default_rules().extended(rules))
     input_shapes = tuple(tuple(t.shape) for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor))
@@ -284,6 +306,8 @@ def _report(subject: _Subject, passes: _Passes, mode: str, dtype: torch.dtype, a
             kwargs: dict[str, Any], batch: int, recipe: BuildRecipe) -> Report:
     """The report of the counted passes: the rows of the pass shown, totals, notes."""
     shown = passes.training if mode == "train" and passes.training is not None else passes.inference
+    if passes.training is not None:
+        carry_training_memory(shown.records, passes.training.records)
     notes = passes.notes
     fields = passes.fields
     # The eval forward's fields in either mode: batch statistics would make every field the whole input.

@@ -18,6 +18,7 @@ from cnnstat.analysis.records import Fit, Machine
 from cnnstat.analysis.report import Report, measured_report, profile
 from cnnstat.figures import shape_text
 from cnnstat.errors import CnnstatError
+from cnnstat.shown import Shown
 
 DEFAULT_INPUTS = ((3, 128, 128), (3, 224, 224), (3, 320, 320), (3, 512, 512))
 DEFAULT_BATCHES = (1, 8, 32)
@@ -62,8 +63,8 @@ class FixedLayer:
     """At batch 1-equivalent: the MACs at the sweep's smallest batch."""
 
 
-@dataclass
-class SweepResult:
+@dataclass(repr=False)  # a short repr and the display methods come from Shown
+class SweepResult(Shown):
     model: str
     device: str
     dtype: str

@@ -46,7 +46,7 @@ def bench_command(
     check_plot(plot)
 
     from cnnstat.analysis.measure import check_optimizer, pick_device
-    from cnnstat.analysis.report import measured_report, profile
+    from cnnstat.analysis.report import measured_reports, profile
     from cnnstat.analysis.roofline import peak_fraction, probe
     from cnnstat.cli.progress import counting, table_on_terminal
     from cnnstat.cli.summary import say_how_measured
@@ -62,29 +62,27 @@ def bench_command(
     reports = [profile(model, shape, batch=size, mode=mode, dtype=dtype, channels_last=channels_last, name=model)
                for model in models for size in batches]
     roof = probe(measure_on, threads, reprobe) if roofline else None
-    rows, measured = [], []
-    with counting(len(reports), "bench") as progress:
-        for report in reports:
-            progress.update(f"{report.model} batch {report.batch}")
-            report = measured_report(report, measure_on, fall_back=device == "auto", optimizer=optimizer,
-                                     threads=threads, min_run_time=min_run_time, per_layer=False, compile=compile_)
-            say_how_measured(report, warn=not table_on_terminal(fmt, output))
-            measured.append(report)
-            rows.append(bench_row(report, peak_fraction(report, roof) if roof else None))
-            progress.advance()
+    # Every configuration timed in turns (A B A B ...): a change of load hits them all alike.
+    with counting(1, "bench") as progress:
+        progress.update(f"{len(reports)} configuration(s) timed in turns")
+        measured = measured_reports(reports, measure_on, fall_back=device == "auto", optimizer=optimizer,
+                                    threads=threads, min_run_time=min_run_time * len(reports), per_layer=False,
+                                    compile=compile_)
+        progress.advance()
+    say_how_measured(measured, warn=not table_on_terminal(fmt, output))
+    rows = [bench_row(report, peak_fraction(report, roof) if roof else None) for report in measured]
     settings = {"device": str(measure_on), "mode": mode, "dtype": dtype, "channels_last": channels_last,
                 "compile": compile_, "optimizer": optimizer}
     peak = ProbedPeak(roof.machine.device_name, dtype, roof.peak_flops[dtype], roof.bandwidth_bytes_per_s) \
         if roof else None
     view = bench_view(measured, rows, settings, peak)
     shown, chosen = choose_columns(view, columns)
-    emit(shown, fmt, output, json_data={"settings": settings, "machine": asdict(peak) if peak else None, "rows": rows},
-         chosen=chosen,
-         page=lambda: bench_html(view))
-    if plot:
+    if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.render.plots import bench_curves
 
         bench_curves(view, plot)
+    emit(shown, fmt, output, json_data={"settings": settings, "machine": asdict(peak) if peak else None, "rows": rows},
+         chosen=chosen, page=lambda: bench_html(view))
 
 
 def bench_html(view) -> str:

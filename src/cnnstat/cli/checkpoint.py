@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from cnnstat.cli.options import (FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, SHAPE_HELP, check_batch,
-                                 parse_set, parse_shape)
+                                 parse_one_shape, parse_set, parse_shape)
 from cnnstat.errors import CnnstatError
 
 
@@ -16,7 +16,7 @@ def checkpoint_command(
     blocks: Optional[str] = typer.Option(None, "--blocks", "--checkpoint", metavar="NAMES",
                                          help="Modules to checkpoint, e.g. layer3 or layer2,layer3 (each alone, "
                                               "then all together). Default: each top-level block."),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
+    input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam: count its state in the peak."),
@@ -37,7 +37,7 @@ def checkpoint_command(
     check_batch(batch)
     if output:
         check_writable(output)
-    shape = parse_shape(input)
+    shape = parse_shape(parse_one_shape(input, "checkpoint"))
     names = [name.strip() for name in (blocks or "").split(",") if name.strip()] or None
     options = parse_set(set_)
 

@@ -39,8 +39,21 @@ def comparison_facts(rows, title: str, notes: Sequence[str]):
     from cnnstat.render.compare import PEAK_NOTE
 
     return Facts(title=[title], machine=rows[0].machine,
-                 notes=[*notes, CONVENTIONS, PEAK_NOTE],
-                 warnings=[row.spread_warning for row in rows if row.spread_warning])  # each names its model
+                 notes=[*notes, *latency_ratio_notes(rows), CONVENTIONS, PEAK_NOTE],
+                 warnings=[warning for row in rows for warning in (row.spread_warning, row.contention)
+                           if warning])  # each names its model
+
+
+def latency_ratio_notes(rows) -> list[str]:
+    """How the latency ratios were taken, with each one's spread, where the models were timed together."""
+    spreads = [(row.label, row.ratios["latency_ms"], row.ratio_spreads["latency_ms"]) for row in rows
+               if "latency_ms" in row.ratio_spreads]
+    if len(spreads) < 2:
+        return []
+    rounds = len(rows[0].round_latency_ms or ())
+    each = "; ".join(f"{label} x{ratio:.3f} (IQR {spread:.3f})" for label, ratio, spread in spreads)
+    return [f"Latency x: the models were timed in turns (A B A B ..., {rounds} rounds) and each ratio is the median "
+            f"of its round-by-round ratios: {each}."]
 
 
 def emit_comparison(rows, hidden: Collection[str], facts, fmt: str, output: str | None, columns: str | None = None,
@@ -109,9 +122,9 @@ def compare_command(
     inputs = shape_text(shape) if shape else "each model's own"
     title = f"{' vs '.join(row.label for row in rows)}  (input {inputs}, batch {batch}, device {where})"
     ratio_note = f"Columns \"... x\": each model's figure / {base}'s (x0.5: half of {base}'s)."
-    emit_comparison(rows, COMPARE_HIDDEN, comparison_facts(rows, title, [ratio_note]), fmt, output, columns)
-    if plot:
+    if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.frame.compare import comparison_frame
         from cnnstat.render.plots import COMPARE_FIGURES, LATENCY, study_bars
 
         study_bars(comparison_frame(rows), title, plot, (*COMPARE_FIGURES, LATENCY))
+    emit_comparison(rows, COMPARE_HIDDEN, comparison_facts(rows, title, [ratio_note]), fmt, output, columns)

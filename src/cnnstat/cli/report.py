@@ -113,14 +113,14 @@ def report_command(
     from cnnstat.zoo import get_entry, list_models
 
     resolve_device(device)  # before any folder is made
-    if out.exists() and not out.is_dir():
-        raise CnnstatError(f"--out {out} is a file, not a directory; give a folder to write the reports into")
     studies = list_studies()
     with_torchvision = torchvision and _has_torchvision()
     written = [*ZOO_FILES, *(f"studies/{study.name}.{suffix}" for study in studies for suffix in ("md", "csv", "png")),
                *(TORCHVISION_FILES if with_torchvision else ())]
-    listed = files_of_earlier_reports(out, written)
-    try:
+    try:  # a name too long for the file system fails the first look at it
+        if out.exists() and not out.is_dir():
+            raise CnnstatError(f"--out {out} is a file, not a directory; give a folder to write the reports into")
+        listed = files_of_earlier_reports(out, written)
         (out / "studies").mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise CnnstatError(f"cannot create --out {out}: {error.strerror}; give a folder you can write") from None

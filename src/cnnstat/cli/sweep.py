@@ -69,9 +69,9 @@ def sweep_command(
                        threads=threads, min_run_time=min_run_time)
     full = sweep_view(result)
     view, chosen = choose_columns(full, columns)
-    emit(view, fmt, output, json_data=result.to_dict() if fmt == "json" else None, csv_view=sweep_csv_view(result),
-         chosen=chosen, page=lambda: sweep_html(full))
-    if plot:
+    if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.render.plots import sweep_curves
 
         sweep_curves(full, plot)
+    emit(view, fmt, output, json_data=result.to_dict() if fmt == "json" else None, csv_view=sweep_csv_view(result),
+         chosen=chosen, page=lambda: sweep_html(full))

@@ -160,13 +160,16 @@ def heading(table: View) -> str:
     return " · ".join(part.strip() for part in table.title.split("  ") if part.strip())
 
 
-def summary_page(table: View, roofline_svg: str | None = None) -> str:
+def summary_page(table: View, roofline_svg: str | None = None, costs: Sequence[View] = ()) -> str:
     """The layer table of `cnnstat summary` (tree, sortable, filterable, foldable), bars of its
-    per-layer figures linked to the rows, the facts of its footer, and the roofline if measured."""
+    per-layer figures linked to the rows, the facts of its footer, the cost summed by layer
+    type and by operator (``costs``), and the roofline if measured."""
     layers = _html_table(table, "layers", tree=True)
+    sums = [{"title": view.facts.title[-1].capitalize(), "notes": view.facts.notes,
+             "table": _html_table(view, f"cost-{position}")} for position, view in enumerate(costs)]
     return _render("summary.html.j2", page_title=table.title, heading=heading(table),
                    subtitle="cnnstat summary: what each layer costs", fact_lines=footer_lines(table), table=layers,
-                   bar_strips=_strips(table, layers), roofline_svg=_trusted(roofline_svg))
+                   bar_strips=_strips(table, layers), roofline_svg=_trusted(roofline_svg), costs=sums)
 
 
 def figures_page(table: View, subtitle: str, plot_svg: str | None = None, charts: bool = True) -> str:

@@ -391,3 +391,33 @@ def receptive_field_plot(layers: Sequence[Mapping[str, Any]], input_size: Sequen
     axes.legend(fontsize=7, loc="lower right")
     axes.set_title(title, fontsize=10)
     return _save(figure, path)
+
+
+def memory_timeline_plot(live_bytes: Sequence[int], backward_from: int, peak_layer: str,
+                         measured_live_bytes: Sequence[int] | None, title: str, path) -> str | None:
+    """Live bytes over one training step, forward then backward, each series against its own
+    progress through the step (the estimate follows the meta device's allocations, the
+    measurement the CPU allocator's); the estimated peak and the layer running at it marked."""
+    plt = _pyplot()
+    series = [("estimated (static pass)", live_bytes, "C0")]
+    if measured_live_bytes:
+        series.append(("measured (CPU allocator)", measured_live_bytes, "C1"))
+    divisor, unit = column_unit(figure("activation_bytes"), [max(values) for _, values, _ in series])
+    figure_, axes = plt.subplots(figsize=(10, 5))
+    for label, values, colour in series:
+        steps = len(values) - 1 or 1
+        axes.plot([index / steps for index in range(len(values))], [value / divisor for value in values],
+                  color=colour, linewidth=1, label=f"{label}: peak {max(values) / divisor:,.1f} {unit}")
+    steps = len(live_bytes) - 1 or 1
+    axes.axvline(backward_from / steps, color="grey", linestyle=":", linewidth=1)
+    axes.annotate("backward", (backward_from / steps, 0), xytext=(3, 3), textcoords="offset points", fontsize=7)
+    peak_at = max(range(len(live_bytes)), key=live_bytes.__getitem__)
+    axes.plot([peak_at / steps], [live_bytes[peak_at] / divisor], "v", color="C0")
+    axes.annotate(f"peak at {peak_layer or 'the model'}", (peak_at / steps, live_bytes[peak_at] / divisor),
+                  xytext=(4, 4), textcoords="offset points", fontsize=8)
+    axes.set_xlabel("progress through one training step (allocations and frees, in order)")
+    axes.set_ylabel(f"live memory ({unit})")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=7, loc="upper left")
+    axes.set_title(title, fontsize=10)
+    return _save(figure_, path)

@@ -100,6 +100,14 @@ def parse_spec(spec: str) -> ParsedSpec:
     return ParsedSpec("import", head, tail)
 
 
+def load_callable(spec: str) -> Callable[..., Any]:
+    """The function a ``pkg.module:name`` or ``file.py:name`` spec names (``summary --inputs``)."""
+    parsed = parse_spec(spec)
+    if parsed.kind not in ("import", "file"):
+        raise CnnstatError(f"{spec}: name a function as pkg.module:make_inputs or file.py:make_inputs")
+    return _user_factory(spec, parsed)[0]
+
+
 def split_inline_options(text: str) -> tuple[str, str | None]:
     """``'block/conv:k=3'`` -> (``'block/conv'``, ``'k=3'``); ``'pkg.mod:build:width=2'`` ->
     (``'pkg.mod:build'``, ``'width=2'``); no options -> (text, None). Options follow the
@@ -220,11 +228,13 @@ def _check_signature(spec: str, factory: Callable[..., Any], options: Mapping[st
 
 
 def _raised_at(error: BaseException) -> str:
-    """`` (file.py, line 12)``: the innermost line outside torch that raised ``error``."""
+    """`` (file.py, line 12)``: the innermost line that raised ``error`` outside torch, the import
+    machinery ("<frozen importlib._bootstrap>") and this loader."""
     import torch
 
     torch_folder = str(Path(torch.__file__).parent)
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if not frame.filename.startswith(torch_folder)]
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if not frame.filename.startswith((torch_folder, "<")) and frame.filename != __file__]
     return f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})" if frames else ""
 
 
@@ -282,7 +292,7 @@ def _user_factory(spec: str, parsed: ParsedSpec) -> tuple[Callable[..., Any], Pa
 def _importable_from(folder: Path):
     """``folder`` first on ``sys.path`` meanwhile, as ``python file.py`` puts it. Its modules win
     over same-named ones that another model's folder left in ``sys.modules`` (two model files,
-    each beside its own helpers.py); ``sys.path`` and those modules are as they were after."""
+    each beside its own layers.py); ``sys.path`` and those modules are as they were after."""
     names = {entry.stem if entry.suffix == ".py" else entry.name for entry in _entries(folder)}
     left = {name for name in names - sys.stdlib_module_names if _left_by_another_model(sys.modules.get(name), folder)}
     shadowed = {name: module for name, module in sys.modules.items() if name.partition(".")[0] in left}
@@ -348,19 +358,44 @@ class _WatchedArgv(list):
         return super().__len__()
 
 
+class _Held(io.TextIOBase):
+    """stderr while a model file is imported: what is written is held until ``release``, then
+    written through to ``target``; a logging handler or a stream the file kept stays usable after."""
+
+    def __init__(self, target: Any) -> None:
+        self.target, self.held = target, []
+
+    def write(self, text: str) -> int:
+        if self.held is None:
+            return self.target.write(text)
+        self.held.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.held is None:
+            self.target.flush()
+
+    def release(self, show: bool) -> str:
+        """Stop holding; write what was held to ``target`` when ``show``. Returns it."""
+        text, self.held = "".join(self.held or ()), None
+        if show:
+            self.target.write(text)
+        return text
+
+
 @contextlib.contextmanager
 def _run_as_script_would(path: Path):
     """While a model file is imported: ``sys.argv`` as ``python file.py`` gives it (watched), and
-    what the file prints held back; it reaches stderr once the import succeeds (stdout is data)."""
+    what the file prints (stdout is data: to stderr) held back until the import succeeds."""
     saved_argv, argv = sys.argv, _WatchedArgv([str(path)])
-    printed = io.StringIO()
+    printed = _Held(sys.stderr)
     sys.argv = argv
     try:
         with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             yield argv, printed
     finally:
         sys.argv = saved_argv
-    sys.stderr.write(printed.getvalue())
+    printed.release(show=True)
 
 
 def _load_file(spec: str, path: Path):
@@ -378,7 +413,7 @@ def _load_file(spec: str, path: Path):
             loader.exec_module(module)
     except (Exception, SystemExit) as error:
         del sys.modules[module_name]
-        raise CnnstatError(_import_failure(spec, path, error, argv.read, printed.getvalue())) from None
+        raise CnnstatError(_import_failure(spec, path, error, argv.read, printed.release(show=False))) from None
     return module
 
 
