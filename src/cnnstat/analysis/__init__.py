@@ -1,6 +1,7 @@
 """Static analysis (meta device) and measurement of a model: records -> Report.
 
-Loaded lazily: the torch-free modules (``records``) can be imported without torch."""
+Loaded lazily: the torch-free modules (``records``) can be imported without torch. ``compare()``
+is ``cnnstat.compare`` (here the name is its module's)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ _LAZY = {
     "profile": "cnnstat.analysis.report",
     "ModelFigures": "cnnstat.analysis.compare",
     "ModelSpec": "cnnstat.analysis.compare",
-    "compare": "cnnstat.analysis.compare",
 }
 
 __all__ = sorted(_LAZY)
