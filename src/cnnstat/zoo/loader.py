@@ -35,7 +35,10 @@ from typing import Any, Callable, Mapping
 from torch import nn
 
 from cnnstat.errors import CnnstatError, UnknownModelError, first_line
-from cnnstat.zoo._registry import ModelEntry, get_entry
+from cnnstat.zoo import _torchvision
+from cnnstat.zoo._hub import check_hub_model
+from cnnstat.zoo._registry import ModelEntry, create_model, get_entry
+from cnnstat.zoo._torchvision_compat import import_torchvision, import_torchvision_if_installed
 
 HUBS = ("torchvision", "timm")
 TIMM_INPUT_SIZE = (3, 224, 224)
@@ -123,8 +126,6 @@ def load_model(spec: str, num_classes: int | None = None, in_channels: int | Non
     parsed = parse_spec(spec)
     kwargs = dict(options or {})
     if parsed.kind == "zoo":
-        from cnnstat.zoo._registry import create_model
-
         entry = get_entry(parsed.target)
         input_size = entry.input_size if in_channels is None else (in_channels, *entry.input_size[1:])
         module = _call(spec, lambda: create_model(entry.name, num_classes, in_channels, **kwargs))
@@ -134,9 +135,6 @@ def load_model(spec: str, num_classes: int | None = None, in_channels: int | Non
     if in_channels is not None:
         kwargs["in_chans" if parsed.kind == "timm" else "in_channels"] = in_channels
     if parsed.kind == "torchvision":
-        from cnnstat.zoo import _torchvision
-        from cnnstat.zoo._torchvision_compat import import_torchvision
-
         torchvision = _import_extra("torchvision", import_torchvision)
         built = _call(spec, lambda: _torchvision.build(spec, torchvision, parsed.target, kwargs))
         first, *more = built.input_sizes
@@ -176,22 +174,15 @@ def _import_extra(package: str, importer: Callable[[str], Any] = importlib.impor
                            f"pip install 'cnnstat[{package}]' torch=={torch.__version__.split('+')[0]}") from None
 
 
-def check_hub_model(spec: str, hub: str, name: str, names: list[str]) -> None:
-    """Refuse a model the hub (torchvision, timm) does not have, with its closest names."""
-    if name not in names:
-        matches = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(matches)}?" if matches else ""
-        raise CnnstatError(f"{spec}: {hub} has no model {name!r}{hint}")
-
-
 def _timm_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
+    import_torchvision_if_installed()  # timm imports it
     timm = _import_extra("timm")
     check_hub_model(spec, "timm", parsed.target, timm.list_models())
     return lambda **kwargs: timm.create_model(parsed.target, pretrained=False, **kwargs)
 
 
 def _user_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
-    module = _load_file(spec, Path(parsed.target)) if parsed.kind == "file" else _import(spec, parsed.target)
+    module = _user_module(spec, parsed)
     if not hasattr(module, parsed.attr):
         defined = sorted(name for name, value in vars(module).items()
                          if callable(value) and not name.startswith("_") and getattr(value, "__module__", None) == module.__name__)
@@ -203,6 +194,20 @@ def _user_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
         raise CnnstatError(f"{spec}: not a model factory: {parsed.attr} is a {type(factory).__name__}, "
                            "not a class or function returning a torch.nn.Module")
     return factory
+
+
+def _user_module(spec: str, parsed: ParsedSpec):
+    def load():
+        return _load_file(spec, Path(parsed.target)) if parsed.kind == "file" else _import(spec, parsed.target)
+
+    try:
+        return load()
+    except CnnstatError:
+        # Its import of torchvision failed where torchvision's operators do not load: once they
+        # are defined, run it again.
+        if not import_torchvision_if_installed():
+            raise
+        return load()
 
 
 @contextlib.contextmanager
