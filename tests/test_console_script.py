@@ -1,6 +1,6 @@
 """One run of the installed ``cnnstat`` script per command: the entry point pip writes, in a
 fresh interpreter, its output parsed back. Everything else about the commands is tested in
-process (``run_cli`` in tests/conftest.py calls the same ``cnnstat.cli.main.run``). The eight
+process (``run_cli`` in tests/conftest.py calls the same ``cnnstat.cli.main.run``). The ten
 runs start together before the first test (``start_early``), since each spends seconds starting
 an interpreter and importing torch."""
 
@@ -35,6 +35,8 @@ RUNS = {
     "report": ["report", "--out", "{folder}/a-file/reports"],
     "crosscheck": ["crosscheck", "cifar_lenet", "--format", "json"],
     "sweep": ["sweep", "cifar_resnet20", "--input", "3x32x32,3x64x64", "--batch", "1", "--format", "csv"],
+    "fit": ["fit", "cifar_lenet", "--budget", "6MiB", "--device", "cpu", "--format", "json"],
+    "checkpoint": ["checkpoint", "cifar_resnet20", "--format", "csv"],
 }
 
 
@@ -107,3 +109,12 @@ def test_crosscheck(runs):
 def test_sweep(runs):
     sweep = pd.read_csv(io.StringIO(succeeded(runs, "sweep")))
     assert list(sweep["pixels"]) == [1024, 4096] and sweep["macs"].iloc[1] > 3.9 * sweep["macs"].iloc[0]
+
+
+def test_fit(runs):
+    [point] = json.loads(succeeded(runs, "fit"))["points"]
+    assert point["batch"] >= 1 and point["confirmation"]["device"] == "cpu"
+
+
+def test_checkpoint(runs):
+    assert list(pd.read_csv(io.StringIO(succeeded(runs, "checkpoint")))["block"]) == ["layer1", "layer2", "layer3"]

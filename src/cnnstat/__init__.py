@@ -24,6 +24,23 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
+def _register_display() -> None:
+    """Results (in ``cnnstat.analysis``) show themselves through ``cnnstat.cli.display``: a
+    notebook's HTML, print()'s table. Cheap: both modules import their work lazily."""
+    from cnnstat import shown
+    from cnnstat.cli import display
+
+    shown.register(display)
+
+
+_register_display()
+
+
+def __dir__():
+    """Tab completion finds the public API, loaded or not (and nothing else)."""
+    return sorted(__all__)
+
+
 def __getattr__(name):
     if name in _LAZY:
         import importlib

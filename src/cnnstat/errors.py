@@ -48,8 +48,18 @@ class InputRankError(InputSizeError):
     def __init__(self, model: str, given: tuple[int, ...], expected: tuple[int, ...],
                  meaning: str = "channels and spatial") -> None:
         self.model, self.given, self.expected, self.meaning = model, tuple(given), tuple(expected), meaning
+        batched = (f"; a size does not include the batch: give {shape_text(given[1:])} and the batch apart "
+                   f"(--batch {given[0]}, or batch={given[0]} from Python)" if len(given) == len(expected) + 1 else "")
         super().__init__(f"{model} takes {len(expected)} sizes ({meaning}), e.g. {shape_text(expected)}, "
-                         f"not {shape_text(given)}")
+                         f"not {shape_text(given)}{batched}")
+
+
+class InputTooLarge(InputSizeError):
+    """An input whose elements no tensor can address: its storage size overflows 64 bits."""
+
+    def __init__(self, model: str, shape: tuple[int, ...]) -> None:
+        self.model, self.shape = model, tuple(shape)
+        super().__init__(f"{model}: an input of {shape_text(shape)} holds more elements than a tensor can address")
 
 
 class ForwardError(CnnstatError):
@@ -78,3 +88,13 @@ class OutOfMemory(CnnstatError):
             message = (f"{what} needs about {needed_bytes / 2**30:.2f} GiB (static estimate) but {device} has "
                        f"{free_bytes / 2**30:.2f} GiB free")
         super().__init__(message)
+
+
+class ToolFailed(CnnstatError):
+    """Another counter (fvcore, torchinfo, ...) raised on the model: the cross-check cannot be made."""
+
+    exit_code = 1
+
+    def __init__(self, tool: str, model: str, reason: str) -> None:
+        self.tool, self.model, self.reason = tool, model, reason
+        super().__init__(f"{tool} could not count {model}, so there is nothing to check against: {reason}")

@@ -31,10 +31,14 @@ Scales (how a renderer formats the raw number; values always arrive raw):
 Groups name the tables: ``identity`` (what a compared row is), ``static`` (figures of a
 model that need no device), ``measured`` (what a real device adds), ``layer`` (the per-layer
 table of ``summary``), ``receptive_field`` (added to it for a spatial input), ``latency`` and
-``roofline`` (added to it when measured / asked for), ``bench``, ``sweep``, ``study``, ``list``, ``crosscheck``.
+``roofline`` (added to it when measured / asked for), ``bench``, ``sweep``, ``fit``, ``checkpoint``, ``study``,
+``list``, ``crosscheck``.
 
 ``priority`` orders what a terminal table too wide for its window leaves out first (lowest
-first; the first column of a table is never left out).
+first; the first column of a table is never left out). ``KEPT_PRIORITY`` and above are the
+figures a table exists for (a layer's output shape, params, MACs and latency; bench's IQR; a
+crosscheck's tools and what is unexplained): kept at every width, the first column folding
+before one of them goes. A comparison's ratios (3) go before its memory (6).
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ class Figure:
 
 
 RATIO_SUFFIX = "_ratio"
+KEPT_PRIORITY = 7
 
 
 def shape_text(shape: Iterable[int] | None) -> str:
@@ -97,7 +102,7 @@ _FIGURES = [
     Figure("name", "Registered name"),
     Figure("family", "Family", priority=3),
     Figure("input_shape", "Input", "shape", priority=4),
-    Figure("output_shape", "Output shape", "shape", priority=3),
+    Figure("output_shape", "Output shape", "shape", priority=7),
     Figure("device", "Device"),
     Figure("device_name", "Device name"),
     Figure("threads", "Threads", "raw"),
@@ -113,13 +118,13 @@ _FIGURES = [
     Figure("est_peak_training_bytes", "Train peak", "binary", priority=6, label="Est. peak memory, training step"),
     # measured on a real device
     Figure("latency_ms", "Latency", "float", unit="ms", decimals=3, priority=8),
-    Figure("latency_iqr_ms", "IQR", "float", unit="ms", decimals=3, priority=3),
+    Figure("latency_iqr_ms", "IQR", "float", unit="ms", decimals=3, priority=7),
     Figure("throughput_per_s", "Throughput", "float", unit="items/s", decimals=1, priority=5),
-    Figure("measured_peak_bytes", "Measured peak", "binary", priority=4),
+    Figure("measured_peak_bytes", "Measured peak", "binary", priority=6),
     Figure("peak_ratio", "Peak / estimate", "ratio", priority=2),
     # per layer
     Figure("layer", "Layer", priority=9),
-    Figure("type", "Type", priority=6),
+    Figure("type", "Type", priority=4),
     Figure("description", "Config", priority=3),
     Figure("latency_pct", "% time", "percent", priority=7),
     Figure("intensity_flop_per_byte", "FLOP/byte", "float", decimals=1, priority=4,
@@ -129,13 +134,24 @@ _FIGURES = [
     Figure("peak_fraction", "% of peak FLOP/s", "percent", priority=3),
     # receptive field over the model's input (cnnstat.analysis.receptive_field): pixels per
     # spatial axis ("7x7"), "whole" once every value sees the whole input
-    Figure("receptive_field", "RF", priority=5, label="Receptive field (input pixels)"),
-    Figure("jump", "Jump", priority=3, label="Effective stride (input pixels)"),
-    Figure("own_field", "Own RF", priority=3, label="The layer's own field over its own input"),
+    Figure("receptive_field", "RF", priority=3, label="Receptive field (input pixels)"),
+    Figure("jump", "Jump", priority=2, label="Effective stride (input pixels)"),
+    Figure("own_field", "Own RF", priority=2, label="The layer's own field over its own input"),
     # bench and sweep points
     Figure("batch", "Batch", "raw", priority=9),
     Figure("pixels", "Pixels", "raw", priority=2, label="Pixels (H x W)"),
     Figure("fixed_share_pct", "Fixed-size MACs", "percent", priority=3),
+    # fit: the largest batch within a memory budget (cnnstat.analysis.fit)
+    Figure("est_peak_bytes", "Est. peak", "binary", priority=8, label="Estimated peak memory"),
+    Figure("headroom_bytes", "Headroom", "binary", priority=7, label="Budget left at the answer"),
+    Figure("next_est_peak_bytes", "Est. peak, next batch", "binary", priority=5,
+           label="Estimated peak memory one batch up"),
+    # activation checkpointing, what-if (cnnstat.analysis.checkpointing)
+    Figure("block", "Block"),
+    Figure("saved_peak_bytes", "Peak saved", "binary", priority=8, label="Training peak saved by checkpointing"),
+    Figure("checkpointed_peak_bytes", "Peak", "binary", priority=7, label="Training peak with the block checkpointed"),
+    Figure("recomputed_macs", "MACs recomputed", "si", priority=8, label="Forward MACs run again in the backward"),
+    Figure("recomputed_share", "Extra MACs", "percent", priority=6, label="Recomputed MACs / one training step's MACs"),
     # studies: settings, counts read from modules, and the articles' figures
     Figure("in_channels", "In", "raw"),
     Figure("width", "Width", "raw"),
@@ -143,7 +159,6 @@ _FIGURES = [
     Figure("group_width", "d (solved)", "raw"),
     Figure("stated_group_width", "d (article)", "raw"),
     Figure("stated_rounded_group_width", "d rounded (article)", "raw"),
-    Figure("block", "Block"),
     Figure("blocks", "Blocks", "raw"),
     Figure("output_hwc", "Out HxWxC"),
     Figure("stated_params", "Params (article)", "raw"),
@@ -170,13 +185,18 @@ _FIGURES = [
     Figure("gmacs", "GMACs", "float", decimals=3, priority=8, label="MACs in G, as torchvision publishes them"),
     Figure("counted_on", "Counted on", priority=6),
     Figure("convention", "Difference explained", wrap=True, priority=6),
+    # where the cost is: by layer type, by operator (cnnstat.frame.cost)
+    Figure("layer_type", "Layer type", priority=9),
+    Figure("operator", "Operator", priority=9),
+    Figure("calls", "Calls", "raw", priority=6),
+    Figure("macs_pct", "% MACs", "percent", priority=7, label="Share of the model's MACs"),
     # crosscheck
-    Figure("cnnstat_macs", "cnnstat", "raw", label="cnnstat MACs"),
-    Figure("unexplained", "Unexplained", wrap=True),
+    Figure("cnnstat_macs", "cnnstat", "si", priority=8, label="cnnstat MACs"),
+    Figure("unexplained", "Unexplained", wrap=True, priority=7),
     Figure("tool", "Tool"),
     Figure("rule", "Convention", wrap=True),
     Figure("layers", "Layers", "raw"),
-    Figure("difference", "Tool - cnnstat MACs", "raw"),
+    Figure("difference", "Tool - cnnstat MACs", "si", priority=7),
 ]
 
 FIGURES: dict[str, Figure] = {}
@@ -205,10 +225,14 @@ GROUPS: dict[str, tuple[str, ...]] = {
               "stated_rounded_group_width", "block", "blocks", "output_hwc", "stated_params", "published_params",
               "published_gmacs", "conv_weights", "target_conv_weights", "reported_accuracy", "output_field",
               "branch_fields", "last_field", "covers_input_at"),
+    "fit": ("input_shape", "batch", "est_peak_bytes", "headroom_bytes", "next_est_peak_bytes", "measured_peak_bytes"),
+    "checkpoint": ("block", "saved_peak_bytes", "checkpointed_peak_bytes", "recomputed_macs", "recomputed_share"),
     "list": ("model", "family", "input_shape", "published_params", "published_gmacs", "year", "paper"),
     "study_list": ("study", "title", "source"),
     "torchvision": ("model", "task", "weights", "input_shape", "inputs", "published_params", "params",
                     "published_gmacs", "gmacs", "macs", "counted_on", "convention"),
+    "by_type": ("layer_type", "calls", "params", "macs", "macs_pct", "flops", "activation_bytes"),
+    "by_operator": ("operator", "calls", "macs", "macs_pct", "flops"),
     "crosscheck": ("layer", "type", "cnnstat_macs"),
     "crosscheck_rules": ("tool", "rule", "layers", "difference"),
 }
@@ -249,7 +273,7 @@ def ratio_figure(key: str) -> Figure:
     """The ratio to a baseline of figure ``key`` (key ``<key>_ratio``)."""
     base = FIGURES[key]
     return Figure(f"{key}{RATIO_SUFFIX}", RATIO_HEADERS.get(key, f"{base.header} x"), "ratio", decimals=3,
-                  priority=base.priority - 1 if key in RATIO_HEADERS else 0)
+                  priority=3 if key in RATIO_HEADERS else 0)
 
 
 def is_missing(value: Any) -> bool:

@@ -1,14 +1,18 @@
 """The measured pass: structure, units, hooks and memory. No timing is asserted (a shared
 2-core machine is too noisy for that); benchmarks/measure_latency.py holds the timing targets."""
 
+import contextlib
 import itertools
 import json
+import subprocess
+import sys
 import time
 
 import pytest
 import torch
 from torch import nn
 
+from cnnstat.analysis.conditions import CONTENDED_SHARE, Conditions, contention_line, cores
 from cnnstat.analysis.measure import (MIN_RUNS, LayerTimer, OutOfMemory, check_fits, is_out_of_memory, measure,
                                       measure_report, pick_device, using_threads)
 from cnnstat.analysis.report import profile
@@ -269,3 +273,44 @@ def test_thread_counts_outside_the_machine_are_refused_before_torch_sees_them(th
         with using_threads(threads):
             pass
     assert torch.get_num_threads() == before
+
+
+@contextlib.contextmanager
+def cpu_burners(count: int):
+    """``count`` processes that keep a core busy each, for as long as the block runs."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        time.sleep(0.2)  # started and spinning before the measurement reads the load
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+
+
+@pytest.mark.skipif(cores() < 2, reason="contention needs two cores to share: this machine has one")
+def test_contention_beside_a_cpu_burner_is_reported_with_its_remedy():
+    """Every core kept busy by another process while 2 threads time a convolution: the process
+    gets well under the CPU its threads need, and the result says so, with the remedy."""
+    model = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1)).eval()
+    with cpu_burners(cores()):
+        result = measure(model, (torch.randn(2, 3, 48, 48),), threads=2, min_run_time=0.3, per_layer=False)
+        chosen = measure(model, (torch.randn(2, 3, 48, 48),), min_run_time=QUICK, per_layer=False)
+    conditions = result.conditions
+    assert conditions.threads == 2 and conditions.other_load_cores >= 1
+    assert conditions.cpu_share < CONTENDED_SHARE
+    assert conditions.single_thread_ms > 0  # the 1-thread probe ran
+    assert "contention" in conditions.contention and "--threads 1" in conditions.contention
+    assert result.totals_dict()["contention"] == conditions.contention  # the JSON carries it
+    assert chosen.threads == 1  # the default: no more threads than the cores left idle
+
+
+def test_a_fair_share_is_not_contention():
+    fair = Conditions(threads=2, cores=2, cpu_share=0.97, other_load_cores=0.1, cpu_mhz=None)
+    assert contention_line(fair, 10.0, "m") is None and not fair.needs_single_thread_probe()
+    # Threads asleep in a forward of mostly Python also lower the share: with no other load that is no contention.
+    asleep = Conditions(threads=2, cores=2, cpu_share=0.5, other_load_cores=0.0, cpu_mhz=None)
+    assert contention_line(asleep, 10.0, "m") is None
+    # 1 thread faster than 2: said even where the share looked fair.
+    faster = Conditions(threads=2, cores=2, cpu_share=0.9, other_load_cores=1.0, cpu_mhz=None, single_thread_ms=4.0)
+    assert "1 thread ran the step in 4.000 ms against 10.000 ms with 2" in contention_line(faster, 10.0, "m")

@@ -53,7 +53,7 @@ def test_nothing_is_cut_at_any_width(terminal, columns, args):
     assert "…" not in text
     assert max(len(line) for line in text.splitlines()) <= columns
     if args[0] == "summary":
-        assert "25,557,032" in text and "4,089.18" in text  # the model's params and MACs, whole
+        assert "25,557,032" in text and "4.09G" in text  # the model's params and MACs, whole
 
 
 def test_a_narrow_terminal_says_which_columns_it_left_out(terminal):
@@ -61,13 +61,13 @@ def test_a_narrow_terminal_says_which_columns_it_left_out(terminal):
     assert "Left out to fit 80 columns: " in text and "FLOPs (flops)" in text and "--columns" in text
     chosen = terminal(80, "summary", "resnet18", "--device", "meta", "--depth", "1", "--columns", "flops,macs")
     header = next(line for line in chosen.splitlines() if "Layer" in line)
-    assert "FLOPs (M)" in header and "Params" not in header and "Left out" not in chosen
+    assert "FLOPs" in header and "Params" not in header and "Left out" not in chosen
 
 
 def test_off_a_terminal_there_is_no_width_limit(invoke):
     result = invoke("summary", "resnet50", "--device", "meta", "--depth", "1")
     headers = next(line for line in result.stdout.splitlines() if "Layer" in line)
-    assert all(h in headers for h in ("Config", "Output shape", "Params", "MACs (M)", "FLOPs (M)", "Act. mem (MiB)"))
+    assert all(h in headers for h in ("Config", "Output shape", "Params", "MACs", "FLOPs", "Act. mem"))
     assert "…" not in result.stdout and "Left out" not in result.stdout
 
 
@@ -139,19 +139,20 @@ def test_square_brackets_print_as_written(invoke, tmp_path, monkeypatch):
 
 
 def test_compare_carries_the_measurement_and_its_warnings(invoke, monkeypatch):
-    import cnnstat.analysis.compare
+    from cnnstat.analysis import measure
 
-    compare = sys.modules["cnnstat.analysis.compare"]
+    def fake_measure(reports, device, **settings):  # a measurement with a wide spread, without the seconds of timing
+        return [measure.Measured(device="cpu", device_name="test CPU", torch_version="x", threads=1, mode="eval",
+                                 optimizer=None, batch=1, latency_ms=2.0, latency_iqr_ms=1.5, runs=5,
+                                 throughput_per_s=500.0, measured_peak_bytes=10,
+                                 spread_warning="block/conv: the spread is wide" if not index else None)
+                for index, _ in enumerate(reports)]
 
-    def fake_measure(report, device):  # a measurement with a wide spread, without the seconds of timing
-        figures = {"latency_ms": 2.0, "latency_iqr_ms": 1.5, "throughput_per_s": 500.0, "measured_peak_bytes": 10}
-        return figures, {"device_name": "test CPU", "threads": 1, "torch_version": "x"}, "block/conv: the spread is wide"
-
-    monkeypatch.setattr(compare, "measured_figures", fake_measure)
+    monkeypatch.setattr(measure, "measure_reports", fake_measure)
     result = invoke("compare", "block/conv", "block/conv:k=5")  # --device auto: measured on cpu
     assert result.exit_code == 0, result.output
     assert "Latency x" in result.stdout and "device cpu" in result.stdout
-    assert "Measured on test CPU (cpu, 1 threads, torch x)" in result.stdout
+    assert "Measured on test CPU (cpu, 1 thread, torch x)" in result.stdout
     assert "Warning: block/conv: the spread is wide" in result.stdout
     assert "warning: block/conv: the spread is wide" in result.stderr
 

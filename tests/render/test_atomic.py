@@ -93,3 +93,28 @@ def test_a_written_file_has_the_mode_a_plain_open_gives(tmp_path):
     kept.chmod(0o640)
     write_atomic(kept, "new")
     assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_text() == "new"
+
+
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("existing", [True, False], ids=["replacing", "new"])
+def test_sigterm_or_sigint_during_export_leave_no_temporary_file(tmp_path, sent, existing):
+    """The signal waits until the file is whole and renamed, then stops the process as it would have."""
+    target = tmp_path / "report.csv"
+    if existing:
+        target.write_text("previous report\n")
+    child = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(target)], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline() == "writing\n"
+    child.send_signal(sent)
+    child.wait(timeout=30)
+    assert child.returncode == -sent
+    assert [p.name for p in tmp_path.iterdir()] == ["report.csv"]
+    assert target.read_text() == "new row\n" * (4 << 17)
+
+
+def test_signals_held_restores_the_handlers_and_delivers_what_arrived():
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        with output.signals_held():
+            signal.raise_signal(signal.SIGINT)
+            finished = True  # reached: the interrupt waited
+    assert finished and signal.getsignal(signal.SIGINT) is before

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -14,7 +15,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from cnnstat.figures import shape_text
-from cnnstat.errors import CnnstatError, InputRankError, MissingInputSize, UnavailableDevice
+from cnnstat.errors import CnnstatError, InputRankError, InputTooLarge, MissingInputSize, UnavailableDevice
 from cnnstat.zoo.loader import BuildError, LoadedModel
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -109,6 +110,45 @@ class InputSpec:
         return getattr(torch, self.dtype) if self.dtype else model_dtype
 
 
+def peer_inputs(input_size: Any, inputs: Any) -> tuple[Any, Any]:
+    """``(input_size, inputs)`` as ``profile`` takes them, from the peers' habits too: a tensor,
+    or a tuple, list or dict of tensors, where the size goes (fvcore's ``FlopCountAnalysis(model,
+    x)``) is the example input itself. A dict of sizes is refused by one line naming the way."""
+    if input_size is None:
+        return None, inputs
+    values = input_size.values() if isinstance(input_size, Mapping) else (
+        input_size if isinstance(input_size, (tuple, list)) else [input_size])
+    if any(isinstance(value, torch.Tensor) for value in values):
+        if inputs is not None:
+            raise CnnstatError("give example tensors once: as inputs=..., or where the input size goes, not both")
+        return None, input_size
+    if isinstance(input_size, Mapping):
+        raise CnnstatError("input_size takes sizes of positional inputs, without the batch; for keyword or dict "
+                           "inputs, give example tensors: inputs={'name': tensor} (or inputs=(a_dict,) for a "
+                           "forward that takes one dict)")
+    return input_size, inputs
+
+
+def dict_for_forward(model: nn.Module, inputs: Any) -> Any:
+    """A dict of example inputs is the forward's keyword inputs, or, for a forward that takes
+    one dict (``forward(self, batch)``) and names none of its keys, that one positional input."""
+    if not isinstance(inputs, Mapping):
+        return inputs
+    import inspect
+
+    try:
+        parameters = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):  # a scripted or built-in forward: keep the keywords
+        return inputs
+    named = {parameter.name for parameter in parameters}
+    if any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters) or set(inputs) <= named:
+        return inputs
+    positional = [parameter for parameter in parameters
+                  if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)]
+    required = [parameter for parameter in positional if parameter.default is parameter.empty]
+    return (inputs,) if len(required) == 1 or len(positional) == 1 else inputs
+
+
 def input_specs(input_size: Any) -> list[InputSpec] | None:
     """What ``profile`` takes as ``input_size``: one size (3, 224, 224), several (a model of
     several inputs), or ``InputSpec``s; None stays None (the model's default)."""
@@ -166,6 +206,10 @@ def first_convolution(model: nn.Module) -> nn.Module | None:
     return None
 
 
+MAX_ELEMENT_BYTES = 16
+"""The widest element a tensor may have (complex128): a storage's bytes must fit a signed 64-bit size."""
+
+
 def check_inputs(name: str, specs: list[InputSpec], model: nn.Module, batch: int,
                  default: tuple[int, ...] | None = None) -> None:
     """Sizes of at least 1, and a first input of the rank the model's first layer takes: a Conv1d
@@ -175,6 +219,8 @@ def check_inputs(name: str, specs: list[InputSpec], model: nn.Module, batch: int
     for spec in specs:
         if not spec.size or any(d < 1 for d in spec.size):
             raise CnnstatError(f"every input dimension must be at least 1, got {shape_text(spec.size)}")
+        if math.prod((batch, *spec.size)) * MAX_ELEMENT_BYTES >= 2**63:
+            raise InputTooLarge(name, (batch, *spec.size))
     first = first_convolution(model)
     if first is None or specs[0].dtype is not None:
         return

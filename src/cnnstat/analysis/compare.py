@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 from cnnstat.analysis.build import resolve_device
 from cnnstat.analysis.report import Report, profile
 from cnnstat.errors import CnnstatError
+from cnnstat.shown import Shown
 from cnnstat.figures import keys
 
 STATIC_FIGURES = keys("static")
@@ -58,6 +59,7 @@ class ModelFigures:
     input_shape: tuple[int, ...]
     """With the batch dimension."""
     output_shape: tuple[int, ...]
+    """With the batch dimension, as ``input_shape``."""
     device: str
     figures: dict[str, float | None]
     """None where the analysis could not give a figure (its report's notes say why)."""
@@ -67,6 +69,13 @@ class ModelFigures:
     """``figure / baseline's figure`` for every figure both have."""
     spread_warning: str | None = None
     """Set when the measured latency's spread is wide (``cnnstat.analysis.measure.spread_warning``)."""
+    contention: str | None = None
+    """Set when other load decided the measured latency (``cnnstat.analysis.conditions``)."""
+    round_latency_ms: tuple[float, ...] | None = field(default=None, repr=False)
+    """The latency of each round of turns: rows measured together pair up round by round."""
+    ratio_spreads: dict[str, float] = field(default_factory=dict)
+    """IQR of a ratio taken round by round (``latency_ms``: each round's latency over the
+    baseline's in the same round)."""
     report: Report | None = field(default=None, repr=False, compare=False)
     """The static report behind the figures, for studies that read per-layer records."""
 
@@ -83,7 +92,8 @@ class ModelFigures:
             **self.machine,
             **self.figures,
             **{f"{key}_ratio": value for key, value in self.ratios.items()},
-            **({"spread_warning": self.spread_warning} if self.machine else {}),
+            **{f"{key}_ratio_iqr": value for key, value in self.ratio_spreads.items()},
+            **({"spread_warning": self.spread_warning, "contention": self.contention} if self.machine else {}),
         }
 
 
@@ -91,14 +101,6 @@ def as_spec(model: str | ModelSpec) -> ModelSpec:
     return model if isinstance(model, ModelSpec) else ModelSpec(model)
 
 
-def measured_figures(report: Report, device: str) -> tuple[dict[str, float], dict[str, Any], str | None]:
-    """Latency, throughput and peak memory of the report's model on a real device, the
-    machine they hold for (device name, threads, torch version), and the spread warning."""
-    from cnnstat.analysis.measure import measure_report
-
-    measured = measure_report(report, resolve_device(device), per_layer=False)
-    machine = {key: getattr(measured, key) for key in MACHINE_FIELDS}
-    return {key: getattr(measured, key) for key in MEASURED_FIGURES}, machine, measured.spread_warning
 
 
 def static_figures(model: str | ModelSpec, input_size: tuple[int, ...] | None = None,
@@ -112,22 +114,30 @@ def static_figures(model: str | ModelSpec, input_size: tuple[int, ...] | None = 
     figures: dict[str, float | None] = {key: getattr(report.totals, key) for key in STATIC_FIGURES}
     root_output = report.layers[0].output_shape or ()
     return ModelFigures(label=spec.shown_as, spec=spec.spec, model=report.model, family=entry.family if entry else "",
-                        input_shape=report.input_shape, output_shape=tuple(root_output[1:]), device="meta",
+                        input_shape=report.input_shape, output_shape=tuple(root_output), device="meta",
                         figures=figures, report=report)
 
 
-def add_measured(row: ModelFigures, device: str) -> None:
-    """Measure the row's model on ``device`` (a real one) and add those figures to the row."""
-    measured, row.machine, row.spread_warning = measured_figures(row.report, device)
-    row.figures.update(measured)
-    row.device = device
+def add_measured(rows: Sequence[ModelFigures], device: str) -> None:
+    """Measure the rows' models on ``device`` (a real one), timed together in turns (a change of
+    load hits them all alike), and add those figures to the rows."""
+    from cnnstat.analysis.measure import measure_reports
+
+    for row, measured in zip(rows, measure_reports([row.report for row in rows], resolve_device(device),
+                                                   per_layer=False)):
+        row.figures.update({key: getattr(measured, key) for key in MEASURED_FIGURES})
+        row.machine = {key: getattr(measured, key) for key in MACHINE_FIELDS}
+        row.spread_warning = measured.spread_warning
+        row.contention = measured.conditions.contention if measured.conditions else None
+        row.round_latency_ms = measured.round_latency_ms
+        row.device = device
 
 
 def figures_of(model: str | ModelSpec, input_size: tuple[int, ...] | None = None, batch: int = 1,
                device: str = "meta") -> ModelFigures:
     row = static_figures(model, input_size, batch)
     if resolve_device(device).type != "meta":
-        add_measured(row, device)
+        add_measured([row], device)
     return row
 
 
@@ -148,11 +158,33 @@ def add_ratios(rows: Sequence[ModelFigures], baseline: str | None = None) -> Mod
     for row in rows:
         row.ratios = {key: value / base.figures[key] if value is not None and base.figures.get(key) else None
                       for key, value in row.figures.items()}
+        paired = paired_ratio(row.round_latency_ms, base.round_latency_ms)
+        if paired is not None:
+            row.ratios["latency_ms"], row.ratio_spreads["latency_ms"] = paired
     return base
 
 
+def paired_ratio(rounds: Sequence[float] | None, base_rounds: Sequence[float] | None) -> tuple[float, float] | None:
+    """Median and IQR of ``rounds[i] / base_rounds[i]``: latencies timed in the same turns, so
+    each round's ratio saw one load; None unless both were timed in the same rounds."""
+    if not rounds or not base_rounds or len(rounds) != len(base_rounds):
+        return None
+    import statistics
+
+    ratios = [value / base for value, base in zip(rounds, base_rounds)]
+    if len(ratios) < 2:
+        return ratios[0], 0.0
+    quartiles = statistics.quantiles(ratios, n=4)
+    return statistics.median(ratios), quartiles[2] - quartiles[0]
+
+
+class Comparison(Shown, list):
+    """The rows of ``compare``, one ``ModelFigures`` per model: a list that shows itself as
+    ``cnnstat compare`` does (``print()``, a notebook, ``to_frame()``)."""
+
+
 def compare(models: Sequence[str | ModelSpec], input_size: tuple[int, ...] | None = None, batch: int = 1,
-            baseline: str | None = None, device: str = "meta") -> list[ModelFigures]:
+            baseline: str | None = None, device: str = "meta") -> Comparison:
     """Figures of every model (each at its own default input unless ``input_size`` is given),
     with ratios against ``baseline`` (default: the first model)."""
     if not models:
@@ -160,7 +192,6 @@ def compare(models: Sequence[str | ModelSpec], input_size: tuple[int, ...] | Non
     rows = [static_figures(model, input_size, batch) for model in models]
     find_baseline(rows, baseline)  # a wrong name is refused before minutes of measuring
     if resolve_device(device).type != "meta":
-        for row in rows:
-            add_measured(row, device)
+        add_measured(rows, device)
     add_ratios(rows, baseline)
-    return rows
+    return Comparison(rows)

@@ -26,7 +26,7 @@ from torch import nn
 from cnnstat.analysis.records import LayerRecord
 from cnnstat.analysis.build import check_inputs, default_input_size, input_specs, load_on
 from cnnstat.analysis.report import Report, profile
-from cnnstat.errors import CnnstatError
+from cnnstat.errors import CnnstatError, ToolFailed
 
 OUTSIDE_LEAVES = "(outside leaf modules)"
 TOOLS = ("fvcore", "torchinfo", "thop", "ptflops")
@@ -346,8 +346,11 @@ def crosscheck(spec: str, input_size: tuple[int, ...] | None = None, batch: int 
     outside = Row(OUTSIDE_LEAVES, "", report.totals.macs - sum(leaf.macs for leaf in leaves.values()))
     totals = Row("total", "", report.totals.macs)
     for tool in tools:
-        with _quiet():
-            figures = RUNNERS[tool](model, example, leaves)
+        try:
+            with _quiet():
+                figures = RUNNERS[tool](model, example, leaves)
+        except Exception as error:  # the tool's own failure (fvcore's tracer on a data-dependent forward)
+            raise ToolFailed(tool, loaded.name, f"{type(error).__name__}: {' '.join(str(error).split())}") from None
         for row, leaf in zip(rows, leaves.values()):
             row.tools[tool] = _compare(tool, leaf, figures.by_leaf[leaf.name])
         outside_rule, predict_outside = OUTSIDE_RULES[tool]

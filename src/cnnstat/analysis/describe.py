@@ -5,9 +5,13 @@ from __future__ import annotations
 from torch import nn
 
 
-def _size(value) -> str:
-    """A kernel size in full: 3x3."""
-    values = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+_ONE_D = (nn.MaxPool1d, nn.AvgPool1d)
+_THREE_D = (nn.MaxPool3d, nn.AvgPool3d)
+
+
+def _size(value, dims: int = 2) -> str:
+    """A kernel size in full, one size per spatial dimension: 3x3; 2 for a 1-d pool."""
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * dims
     return "x".join(str(v) for v in values)
 
 
@@ -38,7 +42,8 @@ def describe(module: nn.Module) -> str:
     if isinstance(module, nn.Linear):
         return f"{module.in_features}->{module.out_features}"
     if isinstance(module, (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)):
-        parts = [_size(module.kernel_size)]
+        dims = 1 if isinstance(module, _ONE_D) else 3 if isinstance(module, _THREE_D) else 2
+        parts = [_size(module.kernel_size, dims)]
         if module.stride is not None and module.stride != module.kernel_size:
             parts.append(f"s{_setting(module.stride)}")
         return " ".join(parts)

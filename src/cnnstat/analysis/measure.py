@@ -18,12 +18,13 @@ of the static lifetime estimate it is compared with.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import math
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, ContextManager, Iterator, Sequence
 
 import torch
@@ -31,6 +32,7 @@ from torch import nn
 from torch.utils._pytree import tree_leaves
 
 from cnnstat.analysis.build import resolve_device
+from cnnstat.analysis.conditions import Conditions, CpuClock, conditions_over, contention_line, idle_cores, read_clock
 from cnnstat.analysis.preserve import left_as_found
 from cnnstat.analysis.profiler import _loss as loss_of
 from cnnstat.errors import CnnstatError, OutOfMemory
@@ -41,6 +43,11 @@ WIDE_SPREAD = 0.10
 """Relative IQR above which a latency is flagged as noisy."""
 MIN_RUNS = 5
 """The fewest timed blocks a median is taken over, however long one forward takes."""
+TIGHT_SPREAD = 0.03
+"""Relative IQR at or below which timing stops before its run time is spent: more blocks would
+not move a median that tight."""
+PROBE_RUNS = 3
+"""Blocks of the 1-thread probe that a contended timing is checked against."""
 BLOCK_SECONDS = {"cpu": 1e-4, "cuda": 1e-3}
 """The least work in one timed block: a clock read (CPU) or a synchronisation (CUDA) is about 1% of
 it or less. No longer than that (one forward, where a forward takes longer): a long block is
@@ -79,6 +86,11 @@ class Measured:
     not a step) and where the hooked forward was not the slower (the overhead is lost in the noise)."""
     spread_warning: str | None = None
     """Set when the latency's IQR is wider than ``WIDE_SPREAD`` of its median."""
+    round_latency_ms: tuple[float, ...] | None = None
+    """The latency of each round of turns, in order: models timed in the same turns pair up round
+    by round (a ratio with its spread)."""
+    conditions: Conditions | None = None
+    """What decided a CPU timing (threads, CPU share, other load, clock; contention); None on CUDA."""
 
     @property
     def peak_ratio(self) -> float | None:
@@ -88,11 +100,20 @@ class Measured:
     def totals_dict(self) -> dict[str, Any]:
         """The measured entries of ``totals`` in the JSON report."""
         fields = asdict(self)
-        del fields["layer_latency_ms"]
+        del fields["layer_latency_ms"], fields["round_latency_ms"], fields["conditions"]
+        fields |= conditions_dict(self.conditions)
         fields["measured_device"] = fields.pop("device")
         fields["measured_mode"] = fields.pop("mode")
         fields["peak_ratio"] = self.peak_ratio
         return fields
+
+
+def conditions_dict(conditions: Conditions | None) -> dict[str, Any]:
+    """A timing's conditions in the JSON totals, beside its threads (None where not read: CUDA)."""
+    return {"cpu_share": conditions and conditions.cpu_share,
+            "other_load_cores": conditions and conditions.other_load_cores, "cores": conditions and conditions.cores,
+            "cpu_mhz": conditions and conditions.cpu_mhz, "single_thread_ms": conditions and conditions.single_thread_ms,
+            "contention": conditions and conditions.contention}
 
 
 # -- devices and memory --------------------------------------------------------------------
@@ -196,21 +217,28 @@ def peak_memory(run: Callable[[], Any], device: torch.device, resident: list) ->
         run()
         torch.cuda.synchronize(device)
         return torch.cuda.max_memory_allocated(device)
-    from torch.profiler import ProfilerActivity, profile
+    # The autograd profiler that torch.profiler.profile wraps: the wrapper's first session asks
+    # `hasattr(torch, "_inductor")`, which imports the compiler stack (1.4 s of CPU) to read one setting.
+    from torch.autograd.profiler import profile
 
     # libkineto prints profiler_start/stop lines on stderr at every session unless told not to
     # (read when a session starts); a level the user set is kept.
     os.environ.setdefault("KINETO_LOG_LEVEL", "6")
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with profile(use_cpu=True, profile_memory=True, use_kineto=True) as prof:
         run()
     # Raw allocator records (prof.events() folds them into the ops that made them, hiding peaks inside an op).
-    records = sorted((event.start_ns(), event.nbytes()) for event in prof.profiler.kineto_results.events()
+    records = sorted((event.start_ns(), event.nbytes()) for event in prof.kineto_results.events()
                      if event.name() == "[memory]" and event.device_type() == torch.autograd.DeviceType.CPU)
     live = peak = 0
     for _start, nbytes in records:
         live += nbytes
         peak = max(peak, live)
     return sum(_storages(resident).values()) + peak
+
+
+def resident_bytes(model: nn.Module, inputs: tuple, optimizer: torch.optim.Optimizer | None) -> int:
+    """Bytes of the tensors alive across steps (``resident_tensors``), each storage once."""
+    return sum(_storages(resident_tensors(model, inputs, optimizer)).values())
 
 
 def step_peak_bytes(model: nn.Module, inputs: tuple, step: Callable[[], Any], device: torch.device,
@@ -225,12 +253,15 @@ def step_peak_bytes(model: nn.Module, inputs: tuple, step: Callable[[], Any], de
 # -- timing ---------------------------------------------------------------------------------
 
 def time_in_turns(steps: Sequence[tuple[Callable[[], Any], Callable[[], ContextManager]]],
-                  min_run_time: float, block_seconds: float) -> list["torch.utils.benchmark.Measurement"]:
-    """Median and IQR of each ``(step, around)``: a block of each step in turn, entered in
-    ``around()`` (set-up kept out of the time), until ``min_run_time`` has passed and every step
-    has ``MIN_RUNS`` blocks. ``torch.utils.benchmark.Timer`` times one statement at a time and
-    ends after one block of a forward longer than its budget, hence this loop; the statistics
-    and the synchronising clock are its."""
+                  min_run_time: float, block_seconds: float,
+                  min_runs: int = MIN_RUNS) -> list["torch.utils.benchmark.Measurement"]:
+    """Median and IQR of each ``(step, around)``: a block of each step in turn (A B A B ...),
+    entered in ``around()`` (set-up kept out of the time), so that a change of load falls on every
+    step alike. Every step gets ``min_runs`` blocks; timing then goes on until ``min_run_time``
+    has passed, or stops sooner once every step's spread is tight (IQR within ``TIGHT_SPREAD`` of
+    its median), as ``torch.utils.benchmark.Timer.adaptive_autorange`` stops. That Timer times one
+    statement at a time (no turns) and ends after one block of a forward longer than its budget,
+    hence this loop; the statistics and the synchronising clock are its."""
     from torch.utils.benchmark import Measurement, TaskSpec, timer  # imported here: the static path never times
 
     def block(step: Callable[[], Any], around: Callable[[], ContextManager], number: int) -> float:
@@ -246,18 +277,40 @@ def time_in_turns(steps: Sequence[tuple[Callable[[], Any], Callable[[], ContextM
             if collecting:
                 gc.enable()
 
-    once = max(block(*steps[0], 1), 1e-9)
-    number = max(1, round(block_seconds / once))
-    times: list[list[float]] = [[] for _ in steps]
+    # One call of each, timed, sets each step's own number of calls per block; where that number
+    # is 1 (a step longer than a block), the call is the first block.
+    firsts = [block(step, around, 1) for step, around in steps]
+    numbers = [max(1, round(block_seconds / max(first, 1e-9))) for first in firsts]
+    times: list[list[float]] = [[first] if number == 1 else [] for first, number in zip(firsts, numbers)]
+
+    def measurements() -> list[Measurement]:
+        return [Measurement(number, step_times, TaskSpec(stmt="step()", setup=""))
+                for number, step_times in zip(numbers, times)]
+
     started = time.perf_counter()
-    while len(times[0]) < MIN_RUNS or time.perf_counter() - started < min_run_time:
-        for (step, around), step_times in zip(steps, times):
+    while True:
+        for (step, around), number, step_times in zip(steps, numbers, times):
             step_times.append(block(step, around, number))
-    return [Measurement(number, step_times, TaskSpec(stmt="step()", setup="")) for step_times in times]
+        if min(len(step_times) for step_times in times) < min_runs:
+            continue
+        if time.perf_counter() - started >= min_run_time:
+            break
+        if all(relative_spread(measurement) <= TIGHT_SPREAD for measurement in measurements()):
+            break
+    return measurements()
+
+
+def relative_spread(measurement) -> float:
+    return measurement.iqr / measurement.median if measurement.median else 0.0
+
+
+def per_call_seconds(measurement) -> list[float]:
+    """Each block's time per call, in the order the blocks ran (one per round of turns)."""
+    return [block / measurement.number_per_run for block in measurement.raw_times]
 
 
 def spread_warning(measurement, what: str) -> str | None:
-    relative = measurement.iqr / measurement.median if measurement.median else 0.0
+    relative = relative_spread(measurement)
     if relative <= WIDE_SPREAD:
         return None
     return (f"{what}: latency spread is wide (IQR {relative:.0%} of the median over {len(measurement.times)} "
@@ -366,60 +419,147 @@ def make_step(model: nn.Module, inputs: tuple, mode: str, optimizer: torch.optim
     return step
 
 
+@dataclass
+class Subject:
+    """One model to measure, beside others timed in the same turns."""
+
+    model: nn.Module
+    inputs: tuple
+    name: str | None = None
+    """How messages name it (default: its class)."""
+    est_peak_bytes: int | None = None
+    """The static estimate its peak is compared with."""
+
+    @property
+    def device(self) -> torch.device:
+        tensors = [t for t in tree_leaves(self.inputs) if isinstance(t, torch.Tensor)]
+        return tensors[0].device if tensors else next(self.model.parameters()).device
+
+    @property
+    def batch(self) -> int:
+        tensors = [t for t in tree_leaves(self.inputs) if isinstance(t, torch.Tensor)]
+        return int(tensors[0].shape[0]) if tensors and tensors[0].dim() else 1
+
+    @property
+    def what(self) -> str:
+        return self.name or type(self.model).__name__
+
+
 def measure(model: nn.Module, inputs: tuple, *, mode: str = "eval", optimizer: str | None = None,
             threads: int | None = None, min_run_time: float = 1.0, per_layer: bool = True,
             est_peak_bytes: int | None = None, name: str | None = None) -> Measured:
     """Time ``model(*inputs)`` (eval) or one training step (train) where the model and the
     inputs live, and measure its peak memory. In eval the model is left as found (``left_as_found``:
     hooks removed, flags and anything the forward caches restored); a train step is real (gradients, BN statistics and,
-    with an optimizer, the weights change)."""
+    with an optimizer, the weights change). ``threads`` None: torch's, but no more than the
+    cores other load leaves idle (a thread that has to share a core stalls all the others)."""
+    return measure_in_turns([Subject(model, inputs, name, est_peak_bytes)], mode=mode, optimizer=optimizer,
+                            threads=threads, min_run_time=min_run_time, per_layer=per_layer)[0]
+
+
+MIN_LOAD_WINDOW = 0.1
+"""Seconds of other processes' CPU use read before choosing the default threads."""
+
+
+def default_threads(since: CpuClock) -> int:
+    """torch's threads, but no more than the cores other load left idle since ``since``."""
+    waited = time.perf_counter() - since.wall_s
+    if waited < MIN_LOAD_WINDOW:  # too short a window to see other load in
+        time.sleep(MIN_LOAD_WINDOW - waited)
+    return min(torch.get_num_threads(), idle_cores(since))
+
+
+def measure_in_turns(subjects: Sequence[Subject], *, mode: str = "eval", optimizer: str | None = None,
+                     threads: int | None = None, min_run_time: float = 1.0, per_layer: bool = True,
+                     since: CpuClock | None = None) -> list[Measured]:
+    """Measure every subject as ``measure`` does one, timing all of them in turns (a block of
+    each in turn), so that a change of load on the machine hits every model alike and their
+    ratios hold. ``since``: when the caller began (the load since then sets the default
+    threads). On the CPU the conditions of the timing are read over the timed runs; where other
+    load held the threads back, a 1-thread probe of each step says whether fewer threads
+    would be faster, and each result carries the contention line."""
     check_optimizer(optimizer, mode)
     if not (math.isfinite(min_run_time) and min_run_time > 0):
         raise CnnstatError(f"the minimum run time must be a positive number of seconds, got {min_run_time}")
-    tensors = [t for t in tree_leaves(inputs) if isinstance(t, torch.Tensor)]
-    device = tensors[0].device if tensors else next(model.parameters()).device
-    batch = int(tensors[0].shape[0]) if tensors and tensors[0].dim() else 1
-    what = name or type(model).__name__
-    modes = {module: module.training for module in model.modules()}
-    torch_optimizer = make_optimizer(optimizer, model)
-    step = make_step(model, inputs, mode, torch_optimizer)
+    since = since or read_clock()
+    device = subjects[0].device
+    modes = {module: module.training for subject in subjects for module in subject.model.modules()}
+    optimizers = [make_optimizer(optimizer, subject.model) for subject in subjects]
+    steps = [make_step(subject.model, subject.inputs, mode, torch_optimizer)
+             for subject, torch_optimizer in zip(subjects, optimizers)]
+    if threads is None and device.type == "cpu":
+        threads = default_threads(since)
+    # On the CPU without an optimizer the first step's peak is the steady one (checked on the
+    # zoo's CNNs): the profiled step is the warm-up. The optimizer's state is made by its first step.
+    peak_warms_up = device.type == "cpu" and optimizer is None
     try:
-        with using_threads(threads) as used_threads, out_of_memory_as_error(device, what), \
-                left_as_found(model) if mode == "eval" else contextlib.nullcontext():
-            model.train(mode == "train")
-            step()  # first run: lazy inits (cuDNN, optimizer state) stay out of the timing and the peak
-            steps = [(step, contextlib.nullcontext)]
-            layer_timer = LayerTimer(model, device) if per_layer else None
-            if layer_timer is not None:
-                forward = make_step(model, inputs, "eval", None) if mode == "eval" else lambda: model(*inputs)
-                steps.append((forward, lambda: layer_timer))
-            plain, *hooked = time_in_turns(steps, min_run_time, BLOCK_SECONDS[device.type])
-            layers = layer_timer.medians_ms() if layer_timer is not None else None
-            peak = step_peak_bytes(model, inputs, step, device, torch_optimizer)
+        with contextlib.ExitStack() as stack:
+            used_threads = stack.enter_context(using_threads(threads))
+            stack.enter_context(out_of_memory_as_error(device, ", ".join(subject.what for subject in subjects)))
+            if mode == "eval":
+                for subject in subjects:
+                    stack.enter_context(left_as_found(subject.model))
+            for subject in subjects:
+                subject.model.train(mode == "train")
+            peaks = [step_peak_bytes(subject.model, subject.inputs, step, device, torch_optimizer) if peak_warms_up
+                     else step()  # first run: lazy inits (cuDNN, optimizer state) stay out of the timing and the peak
+                     for subject, step, torch_optimizer in zip(subjects, steps, optimizers)]
+            turns, layer_timers = [], []
+            for subject, step in zip(subjects, steps):
+                turns.append((step, contextlib.nullcontext))
+                if per_layer:
+                    layer_timer = LayerTimer(subject.model, device)
+                    forward = (make_step(subject.model, subject.inputs, "eval", None) if mode == "eval"
+                               else functools.partial(subject.model, *subject.inputs))
+                    turns.append((forward, functools.partial(lambda timer: timer, layer_timer)))
+                    layer_timers.append(layer_timer)
+            started = read_clock()
+            timed = time_in_turns(turns, min_run_time, BLOCK_SECONDS[device.type])
+            conditions = conditions_over(started, read_clock(), used_threads) if device.type == "cpu" else None
+            plains = timed[::2] if per_layer else timed
+            probes: list = [None] * len(subjects)
+            if conditions is not None and conditions.needs_single_thread_probe():
+                with using_threads(1):
+                    probes = time_in_turns([(step, contextlib.nullcontext) for step in steps], 0.0,
+                                           BLOCK_SECONDS[device.type], min_runs=PROBE_RUNS)
+            if not peak_warms_up:
+                peaks = [step_peak_bytes(subject.model, subject.inputs, step, device, torch_optimizer)
+                         for subject, step, torch_optimizer in zip(subjects, steps, optimizers)]
     finally:
         for module, training in modes.items():
             module.training = training
-    latency_ms = plain.median * 1e3
-    overhead = hooked[0].median / plain.median - 1 if hooked and mode == "eval" else None
-    return Measured(
-        device=str(device),
-        device_name=device_name(device),
-        torch_version=torch.__version__,
-        threads=used_threads,
-        mode=mode,
-        optimizer=optimizer,
-        batch=batch,
-        latency_ms=latency_ms,
-        latency_iqr_ms=plain.iqr * 1e3,
-        runs=len(plain.raw_times) * plain.number_per_run,
-        throughput_per_s=batch / plain.median,
-        measured_peak_bytes=peak,
-        est_peak_bytes=est_peak_bytes,
-        layer_latency_ms=layers,
-        hooked_latency_ms=layers[0] if layers else None,
-        hook_overhead=overhead if overhead is not None and overhead > 0 else None,
-        spread_warning=spread_warning(plain, what),
-    )
+    results = []
+    for index, (subject, plain, probe, peak) in enumerate(zip(subjects, plains, probes, peaks)):
+        layers = layer_timers[index].medians_ms() if per_layer else None
+        hooked = timed[2 * index + 1] if per_layer else None
+        overhead = hooked.median / plain.median - 1 if hooked is not None and mode == "eval" else None
+        latency_ms = plain.median * 1e3
+        found = None
+        if conditions is not None:
+            found = replace(conditions, single_thread_ms=probe.median * 1e3 if probe is not None else None)
+            found = replace(found, contention=contention_line(found, latency_ms, subject.what))
+        results.append(Measured(
+            device=str(device),
+            device_name=device_name(device),
+            torch_version=torch.__version__,
+            threads=used_threads,
+            mode=mode,
+            optimizer=optimizer,
+            batch=subject.batch,
+            latency_ms=latency_ms,
+            latency_iqr_ms=plain.iqr * 1e3,
+            runs=len(plain.raw_times) * plain.number_per_run,
+            throughput_per_s=subject.batch / plain.median,
+            measured_peak_bytes=peak,
+            est_peak_bytes=subject.est_peak_bytes,
+            layer_latency_ms=layers,
+            hooked_latency_ms=layers[0] if layers else None,
+            hook_overhead=overhead if overhead is not None and overhead > 0 else None,
+            spread_warning=spread_warning(plain, subject.what),
+            round_latency_ms=tuple(seconds * 1e3 for seconds in per_call_seconds(plain)),
+            conditions=found,
+        ))
+    return results
 
 
 def static_peak_bytes(totals, mode: str, optimizer: str | None) -> int | None:
@@ -435,14 +575,36 @@ def measure_report(report, device: torch.device, *, optimizer: str | None = None
     """Build the model of a static ``Report`` again (its ``recipe``) on ``device`` and measure it at the
     report's input, batch, dtype, layout and mode. Refuses up front what the device cannot hold, by the
     static estimate where it is validated (``Report.memory_validated``)."""
+    return measure_reports([report], device, optimizer=optimizer, threads=threads, min_run_time=min_run_time,
+                           per_layer=per_layer, compile=compile)[0]
+
+
+def check_report_fits(report, device: torch.device, optimizer: str | None, beside: int = 0) -> int | None:
+    """Refuse (``OutOfMemory``) a report's run that the device cannot hold beside ``beside`` bytes,
+    by the static estimate where it is validated; returns the estimate."""
     estimate = static_peak_bytes(report.totals, report.mode, optimizer)
-    what = f"{report.model} at batch {report.batch}"
-    if report.memory_validated:  # an estimate off by up to 2x decides nothing
-        check_fits(estimate, device, what)
-    with out_of_memory_as_error(device, what):
-        model = report.recipe.build(device)
-        inputs = report.recipe.inputs(device)
-    if compile:
-        model = torch.compile(model)
-    return measure(model, inputs, mode=report.mode, optimizer=optimizer, threads=threads, min_run_time=min_run_time,
-                   per_layer=per_layer and not compile, est_peak_bytes=estimate, name=what)
+    if report.memory_validated and estimate is not None:  # an estimate off by up to 2x decides nothing
+        check_fits(estimate + beside, device, f"{report.model} at batch {report.batch}")
+    return estimate
+
+
+def measure_reports(reports, device: torch.device, *, optimizer: str | None = None, threads: int | None = None,
+                    min_run_time: float = 1.0, per_layer: bool = True, compile: bool = False) -> list[Measured]:
+    """``measure_report`` of several reports (of one mode), their models built together and timed in
+    turns (``measure_in_turns``). Each must fit the device beside the others' parameters and inputs."""
+    since = read_clock()
+    resident = [report.totals.param_bytes + report.totals.buffer_bytes + report.totals.input_bytes
+                for report in reports]
+    subjects = []
+    for index, report in enumerate(reports):
+        estimate = check_report_fits(report, device, optimizer, beside=sum(resident) - resident[index])
+        what = f"{report.model} at batch {report.batch}"
+        with out_of_memory_as_error(device, what):
+            model = report.recipe.build(device)
+            inputs = report.recipe.inputs(device)
+        subjects.append(Subject(torch.compile(model) if compile else model, inputs, what, estimate))
+    modes = {report.mode for report in reports}
+    if len(modes) != 1:
+        raise CnnstatError(f"reports measured together need one mode, got {', '.join(sorted(modes))}")
+    return measure_in_turns(subjects, mode=modes.pop(), optimizer=optimizer, threads=threads,
+                            min_run_time=min_run_time, per_layer=per_layer and not compile, since=since)

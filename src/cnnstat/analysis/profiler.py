@@ -21,7 +21,7 @@ import functools
 import gc
 import operator
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, Sequence
 
 import torch
@@ -70,6 +70,10 @@ class PassResult:
     end_of_forward_bytes: int
     unused_params: int = 0
     """Parameters no op of the forward read (e.g. auxiliary heads in eval)."""
+    timeline: list[tuple[int, int | None]] = field(default_factory=list)
+    """Live bytes after every allocation and free of the pass, with the module call (record
+    index) running then (``LiveMemory.timeline``); the backward's start at ``backward_from``."""
+    backward_from: int | None = None
 
     @property
     def backward_macs(self) -> int:
@@ -162,6 +166,10 @@ class _Tracer:
         self.param_storages: dict[int, int] = {}
         """Storage id -> element count of each parameter stand-in, to find parameters never read."""
         self.read_storages: set[int] = set()
+        self.backward_from = 0
+        self.step_timeline: list[tuple[int, int | None]] = []
+        self.grad_bytes: dict[str, int] = {}
+        """Module name -> bytes of its trainable parameters' gradients (children's included)."""
 
     # -- module hooks ---------------------------------------------------------------
     def pre_hook(self, module: nn.Module, args, kwargs) -> None:
@@ -181,6 +189,7 @@ class _Tracer:
         )
         if call == 0:
             record.params, record.trainable_params, record.own_params = self.param_counts[key]
+            record.grad_bytes = self.grad_bytes.get(record.name, 0)
         self.records.append(record)
         self.stack.append(record)
         for observer in self.observers:
@@ -199,6 +208,8 @@ class _Tracer:
             running = self.stack[-1] if self.phase == FORWARD and self.stack else None
             for observer in self.observers:
                 observer.op(func, args, kwargs, out, running)
+        record = self._owner()
+        self.memory.running = record.index if record is not None else None
         allocated = out
         if not self.training and func.overloadpacket in NORMS:
             # In eval, CPU and CUDA norm kernels return empty statistics where the meta kernel
@@ -216,7 +227,6 @@ class _Tracer:
         if kwargs:
             for tensor in _op_tensors(tuple(kwargs.values())):
                 read.add(id(tensor.untyped_storage()))
-        record = self._owner()
         if record is None:
             return
         backward = self.phase == BACKWARD
@@ -301,9 +311,11 @@ def _finalise(records: list[LayerRecord]) -> None:
     for record in records:
         record.macs, record.flops = record.own_macs, record.own_flops
         record.backward_macs, record.backward_flops = record.own_backward_macs, record.own_backward_flops
+        record.saved_bytes = record.own_saved_bytes
     for record in reversed(records):
         if record.parent is not None:
             parent = records[record.parent]
+            parent.saved_bytes += record.saved_bytes
             parent.macs += record.macs
             parent.flops += record.flops
             parent.backward_macs += record.backward_macs
@@ -356,7 +368,7 @@ def run_pass(
             module.training = mode
     _finalise(tracer.records)
     return PassResult(tracer.records, tracer.uncounted[FORWARD], tracer.uncounted[BACKWARD], peak, end_of_forward,
-                      unused)
+                      unused, tracer.step_timeline, tracer.backward_from if backward else None)
 
 
 def _run(model, args, kwargs, tracer: _Tracer, device, dtype, model_name, channels_last, rules) -> tuple[int, int, int]:
@@ -368,8 +380,14 @@ def _run(model, args, kwargs, tracer: _Tracer, device, dtype, model_name, channe
     for tensor in tree_leaves((state, inputs)):
         if isinstance(tensor, torch.Tensor):
             tracer.memory.add(tensor)
+    tracer.memory.timeline = [(tracer.memory.live, None)]  # the step's timeline starts from what is resident
     for name, param in model.named_parameters():
         tracer.param_storages[id(state[name].untyped_storage())] = param.numel()
+        if state[name].requires_grad:  # its gradient, as big as the stand-in, belongs to every enclosing module
+            parts = name.split(".")[:-1]
+            for depth in range(len(parts) + 1):
+                prefix = ".".join(parts[:depth])
+                tracer.grad_bytes[prefix] = tracer.grad_bytes.get(prefix, 0) + state[name].nbytes
     with _CountingMode(tracer, rules, on_meta=device.type == "meta"):
         try:
             output = functional_call(model, state, inputs[0], inputs[1], tie_weights=True, strict=False)
@@ -378,6 +396,10 @@ def _run(model, args, kwargs, tracer: _Tracer, device, dtype, model_name, channe
         except Exception as error:
             raise _forward_error(error, tracer, model_name) from error
         end_of_forward = tracer.memory.live
+        for maker, nbytes in tracer.memory.live_by_maker().items():
+            if maker is not None:  # what each module call made and the backward still holds
+                tracer.records[maker].own_saved_bytes = nbytes
+        tracer.backward_from = len(tracer.memory.timeline)
         tracer.phase = LOSS
         loss = _loss(output) if tracer.backward else None
         del output
@@ -390,6 +412,7 @@ def _run(model, args, kwargs, tracer: _Tracer, device, dtype, model_name, channe
             except Exception as error:
                 raise BackwardError(model_name, first_line(error)) from error
             del loss
+    tracer.step_timeline = list(tracer.memory.timeline)  # before the stand-ins go with this frame
     unused = sum(n for key, n in tracer.param_storages.items() if key not in tracer.read_storages)
     return tracer.memory.peak, end_of_forward, unused
 

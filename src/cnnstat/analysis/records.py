@@ -79,6 +79,14 @@ class LayerRecord:
     backward_flops: int = 0
     output_bytes: int = 0
     """Bytes of the tensors the module returns."""
+    own_saved_bytes: int = 0
+    """Bytes of the tensors the module's own ops made that are still alive at the end of the
+    forward (in a pass with a backward: what autograd keeps for it, and the model's output)."""
+    saved_bytes: int = 0
+    """``own_saved_bytes`` of the module and everything it calls."""
+    grad_bytes: int = 0
+    """Bytes of the gradients of the module's trainable parameters, children's included (in a pass
+    with a backward; first call only)."""
     forward_ops: dict[str, OpTally] = field(default_factory=dict)
     """The module's own work by aten op (not inside a child module): op name -> tally."""
     backward_ops: dict[str, OpTally] = field(default_factory=dict)

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any, Mapping
 import torch
 from torch import nn
 
-from cnnstat.analysis.build import (BuildRecipe, build_model, check_inputs, check_mode, default_inputs, dtype_name,
-                                    example_inputs, input_specs, load_on, ready_for_pass, resolve_device,
-                                    resolve_dtype)
+from cnnstat.analysis.build import (BuildRecipe, build_model, check_inputs, check_mode, default_inputs,
+                                    dict_for_forward, dtype_name, example_inputs, input_specs, load_on, peer_inputs,
+                                    ready_for_pass, resolve_device, resolve_dtype)
 from cnnstat.analysis.fallback import Counting
 from cnnstat.analysis.parts import Part, parts_of
-from cnnstat.analysis.memory import unvalidated_layers, unvalidated_note
+from cnnstat.analysis.memory import carry_training_memory, unvalidated_layers, unvalidated_note
 from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_meta
 from cnnstat.analysis.profiler import BackwardError
 from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
@@ -22,6 +22,7 @@ from cnnstat.analysis.records import LayerRecord, Totals
 from cnnstat.analysis.registry import OpRules
 from cnnstat.analysis.rules import RULES
 from cnnstat.errors import CnnstatError, ForwardError
+from cnnstat.shown import Shown
 
 if TYPE_CHECKING:
     from cnnstat.analysis.measure import Measured
@@ -33,8 +34,8 @@ CONVENTIONS = (
 )
 
 
-@dataclass
-class Report:
+@dataclass(repr=False)  # a short repr and the display methods come from Shown
+class Report(Shown):
     model: str
     input_shapes: list[tuple[int, ...]]
     """Input shape(s) with the batch dimension."""
@@ -165,6 +166,7 @@ def profile(
     check_mode(mode)
     torch_dtype = resolve_dtype(dtype)
     torch_device = resolve_device(device)
+    input_size, inputs = peer_inputs(input_size, inputs)
     spec, specs, default, takes_list, notes, real_model = None, input_specs(input_size), None, False, [], None
     if isinstance(model_or_name, str):
         loaded = load_on(model_or_name, num_classes, in_channels, options, device="meta")
@@ -184,7 +186,7 @@ def profile(
         if specs is None:
             raise CnnstatError(f"{name}: give input_size (C, H, W) or example inputs")
         check_inputs(name, specs, model, batch, default)
-    args, kwargs = example_inputs(inputs, specs, batch, torch_dtype, takes_list)
+    args, kwargs = example_inputs(dict_for_forward(model, inputs), specs, batch, torch_dtype, takes_list)
 
     model = ready_for_pass(model, name, args, kwargs, channels_last)
     if torch_device.type == "meta":
@@ -211,6 +213,8 @@ def profile(
         notes.append(counting_note)
     model = counting.model
     shown = training if mode == "train" else inference
+    if training is not None:
+        carry_training_memory(shown.records, training.records)
     # The eval forward's fields in either mode: batch statistics would make every field the whole input.
     if fields is not None:
         fields.fill(shown.records, inference.records)

@@ -114,7 +114,7 @@ def solve_width(count: Callable[[int], int], target: int) -> int:
 
 def output_hwc(row: ModelFigures) -> str:
     """The output shape as the articles write it (H x W x C)."""
-    channels, *spatial = row.output_shape
+    _batch, channels, *spatial = row.output_shape
     return "x".join(str(d) for d in (*spatial, channels))
 
 

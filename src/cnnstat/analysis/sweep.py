@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 from cnnstat.analysis.report import Report, profile
 from cnnstat.figures import shape_text
 from cnnstat.errors import CnnstatError
+from cnnstat.shown import Shown
 
 DEFAULT_INPUTS = ((3, 128, 128), (3, 224, 224), (3, 320, 320), (3, 512, 512))
 DEFAULT_BATCHES = (1, 8, 32)
@@ -72,8 +73,8 @@ class FixedLayer:
     """At batch 1-equivalent: the MACs at the sweep's smallest batch."""
 
 
-@dataclass
-class SweepResult:
+@dataclass(repr=False)  # a short repr and the display methods come from Shown
+class SweepResult(Shown):
     model: str
     device: str
     dtype: str

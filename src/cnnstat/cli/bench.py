@@ -8,21 +8,22 @@ import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
 from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, SHAPE_HELP, MODELS_HELP, OUTPUT_OPTION,
-                                 REPROBE_OPTION, check_measure_options, choose_columns, parse_int_list, parse_shape)
+                                 REPROBE_OPTION, THREADS_HELP, TIMING_HELP, check_measure_options, choose_columns,
+                                 parse_int_list, parse_one_shape, parse_shape)
 from cnnstat.errors import CnnstatError
 
 
 def bench_command(
     models: list[str] = typer.Argument(..., metavar="MODEL", help=MODELS_HELP),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
+    input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
     batch: str = typer.Option("1", "--batch", "-b", help="Batch sizes, e.g. 1,8,32."),
     device: str = typer.Option("auto", "--device", help="auto (cuda if present, else cpu) | cpu | cuda"),
     mode: str = typer.Option("eval", "--mode", help="eval (a forward) | train (a training step)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
     channels_last: bool = typer.Option(False, "--channels-last", help="Model and input in channels_last layout."),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile the model (warm-up includes compiling)."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: torch's)."),
-    min_run_time: float = typer.Option(1.0, "--min-run-time", help="Seconds of timing per configuration."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
+    min_run_time: float = typer.Option(1.0, "--min-run-time", help=TIMING_HELP.format(what=" per configuration")),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam: add the optimizer step (--mode train)."),
     roofline: bool = typer.Option(False, "--roofline", help="Add the fraction of this machine's probed peak FLOP/s."),
     reprobe: bool = REPROBE_OPTION,
@@ -37,18 +38,16 @@ def bench_command(
 
     fmt = check_format(fmt, output)
     batches = parse_int_list(batch, "--batch")
-    shape = parse_shape(input)
+    shape = parse_shape(parse_one_shape(input, "bench"))
     check_measure_options(threads, min_run_time, optimizer, mode)
     if output:
         check_writable(output)
     check_plot(plot)
 
-    from rich.console import Console
-    from rich.progress import Progress
-
     from cnnstat.analysis import profile
     from cnnstat.analysis.measure import check_optimizer, pick_device
     from cnnstat.analysis.roofline import probe
+    from cnnstat.cli.progress import counting, table_on_terminal
     from cnnstat.cli.summary import measure_or_fall_back
     from cnnstat.frame.views import bench_row, bench_view
     from cnnstat.render.emit import emit
@@ -58,21 +57,19 @@ def bench_command(
     if measure_on is None:
         raise CnnstatError("bench measures on a real device; use --device auto, cpu or cuda (summary shows meta figures)")
     # Every static pass first: a mistake in the last model is reported before any timing starts.
-    reports = [profile(model, shape, batch=size, mode=mode, dtype=dtype, channels_last=channels_last)
+    reports = [profile(model, shape, batch=size, mode=mode, dtype=dtype, channels_last=channels_last, name=model)
                for model in models for size in batches]
     machine = probe(measure_on, threads, reprobe) if roofline else None
-    rows = []
-    stderr = Console(stderr=True)
-    # Off when stderr is not a terminal: a transient bar would leave a blank line in a log.
-    with Progress(console=stderr, transient=True, disable=not stderr.is_terminal) as progress:
-        task = progress.add_task("bench", total=len(reports))
-        for report in reports:
-            progress.update(task, description=f"{report.model} batch {report.batch}")
-            report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto", optimizer=optimizer,
-                                                   threads=threads, min_run_time=min_run_time, per_layer=False,
-                                                   compile=compile_)
-            rows.append(bench_row(report, machine))
-            progress.advance(task)
+    # Every configuration timed in turns (A B A B ...): a change of load hits them all alike.
+    with counting(1, "bench") as progress:
+        progress.update(f"{len(reports)} configuration(s) timed in turns")
+        measured = measure_or_fall_back(reports, measure_on, fall_back=device == "auto",
+                                        warn=not table_on_terminal(fmt, output), optimizer=optimizer, threads=threads,
+                                        min_run_time=min_run_time * len(reports), per_layer=False, compile=compile_)
+        progress.advance()
+    for report, found in zip(reports, measured):
+        report.measured = found
+    rows = [bench_row(report, machine) for report in reports]
     settings = {"device": str(measure_on), "mode": mode, "dtype": dtype, "channels_last": channels_last,
                 "compile": compile_, "optimizer": optimizer}
     machine_data = None
@@ -81,12 +78,12 @@ def bench_command(
                         "bandwidth_bytes_per_s": machine.bandwidth_bytes_per_s}
     view = bench_view(reports, rows, settings, machine_data)
     shown, chosen = choose_columns(view, columns)
-    emit(shown, fmt, output, json_data={"settings": settings, "machine": machine_data, "rows": rows}, chosen=chosen,
-         page=lambda: bench_html(view))
-    if plot:
+    if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.render.plots import bench_curves
 
         bench_curves(view, plot)
+    emit(shown, fmt, output, json_data={"settings": settings, "machine": machine_data, "rows": rows}, chosen=chosen,
+         page=lambda: bench_html(view))
 
 
 def bench_html(view) -> str:

@@ -8,7 +8,7 @@ import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
 from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, SHAPE_HELP, MODELS_HELP, OUTPUT_OPTION, check_batch, choose_columns,
-                                 parse_set, parse_shape)
+                                 parse_set, parse_one_shape, parse_shape)
 from cnnstat.errors import CnnstatError
 
 SPEC_HELP = (MODELS_HELP + " Each may carry its own options after a colon: NAME:key=value,key=value, e.g. "
@@ -40,8 +40,21 @@ def comparison_facts(rows, title: str, notes: Sequence[str]):
     from cnnstat.render.compare import PEAK_NOTE
 
     return Facts(title=[title], machine=machine_from(rows[0].device, rows[0].machine),
-                 notes=[*notes, CONVENTIONS, PEAK_NOTE],
-                 warnings=[row.spread_warning for row in rows if row.spread_warning])  # each names its model
+                 notes=[*notes, *latency_ratio_notes(rows), CONVENTIONS, PEAK_NOTE],
+                 warnings=[warning for row in rows for warning in (row.spread_warning, row.contention)
+                           if warning])  # each names its model
+
+
+def latency_ratio_notes(rows) -> list[str]:
+    """How the latency ratios were taken, with each one's spread, where the models were timed together."""
+    spreads = [(row.label, row.ratios["latency_ms"], row.ratio_spreads["latency_ms"]) for row in rows
+               if "latency_ms" in row.ratio_spreads]
+    if len(spreads) < 2:
+        return []
+    rounds = len(rows[0].round_latency_ms or ())
+    each = "; ".join(f"{label} x{ratio:.3f} (IQR {spread:.3f})" for label, ratio, spread in spreads)
+    return [f"Latency x: the models were timed in turns (A B A B ..., {rounds} rounds) and each ratio is the median "
+            f"of its round-by-round ratios: {each}."]
 
 
 def emit_comparison(rows, hidden: Collection[str], facts, fmt: str, output: str | None, columns: str | None = None,
@@ -53,8 +66,11 @@ def emit_comparison(rows, hidden: Collection[str], facts, fmt: str, output: str 
 
     from cnnstat.render.html import figures_page
 
-    for warning in facts.warnings:
-        typer.echo(f"cnnstat: warning: {warning}", err=True)
+    from cnnstat.cli.progress import say, table_on_terminal
+
+    if not table_on_terminal(fmt, output):  # on the terminal, the table's footer says them
+        for warning in facts.warnings:
+            say(f"cnnstat: warning: {warning}")
     frame = comparison_frame(rows, extras)
     full = comparison_view(frame, hidden, facts)
     view, chosen = choose_columns(full, columns)
@@ -64,7 +80,7 @@ def emit_comparison(rows, hidden: Collection[str], facts, fmt: str, output: str 
 
 def compare_command(
     models: list[str] = typer.Argument(..., metavar="MODEL", help=SPEC_HELP),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help=SHAPE_HELP + " Applies to every model."),
+    input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=SHAPE_HELP + " Applies to every model."),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
     device: str = typer.Option("auto", "--device", help=AUTO_DEVICE_HELP),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="The model the ratios divide by "
@@ -90,7 +106,7 @@ def compare_command(
     if output:
         check_writable(output)
     check_plot(plot)
-    shape = parse_shape(input)
+    shape = parse_shape(parse_one_shape(input, "compare"))
     specs = [parse_model_spec(text, parse_set(set_)) for text in models]
 
     from cnnstat.analysis.compare import compare, find_baseline
@@ -107,9 +123,9 @@ def compare_command(
     inputs = shape_text(shape) if shape else "each model's own"
     title = f"{' vs '.join(row.label for row in rows)}  (input {inputs}, batch {batch}, device {where})"
     ratio_note = f"Columns \"... x\": each model's figure / {base}'s (x0.5: half of {base}'s)."
-    emit_comparison(rows, COMPARE_HIDDEN, comparison_facts(rows, title, [ratio_note]), fmt, output, columns)
-    if plot:
+    if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.frame.compare import comparison_frame
         from cnnstat.render.plots import COMPARE_FIGURES, LATENCY, study_bars
 
         study_bars(comparison_frame(rows), title, plot, (*COMPARE_FIGURES, LATENCY))
+    emit_comparison(rows, COMPARE_HIDDEN, comparison_facts(rows, title, [ratio_note]), fmt, output, columns)

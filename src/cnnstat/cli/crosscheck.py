@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from cnnstat.cli.options import FORMAT_OPTION, SHAPE_HELP, MODEL_HELP, OUTPUT_OPTION, SET_HELP, check_batch, \
-    parse_set, parse_shape
+from cnnstat.cli.options import COLUMNS_OPTION, FORMAT_OPTION, SHAPE_HELP, MODEL_HELP, OUTPUT_OPTION, SET_HELP, \
+    check_batch, choose_columns, parse_one_shape, parse_set, parse_shape
 from cnnstat.errors import CnnstatError
 
 
@@ -18,11 +18,12 @@ class UnexplainedDifference(CnnstatError):
 
 def crosscheck_command(
     model: str = typer.Argument(..., help=MODEL_HELP),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
+    input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     fmt: Optional[str] = FORMAT_OPTION,
     output: Optional[str] = OUTPUT_OPTION,
+    columns: Optional[str] = COLUMNS_OPTION,
 ) -> None:
     """Run fvcore, torchinfo (and thop, ptflops when installed) on MODEL beside cnnstat, per layer,
     and explain every difference by a named convention. Exit 1 when one is left unexplained."""
@@ -33,7 +34,7 @@ def crosscheck_command(
     check_batch(batch)
     if output:
         check_writable(output)
-    shape = parse_shape(input)
+    shape = parse_shape(parse_one_shape(input, "crosscheck"))
     options = parse_set(set_)
 
     from cnnstat.analysis.crosscheck import crosscheck
@@ -41,12 +42,13 @@ def crosscheck_command(
     from cnnstat.render.emit import emit
 
     result = crosscheck(model, shape, batch=batch, options=options)
-    layers, rules = crosscheck_views(result)
+    full, rules = crosscheck_views(result)
+    layers, chosen = choose_columns(full, columns)
     if fmt in ("table", "md") and not output:
-        emit(layers, fmt)
+        emit(layers, fmt, chosen=chosen)
         emit(rules, fmt)
     else:
-        emit(layers, fmt, output, json_data=result.to_dict() if fmt == "json" else None)
+        emit(layers, fmt, output, json_data=result.to_dict() if fmt == "json" else None, csv_view=full)
     if result.unexplained:
         row, first = result.unexplained[0]
         raise UnexplainedDifference(f"{len(result.unexplained)} difference(s) no convention explains, e.g. "

@@ -7,7 +7,7 @@ import functools
 import typer
 
 from cnnstat.cli import state
-from cnnstat.errors import (CnnstatError, ForwardError, InputRankError, MissingInputSize, OutOfMemory,
+from cnnstat.errors import (CnnstatError, ForwardError, InputRankError, InputTooLarge, MissingInputSize, OutOfMemory,
                             UnavailableDevice)
 
 INTERRUPTED = 130
@@ -15,6 +15,7 @@ INTERRUPTED = 130
 WORDING = {
     MissingInputSize: "{message}; give it with --input, e.g. --input 3x224x224",
     InputRankError: "malformed --input: {message}",
+    InputTooLarge: "{message}; give a smaller --input or --batch",
     ForwardError: "{message}; check --input and --batch",
     OutOfMemory: "{message}; use a smaller --batch or --device meta",
     UnavailableDevice: "{message}; use --device cpu or meta",
@@ -36,12 +37,20 @@ def print_error(message: str) -> None:
 
 
 def handle_errors(command):
-    """Wrap a command so that CnnstatError exits with its code and Ctrl-C exits 130."""
+    """Wrap a command so that CnnstatError exits with its code and Ctrl-C exits 130; stdout
+    carries the command's output only (what a model prints goes to stderr)."""
+    from cnnstat.render.output import stdout_for_data_only
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            with stdout_for_data_only():
+                return command(*args, **kwargs)
+        except SystemExit as error:  # raised by the model's code: cnnstat's own exits are typer.Exit
+            if state.debug:
+                raise
+            print_error(f"the model's code called sys.exit({error.code!r}), which stops cnnstat")
+            raise typer.Exit(CnnstatError.exit_code) from None
         except CnnstatError as error:
             if state.debug:
                 raise

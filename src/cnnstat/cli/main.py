@@ -3,6 +3,7 @@ mistake to exit code 2 (1 for a failed check, 130 for Ctrl-C) through ``handle_e
 
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
 import typer
@@ -11,6 +12,7 @@ from cnnstat import __version__
 from cnnstat.cli import compare, listing, report, state, study, summary
 from cnnstat.cli import bench
 from cnnstat.cli import crosscheck
+from cnnstat.cli import checkpoint, fit
 from cnnstat.cli import sweep
 from cnnstat.cli.errors import handle_errors, print_error
 from cnnstat.cli.help import UnixCommand, UnixGroup
@@ -39,6 +41,9 @@ def main(
     debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),
 ) -> None:
     state.debug = debug
+    # torch.utils.benchmark imports cpp_extension, which warns "No CUDA runtime is found" when a CUDA
+    # build of torch runs where no GPU is: the timing cnnstat does compiles nothing, so it need not know.
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 
 app.command("list", cls=UnixCommand)(handle_errors(listing.list_command))
@@ -49,6 +54,8 @@ app.command("study", cls=UnixCommand)(handle_errors(study.study_command))
 app.command("report", cls=UnixCommand)(handle_errors(report.report_command))
 app.command("crosscheck", cls=UnixCommand)(handle_errors(crosscheck.crosscheck_command))
 app.command("sweep", cls=UnixCommand)(handle_errors(sweep.sweep_command))
+app.command("fit", cls=UnixCommand)(handle_errors(fit.fit_command))
+app.command("checkpoint", cls=UnixCommand)(handle_errors(checkpoint.checkpoint_command))
 
 
 def _click_exception():
@@ -76,7 +83,8 @@ def run() -> None:
         try:
             _run()
         finally:
-            sys.stdout.flush()
+            if sys.stdout is not None:  # None: descriptor 1 was closed (`>&-`)
+                sys.stdout.flush()
     except (PipeClosed, BrokenPipeError):
         # Nobody reads stdout any more: point it at /dev/null so the flush at exit cannot raise.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -20,7 +20,11 @@ SHAPE_HELP = _SIZE_HELP + ". Default: the model's own."
 """For a command that takes one input size."""
 INPUT_HELP = (_SIZE_HELP + "; integer token ids as long:128; repeat for a model of several inputs (RAFT: "
               "-i 3x256x256 -i 3x256x256). Default: the model's own.")
-SET_HELP = "Model options, e.g. --set k=7,cin=16 or --set width_mult=0.5."
+THREADS_HELP = ("CPU threads while measuring (default: torch's, but no more than the cores other processes leave "
+                "idle: a thread that shares a busy core stalls the others at every op).")
+TIMING_HELP = ("Seconds of timing{what}; sooner done where the spread is already tight (IQR within 3% of the median "
+               "over 5 or more blocks).")
+SET_HELP = "Model options, e.g. --set k=7,cin=16, --set width_mult=0.5 or --set sizes=[64,128]."
 INPUT_DTYPES = {"long": "int64", "int64": "int64", "int": "int64", "int32": "int32", "bool": "bool"}
 """Element types an --input may name; unnamed, an input takes the model's --dtype."""
 
@@ -29,11 +33,10 @@ def parse_shape(text: Optional[str]) -> tuple[int, ...] | None:
     """'3x224x224' -> (3, 224, 224); a clear error for 'axbxc', '3x0x224' or ''."""
     if text is None:
         return None
-    parts = text.lower().replace("*", "x").split("x")
-    try:
-        shape = tuple(int(part) for part in parts)
-    except ValueError:
-        raise CnnstatError(f"malformed --input {text!r}: expected sizes joined by 'x', e.g. 3x224x224") from None
+    parts = [part.strip() for part in text.lower().replace("*", "x").split("x")]
+    if not all(part.isascii() and part.isdigit() for part in parts):  # int() would take '1_000' and '٣'
+        raise CnnstatError(f"malformed --input {text!r}: expected sizes joined by 'x', e.g. 3x224x224")
+    shape = tuple(int(part) for part in parts)
     if any(d < 1 for d in shape):
         raise CnnstatError(f"malformed --input {text!r}: every size must be at least 1")
     return shape
@@ -52,6 +55,20 @@ def parse_input(text: str):
     return InputSpec(parse_shape(sizes), INPUT_DTYPES[dtype.lower()])
 
 
+def parse_one_shape(texts: Optional[list[str]], command: str, example: str = "3x224x224") -> str | None:
+    """The one plain --input of a command other than summary (compare, bench, sweep, crosscheck):
+    a repeated or a typed one is refused by name, not silently dropped."""
+    if not texts:
+        return None
+    if len(texts) > 1:
+        raise CnnstatError(f"{command} takes one --input, got {len(texts)} ({' '.join(texts)}); a model of several "
+                           "inputs is summary's (cnnstat summary MODEL -i SIZE -i SIZE)")
+    if ":" in texts[0]:
+        raise CnnstatError(f"{command} takes a plain --input size such as {example}, not {texts[0]!r}; an input "
+                           "of its own element type (long:128) is summary's")
+    return texts[0]
+
+
 def parse_inputs(texts: Optional[list[str]]) -> list | None:
     """Each --input given, in order (``InputSpec``s): one per positional input of the model."""
     return [parse_input(text) for text in texts] if texts else None
@@ -67,26 +84,59 @@ def parse_int_list(text: str, option: str) -> list[int]:
     return values
 
 
+SET_NESTING = 16
+"""The deepest list or tuple a --set value may hold: any real option is far shallower."""
+_OPENING, _CLOSING = "([{", ")]}"
+_WORDS = {"true": True, "false": False, "none": None, "nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
 def _literal(text: str) -> Any:
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered == "none":
-        return None
+    """A Python literal (number, string, list, tuple, dict), true/false/none/nan/inf in any case,
+    else the text itself."""
+    if text.lower() in _WORDS:
+        return _WORDS[text.lower()]
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text
 
 
+def _split_pairs(item: str) -> list[str]:
+    """'k=7,sizes=[1,2],name="a,b"' -> ['k=7', 'sizes=[1,2]', 'name="a,b"']: commas inside
+    brackets or quotes belong to the value."""
+    pairs, start, depth, quote, previous = [], 0, 0, "", "="
+    for index, char in enumerate(item):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"" and previous in "=,:([{":  # a quote opens a string; inside a word (don't) it is a letter
+            quote = char
+        elif char in _OPENING:
+            depth += 1
+            if depth > SET_NESTING:
+                raise CnnstatError(f"malformed --set: a value nests deeper than {SET_NESTING} brackets")
+        elif char in _CLOSING:
+            depth -= 1
+            if depth < 0:
+                raise CnnstatError(f"malformed --set {item!r}: a {char!r} closes no bracket")
+        elif char == "," and depth == 0:
+            pairs.append(item[start:index])
+            start = index + 1
+        previous = char if not char.isspace() else previous
+    if depth or quote:
+        raise CnnstatError(f"malformed --set {item!r}: a bracket or quote is left open")
+    return [*pairs, item[start:]]
+
+
 def parse_set(items: Optional[list[str]]) -> dict[str, Any]:
-    """['k=7,cin=16', 'bias=true'] -> {'k': 7, 'cin': 16, 'bias': True}."""
+    """['k=7,cin=16', 'bias=true', 'sizes=[1,2]'] -> {'k': 7, 'cin': 16, 'bias': True, 'sizes': [1, 2]}."""
     options: dict[str, Any] = {}
     for item in items or []:
-        for pair in filter(None, (p.strip() for p in item.split(","))):
+        for pair in filter(None, (p.strip() for p in _split_pairs(item))):
             key, sep, value = pair.partition("=")
             if not sep or not key.strip() or not value.strip():
                 raise CnnstatError(f"malformed --set {pair!r}: expected key=value, e.g. --set k=7,cin=16")
+            if not key.strip().isidentifier():
+                raise CnnstatError(f"malformed --set {pair!r}: {key.strip()!r} is not an option name")
             options[key.strip()] = _literal(value.strip())
     return options
 

@@ -10,13 +10,15 @@ from cnnstat.errors import CnnstatError
 from cnnstat.figures import shape_text
 
 PLOT_OPTION = typer.Option(None, "--plot", metavar="FILE", help="Also draw a figure to this file: .png or .svg (written atomically).")
-PLOT_METRICS = ("macs", "memory", "latency", "roofline", "receptive-field")
+PLOT_METRICS = ("macs", "memory", "latency", "roofline", "receptive-field", "timeline")
 MEASURED_PLOT_METRICS = ("latency", "roofline")
 PLOT_METRIC_OPTION = typer.Option(
     "macs", "--plot-metric",
     help="What --plot shows per layer: macs | memory (output bytes) | latency | roofline (this machine's "
          "measured ceilings, layers by FLOP/byte and achieved FLOP/s) | receptive-field (each layer's field "
-         "against depth, the input size marked). latency and roofline need --device cpu or cuda.")
+         "against depth, the input size marked) | timeline (live memory over one training step, forward then backward, "
+         "its peak and layer marked; measured beside it with --device cpu). latency and roofline need --device cpu "
+         "or cuda.")
 
 
 def check_plot(path: Optional[str]) -> None:
@@ -35,7 +37,9 @@ def check_plot_metric(metric: str, measured: bool) -> None:
 
 
 def plot_title(report) -> str:
-    where = f"{report.measured.device_name} ({report.measured.device}, {report.measured.threads} threads)" \
+    from cnnstat.render.footer import threads_text
+
+    where = f"{report.measured.device_name} ({report.measured.device}, {threads_text(report.measured.threads)})" \
         if report.measured else "device meta"
     return (f"{report.model}  input {shape_text(report.input_shape[1:])}  batch {report.batch}  "
             f"{report.dtype}  {report.mode}  {where}")
@@ -51,6 +55,14 @@ def summary_plot(report, frame, metric: str, path: str) -> None:
             raise CnnstatError("no layer has a measured latency to place on the roofline")
         roofline_figure(report, path)
         return
+    if metric == "timeline":
+        from cnnstat.analysis.timeline import memory_timeline
+
+        measured_on = torch_device(report.measured.device) if report.measured is not None else None
+        timeline = memory_timeline(report, measured_on)
+        plots.memory_timeline_plot(timeline.live_bytes, timeline.backward_from, timeline.peak_layer,
+                                   timeline.measured_live_bytes, plot_title(report) + "  (one training step)", path)
+        return
     if metric == "receptive-field":
         if report.receptive_field is None:
             raise CnnstatError(f"{report.model} has no spatial input, so no receptive field to plot")
@@ -60,6 +72,12 @@ def summary_plot(report, frame, metric: str, path: str) -> None:
                                    plot_title(report), path)
         return
     plots.layer_bars(frame, plots.LAYER_METRICS[metric], plot_title(report), path)
+
+
+def torch_device(name: str):
+    import torch
+
+    return torch.device(name)
 
 
 def _call_name(layer) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import typer
 
@@ -57,6 +58,34 @@ def _write_torchvision(out: Path, status):
     return shown
 
 
+MANIFEST = ".cnnstat-report"
+"""The files ``cnnstat report`` wrote into a folder, one a line: it rewrites those and no others."""
+MANIFEST_HEADER = "# Written by cnnstat report, which rewrites the files listed here and no other file of this folder.\n"
+ZOO_FILES = ("README.md", "index.html", "zoo.md", "zoo.csv", "zoo_params_vs_macs.png")
+TORCHVISION_FILES = ("torchvision.md", "torchvision.csv")
+
+
+def files_of_earlier_reports(out: Path, writing: Sequence[str]) -> list[str]:
+    """The files an earlier ``cnnstat report`` wrote into ``out`` (its ``MANIFEST``). Refuses, before
+    any work, to replace a file of ``writing`` that is there and not among them (a README.md of
+    the user's own)."""
+    manifest = out / MANIFEST
+    try:
+        lines = manifest.read_text().splitlines(keepends=True) if manifest.exists() else [MANIFEST_HEADER]
+    except (OSError, UnicodeDecodeError) as error:
+        raise CnnstatError(f"cannot read --out {manifest}: {getattr(error, 'strerror', None) or error}") from None
+    if lines[:1] != [MANIFEST_HEADER]:
+        raise CnnstatError(f"--out {out}: {MANIFEST} there is not cnnstat report's list of its files; move it, "
+                           "or give another folder")
+    listed = [line.strip() for line in lines[1:] if line.strip()]
+    theirs = [name for name in writing if name not in listed and ((out / name).exists() or (out / name).is_symlink())]
+    if theirs:
+        them = "it" if len(theirs) == 1 else "them"
+        raise CnnstatError(f"--out {out}: cnnstat report did not write {', '.join(theirs)} there, so it does not "
+                           f"replace {them}; move {them}, or give another folder")
+    return listed
+
+
 def report_command(
     out: Path = typer.Option(Path("reports"), "--out", help="The folder to (re)write."),
     device: str = typer.Option("meta", "--device", help=DEVICE_HELP),
@@ -84,12 +113,19 @@ def report_command(
     from cnnstat.zoo import get_entry, list_models
 
     resolve_device(device)  # before any folder is made
-    if out.exists() and not out.is_dir():
-        raise CnnstatError(f"--out {out} is a file, not a directory; give a folder to write the reports into")
-    try:
+    studies = list_studies()
+    with_torchvision = torchvision and _has_torchvision()
+    written = [*ZOO_FILES, *(f"studies/{study.name}.{suffix}" for study in studies for suffix in ("md", "csv", "png")),
+               *(TORCHVISION_FILES if with_torchvision else ())]
+    try:  # a name too long for the file system fails the first look at it
+        if out.exists() and not out.is_dir():
+            raise CnnstatError(f"--out {out} is a file, not a directory; give a folder to write the reports into")
+        listed = files_of_earlier_reports(out, written)
         (out / "studies").mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise CnnstatError(f"cannot create --out {out}: {error.strerror}; give a folder you can write") from None
+    # Listed before any is written: an interrupted run's files are still its own the next time.
+    write_atomic(out / MANIFEST, MANIFEST_HEADER + "".join(f"{name}\n" for name in sorted({*listed, *written})))
     progress = Console(stderr=True)
 
     models = [name for name in list_models() if get_entry(name).family != "block"]
@@ -104,7 +140,6 @@ def report_command(
         sections = [ReportSection("Zoo", "zoo", zoo_table, ["zoo.md", "zoo.csv", "zoo_params_vs_macs.png"],
                                   charts=False, plot_svg=zoo_scatter(zoo, out / "zoo_params_vs_macs.png", inline=True))]
 
-        studies = list_studies()
         for study in studies:
             status.update(f"study: {study.name}")
             result = study.run(device)
@@ -114,7 +149,7 @@ def report_command(
             study_bars(frame, result.title, stem.with_suffix(".png"))
             sections.append(ReportSection(f"{study.name}: {study.title}", study.name, table,
                                           [f"studies/{study.name}.{suffix}" for suffix in ("md", "csv", "png")]))
-        torchvision_table = _write_torchvision(out, status) if torchvision and _has_torchvision() else None
+        torchvision_table = _write_torchvision(out, status) if with_torchvision else None
         if torchvision_table is not None:
             sections.append(ReportSection("torchvision: published figures and ours", "torchvision", torchvision_table,
                                           ["torchvision.md", "torchvision.csv"]))

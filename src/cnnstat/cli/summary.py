@@ -11,13 +11,17 @@ from cnnstat.errors import CnnstatError
 from cnnstat.cli.compare import AUTO_DEVICE_HELP
 from cnnstat.cli.plotting import MEASURED_PLOT_METRICS, PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
 from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION,
-                                 REPROBE_OPTION, SET_HELP, check_batch, check_depth, check_measure_options,
+                                 REPROBE_OPTION, SET_HELP, THREADS_HELP, TIMING_HELP, check_batch, check_depth, check_measure_options,
                                  check_positive, choose_columns, parse_inputs, parse_set)
 
 
 def summary_command(
     model: str = typer.Argument(..., help=MODEL_HELP),
     input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=INPUT_HELP),
+    make_inputs: Optional[str] = typer.Option(None, "--inputs", metavar="pkg.module:make_inputs",
+                                              help="A function (or file.py:make_inputs) returning the example "
+                                                   "inputs: a tensor, a tuple of them, a dict of keyword inputs, "
+                                                   "or (args, kwargs); instead of --input and --batch."),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
     classes: Optional[int] = typer.Option(None, "--classes", help="Number of classes of the classifier."),
     in_channels: Optional[int] = typer.Option(None, "--in-channels", help="Input channels of the first layer."),
@@ -25,10 +29,18 @@ def summary_command(
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
     device: str = typer.Option("auto", "--device",
                                help=AUTO_DEVICE_HELP),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads while measuring (default: torch's)."),
-    min_run_time: float = typer.Option(1.0, "--min-run-time", help="Seconds spent timing (split: whole model, layers)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
+    min_run_time: float = typer.Option(1.0, "--min-run-time", help=TIMING_HELP.format(what=" (split: whole model, layers)")),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam: add the optimizer step (--mode train)."),
     depth: Optional[int] = typer.Option(None, "--depth", "-d", help="Fold rows deeper than this into their parent."),
+    sort: Optional[str] = typer.Option(None, "--sort", metavar="KEY",
+                                       help="List the leaf layers flat, the largest KEY first (macs, params, flops, "
+                                            "activation_bytes, latency_ms ...)."),
+    top: Optional[int] = typer.Option(None, "--top", metavar="N",
+                                      help="Only the N costliest leaf layers (by --sort KEY, default macs)."),
+    leaves: bool = typer.Option(False, "--leaves", help="Only leaf layers (no containers), flat, with full names."),
+    by: Optional[str] = typer.Option(None, "--by", metavar="type|operator",
+                                     help="The model's cost summed by layer type or by operator (aten op)."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     fmt: Optional[str] = FORMAT_OPTION,
     output: Optional[str] = OUTPUT_OPTION,
@@ -53,48 +65,136 @@ def summary_command(
     if output:
         check_writable(output)
     check_plot(plot)
+    check_cost_options(sort, top, by, leaves, depth, plot)
+    if top is not None and sort is None:
+        sort = "macs"
     inputs = parse_inputs(input)
     options = parse_set(set_)
+    if make_inputs and (input or batch != 1):
+        raise CnnstatError("--inputs gives the example inputs, batch included: drop --input and --batch")
 
     from cnnstat.analysis import profile
     from cnnstat.analysis.measure import check_optimizer, pick_device
-    from cnnstat.cli.progress import working
+    from cnnstat.cli.progress import table_on_terminal, working
     from cnnstat.frame.views import layer_csv_view, summary_view
     from cnnstat.render.emit import emit, emit_json
 
     check_optimizer(optimizer, mode)
     measure_on = pick_device(device)
+    if sort in MEASURED_KEYS and measure_on is None:
+        raise CnnstatError(f"--sort {sort} needs a measurement: use --device auto, cpu or cuda, not meta")
     if plot:
         check_plot_metric(plot_metric, measured=measure_on is not None)
     if roofline and measure_on is None:
         raise CnnstatError("--roofline needs a measurement: use --device auto, cpu or cuda, not meta")
     with working(f"{model}: counting on the meta device") as status:
+        examples = called_inputs(make_inputs) if make_inputs else None
         report = profile(model, inputs, batch=batch, mode=mode, dtype=dtype, device="meta", num_classes=classes,
-                         in_channels=in_channels, options=options)
+                         in_channels=in_channels, options=options, name=model,  # as the user wrote it
+                         inputs=examples)
         if measure_on is not None:
-            status.update(f"{report.model}: measuring on {measure_on} (about {2 * min_run_time:g} s and more)")
-            report.measured = measure_or_fall_back(report, measure_on, fall_back=device == "auto",
-                                                   optimizer=optimizer, threads=threads, min_run_time=min_run_time)
+            status.update(f"{model}: measuring on {measure_on}: the whole model, then each layer")
+            [report.measured] = measure_or_fall_back([report], measure_on, fall_back=device == "auto",
+                                                   warn=not table_on_terminal(fmt, output), optimizer=optimizer,
+                                                   threads=threads, min_run_time=min_run_time)
         if plot and plot_metric in MEASURED_PLOT_METRICS and report.measured is None:
             raise CnnstatError(f"--plot-metric {plot_metric} needs a measurement, and {report.model} was not "
                                f"measured (see the note above); use --plot-metric macs or memory, or a smaller --batch")
         if report.measured is not None and (roofline or plot_metric == "roofline" and plot):
             from cnnstat.analysis.roofline import place_on_roofline, probe
 
-            status.update(f"{report.model}: probing this machine's roofline")
+            status.update(f"{model}: probing this machine's roofline")
             report.roofline = place_on_roofline(report, probe(measure_on, threads, reprobe))
+    if by or sort or leaves:
+        emit_cost(report, fmt, output, columns, by=by, sort=sort, top=top, leaves=leaves)
+        return
     if fmt == "json" and not plot:
         emit_json(report.to_dict(), output)
         return
     frame = report.to_frame()
-    full = summary_view(report, depth)
+    screen = screen_sized(report) if depth is None and table_on_terminal(fmt, output) else None
+    full = summary_view(report, depth if screen is None else screen)
+    if screen is not None:
+        from dataclasses import replace
+
+        from cnnstat.render.layout import folded_note
+
+        note = folded_note([layer.depth for layer in report.layers], screen)
+        full = replace(full, facts=replace(full.facts, notes=[note, *full.facts.notes]))
     view, chosen = choose_columns(full, columns)
-    emit(view, fmt, output, json_data=report.to_dict() if fmt == "json" else None, csv_view=layer_csv_view(frame),
-         chosen=chosen, page=lambda: summary_html(report, full))
-    if plot:
+    if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.cli.plotting import summary_plot
 
         summary_plot(report, frame, plot_metric, plot)
+    emit(view, fmt, output, json_data=report.to_dict() if fmt == "json" else None, csv_view=layer_csv_view(frame),
+         chosen=chosen, page=lambda: summary_html(report, full))
+
+
+def screen_sized(report) -> int | None:
+    """The depth that keeps the tree within the terminal's screen (every row one --depth away)."""
+    from rich.console import Console
+
+    from cnnstat.render.layout import screen_depth
+
+    return screen_depth([layer.depth for layer in report.layers], Console().height)
+
+
+def called_inputs(spec: str):
+    """What ``--inputs pkg.module:make_inputs`` returns, as ``profile`` takes example inputs: a
+    tensor, a tuple or list of them, a dict of keyword inputs, or ``(args, kwargs)``."""
+    import torch
+
+    from cnnstat.zoo.loader import load_callable
+
+    made = load_callable(spec)()
+    if (isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], (tuple, list))
+            and isinstance(made[1], dict)):
+        args, kwargs = made
+        if kwargs and args:
+            raise CnnstatError(f"{spec} returned positional and keyword inputs together; cnnstat takes one kind: "
+                               "return a tuple of tensors or a dict of keyword inputs")
+        return kwargs or tuple(args)
+    if isinstance(made, (torch.Tensor, tuple, list, dict)):
+        return made
+    raise CnnstatError(f"{spec} returned {type(made).__name__}; return a tensor, a tuple or dict of them, "
+                       "or (args, kwargs)")
+
+
+SORT_KEYS = ("params", "macs", "flops", "backward_macs", "activation_bytes", "latency_ms", "latency_pct",
+             "intensity_flop_per_byte", "achieved_flops_per_s")
+"""What --sort ranks layers by."""
+MEASURED_KEYS = ("latency_ms", "latency_pct", "intensity_flop_per_byte", "achieved_flops_per_s")
+
+
+def check_cost_options(sort: str | None, top: int | None, by: str | None, leaves: bool, depth: int | None,
+                       plot: str | None) -> None:
+    from cnnstat.frame.cost import BY
+
+    if sort is not None and sort not in SORT_KEYS:
+        raise CnnstatError(f"unknown --sort {sort!r}; choose one of {', '.join(SORT_KEYS)}")
+    check_positive(top, "--top")
+    if by is not None and by not in BY:
+        raise CnnstatError(f"unknown --by {by!r}; choose one of {', '.join(BY)}")
+    if by is not None and (sort or top or leaves):
+        raise CnnstatError("--by sums the cost by type or operator; --sort, --top and --leaves list layers: choose one")
+    if depth is not None and (sort or top or leaves or by):
+        raise CnnstatError("--depth folds the tree; --sort, --top, --leaves and --by show no tree: choose one")
+    if plot and (sort or top or leaves or by):
+        raise CnnstatError("--plot draws the layers in call order; drop --sort, --top, --leaves and --by for it")
+
+
+def emit_cost(report, fmt: str, output: str | None, columns: str | None, *, by: str | None, sort: str | None,
+              top: int | None, leaves: bool) -> None:
+    """The layers ranked or filtered, or the cost summed by type or operator, in any format."""
+    from cnnstat.frame.cost import by_view, ranked_view
+    from cnnstat.render.emit import emit
+    from cnnstat.render.html import figures_page
+
+    full = by_view(report, by) if by else ranked_view(report, sort, top, leaves)
+    view, chosen = choose_columns(full, columns)
+    subtitle = f"cnnstat summary: cost by {by}" if by else "cnnstat summary: the layers, costliest first"
+    emit(view, fmt, output, json_data={"model": report.model, "rows": full.rows, "total": full.total},
+         csv_view=full, chosen=chosen, page=lambda: figures_page(full, subtitle, charts=False))
 
 
 def summary_html(report, table) -> str:
@@ -102,22 +202,40 @@ def summary_html(report, table) -> str:
     from cnnstat.cli.plotting import roofline_figure
     from cnnstat.render.html import summary_page
 
-    return summary_page(table, roofline_figure(report, None) if report.roofline is not None else None)
+    from cnnstat.frame.cost import BY, by_view
+
+    return summary_page(table, roofline_figure(report, None) if report.roofline is not None else None,
+                        [by_view(report, by) for by in BY])
 
 
-def measure_or_fall_back(report, device, *, fall_back: bool, **settings):
-    """Measure ``report``'s model on ``device``; what the device cannot hold is an error, or,
-    with ``fall_back`` (the default device choice), a note on stderr and the static figures."""
-    from cnnstat.analysis.measure import OutOfMemory, measure_report
+def measure_or_fall_back(reports, device, *, fall_back: bool, warn: bool = True, **settings) -> list:
+    """Measure the models of ``reports`` on ``device``, timed together in turns; what the device
+    cannot hold is an error, or, with ``fall_back`` (the default device choice), a note on stderr
+    and the static figures (None in its place). ``warn``: say a wide spread or contention on
+    stderr (not when the table's footer on the terminal says it)."""
+    from cnnstat.analysis.measure import OutOfMemory, check_report_fits, measure_reports
     from cnnstat.cli.errors import user_message
+    from cnnstat.cli.progress import say
+    from cnnstat.frame.views import measured_warnings
 
-    try:
-        measured = measure_report(report, device, **settings)
-    except OutOfMemory as error:
+    def refused(error: OutOfMemory) -> None:
         if not fall_back:
-            raise
-        typer.echo(f"cnnstat: note: {user_message(error)}; showing the static figures only", err=True)
-        return None
-    if measured.spread_warning:
-        typer.echo(f"cnnstat: warning: {measured.spread_warning}", err=True)
-    return measured
+            raise error
+        say(f"cnnstat: note: {user_message(error)}; showing the static figures only")
+
+    measurable = []
+    for report in reports:
+        try:
+            check_report_fits(report, device, settings.get("optimizer"))
+            measurable.append(report)
+        except OutOfMemory as error:
+            refused(error)
+    found = {}
+    try:
+        found = dict(zip(map(id, measurable), measure_reports(measurable, device, **settings))) if measurable else {}
+    except OutOfMemory as error:  # beyond the estimate: a model whose memory it does not hold
+        refused(error)
+    for measured in found.values():
+        for warning in measured_warnings(measured) if warn else []:
+            say(f"cnnstat: warning: {warning}")
+    return [found.get(id(report)) for report in reports]

@@ -8,9 +8,9 @@ import typer
 
 from cnnstat.cli.compare import DEVICE_HELP
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, check_measure_options,
-                                 choose_columns,
-                                 parse_int_list, parse_set, parse_shape)
+from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, THREADS_HELP,
+                                 TIMING_HELP, check_measure_options, choose_columns,
+                                 parse_int_list, parse_one_shape, parse_set, parse_shape)
 
 DEFAULT_INPUTS = "3x128x128,3x224x224,3x320x320,3x512x512"
 
@@ -31,13 +31,14 @@ def sweep_html(view) -> str:
 
 def sweep_command(
     model: str = typer.Argument(..., help=MODEL_HELP),
-    input: str = typer.Option(DEFAULT_INPUTS, "--input", "-i", help="Input shapes without batch, comma-separated."),
+    input: Optional[list[str]] = typer.Option(None, "--input", "-i", help="Input shapes without batch, comma-separated "
+                                              f"(default: {DEFAULT_INPUTS})."),
     batch: str = typer.Option("1,8,32", "--batch", "-b", help="Batch sizes, comma-separated."),
     device: str = typer.Option("meta", "--device", help=DEVICE_HELP),
     mode: str = typer.Option("eval", "--mode", help="eval | train (train counts a training forward)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads while measuring (default: torch's)."),
-    min_run_time: float = typer.Option(0.5, "--min-run-time", help="Seconds of timing per point (real device)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
+    min_run_time: float = typer.Option(0.5, "--min-run-time", help=TIMING_HELP.format(what=" per point (real device)")),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     fmt: Optional[str] = FORMAT_OPTION,
     output: Optional[str] = OUTPUT_OPTION,
@@ -50,7 +51,7 @@ def sweep_command(
     from cnnstat.render.output import check_writable
 
     fmt = check_format(fmt, output)
-    shapes = parse_shape_list(input)
+    shapes = parse_shape_list(parse_one_shape(input, "sweep", DEFAULT_INPUTS) or DEFAULT_INPUTS)
     batches = parse_int_list(batch, "--batch")
     check_measure_options(threads, min_run_time)
     if output:
@@ -68,9 +69,9 @@ def sweep_command(
                        threads=threads, min_run_time=min_run_time)
     full = sweep_view(result)
     view, chosen = choose_columns(full, columns)
-    emit(view, fmt, output, json_data=result.to_dict() if fmt == "json" else None, csv_view=sweep_csv_view(result),
-         chosen=chosen, page=lambda: sweep_html(full))
-    if plot:
+    if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.render.plots import sweep_curves
 
         sweep_curves(full, plot)
+    emit(view, fmt, output, json_data=result.to_dict() if fmt == "json" else None, csv_view=sweep_csv_view(result),
+         chosen=chosen, page=lambda: sweep_html(full))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Mapping, Sequence
 
-from cnnstat.figures import Figure, figure, group, shape_text
+from cnnstat.figures import KEPT_PRIORITY, Figure, figure, group, shape_text
 from cnnstat.frame.view import Facts, Machine, View
 
 
@@ -53,6 +53,14 @@ def latency_shares(report) -> list[float | None]:
     return [None if value is None else 100 * value / whole for value in latencies]
 
 
+def measured_warnings(measured) -> list[str]:
+    """What makes a measurement less trustworthy: a wide spread, contention (each names its model)."""
+    if measured is None:
+        return []
+    candidates = (measured.spread_warning, measured.conditions and measured.conditions.contention)
+    return [warning for warning in candidates if warning]
+
+
 def layer_label(report, layer) -> str:
     """The row's short name: its last name part, the model's name for the root, and which call."""
     label = layer.name.rsplit(".", 1)[-1] if layer.name else report.model
@@ -93,13 +101,15 @@ def summary_view(report, depth: int | None = None) -> View:
     where = f"static pass on {report.device}" + (f", measured on {measured.device}" if measured else "")
     from cnnstat.analysis.report import CONVENTIONS
 
-    facts = Facts(title=[report.model, f"input {shape_text(report.input_shape)}", report.dtype, report.mode, where],
+    inputs = ", ".join(shape_text(shape) for shape in report.input_shapes)  # every input of a two-input model
+    facts = Facts(title=[report.model, f"input{'s' if len(report.input_shapes) > 1 else ''} {inputs}", report.dtype,
+                         report.mode, where],
                   machine=machine_of(measured), notes=list(report.notes),
                   figures={"totals": totals, "conventions": CONVENTIONS, "uncounted_ops": dict(report.uncounted_ops),
                            "roofline": roofline,
                            "receptive_field": asdict(report.receptive_field) if fields else None,
                            "parts": [part.to_dict() for part in report.parts]},
-                  warnings=[measured.spread_warning] if measured and measured.spread_warning else [])
+                  warnings=measured_warnings(measured))
     return View(group(*groups), rows, facts, kind="summary", total=total, indent=indent)
 
 
@@ -131,12 +141,12 @@ def bench_view(reports: Sequence, rows: Sequence[Mapping[str, Any]], settings: M
     """``peak``: the machine's probed peak FLOP/s and bandwidth, with --roofline."""
     measured = next((report.measured for report in reports if report.measured is not None), None)
     notes = [f"{row['model']} at batch {row['batch']}: {row['skipped']}" for row in rows if row.get("skipped")]
-    facts = Facts(title=[f"{key} {value}" for key, value in settings.items() if value not in (None, False)],
+    models = ", ".join(dict.fromkeys(str(row["model"]) for row in rows))
+    facts = Facts(title=[models, *(f"{key} {value}" for key, value in settings.items() if value not in (None, False))],
                   machine=machine_of(measured), notes=notes,
                   figures={"measured_mode": measured.mode if measured else None, "peak": peak},
                   # Each warning names its model and batch already.
-                  warnings=[report.measured.spread_warning for report in reports
-                            if report.measured and report.measured.spread_warning])
+                  warnings=[warning for report in reports for warning in measured_warnings(report.measured)])
     return View(group("bench", "bench_roofline") if peak else group("bench"), [dict(row) for row in rows], facts,
                 kind="bench")
 
@@ -175,7 +185,7 @@ def crosscheck_views(result) -> tuple[View, View]:
     skipped = [f"{tool}: {why}" for tool, why in result.skipped.items()]
     notes = ["Each tool's figure per leaf module (cnnstat: MACs); every one is predicted from our record by the "
              "tool's convention (see the rules table).", *(["Not run: " + "; ".join(skipped)] if skipped else [])]
-    layers = View([*group("crosscheck"), *(Figure(tool, tool, "raw") for tool in tools), figure("unexplained")], rows,
+    layers = View([*group("crosscheck"), *(Figure(tool, tool, "si", priority=KEPT_PRIORITY) for tool in tools), figure("unexplained")], rows,
                   Facts(title=[result.model, f"input {shape_text(result.input_shape)}: cnnstat vs {', '.join(tools)}"],
                         notes=notes))
     unexplained = len(result.unexplained)

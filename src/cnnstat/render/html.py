@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from cnnstat.figures import RATIO_SUFFIX, is_missing
 from cnnstat.frame.view import View
 from cnnstat.render.footer import footer_lines
-from cnnstat.render.table import column_unit, format_value, formatted
+from cnnstat.render.table import cell_text, formatted
 from cnnstat.render.text import csv_value
 
 STRIP_KEYS = ("macs", "params", "activation_bytes", "latency_ms")
@@ -25,6 +25,8 @@ CHART_KEYS = ("params", "macs", "est_peak_inference_bytes", "est_peak_training_b
 """The per-model figures a comparison draws side by side, when measured or present."""
 BAR_LENGTH = 260
 """Pixels of the longest bar of a side-by-side chart."""
+CHAR_PIXELS = 7.5
+"""Pixels a character of the charts' 12 px sans-serif text takes at most (digits and most letters)."""
 
 
 @functools.cache
@@ -117,6 +119,7 @@ def _strips(table: View, html_table: _HtmlTable) -> list[dict[str, Any]]:
         strips.append({
             "header": html_table.headers[column]["text"], "column": column,
             "largest_name": top_shown["name"], "largest_text": top_shown["cells"][column]["text"],
+            "half_text": cell_text(table.columns[column], largest / 2),
             "bars": [{"row": shown["index"], "x": position, "y": round(100 - height, 2), "height": height}
                      for position, (height, (_, shown)) in enumerate(zip(heights, leaves))],
         })
@@ -126,7 +129,7 @@ def _strips(table: View, html_table: _HtmlTable) -> list[dict[str, Any]]:
 def _charts(table: View, labels: Sequence[str]) -> list[dict[str, Any]]:
     """Horizontal bars, one chart per figure of ``CHART_KEYS`` that some row has, one bar per
     row; the value is written as the table writes it, with its unit and the ratio where known."""
-    label_width = 8 + 7 * max((len(label) for label in labels), default=0)
+    label_width = 8 + CHAR_PIXELS * max((len(label) for label in labels), default=0)
     charts = []
     for column in table.columns:
         if column.key not in CHART_KEYS:
@@ -135,30 +138,38 @@ def _charts(table: View, labels: Sequence[str]) -> list[dict[str, Any]]:
         values = [_number(value) for value in raw]
         if not any(values):
             continue
-        divisor, prefix = column_unit(column, raw)
-        unit = " ".join(part for part in (prefix, column.unit) if part)
         largest = max(values)
         bars = []
         for position, (label, row, value, original) in enumerate(zip(labels, table.rows, values, raw)):
-            text = format_value(column, original, divisor) + (f" {unit}" if unit and value else "")
+            text = cell_text(column, original) + (f" {column.unit}" if column.unit else "")
             ratio = row.get(f"{column.key}{RATIO_SUFFIX}")
             if not is_missing(ratio) and position:
                 text += f"  (x{ratio:,.3f})"
             bars.append({"label": label, "y": 22 * position, "width": round(BAR_LENGTH * value / largest, 1),
                          "text": text})
         header = column.header if not column.unit else f"{column.header} ({column.unit})"
+        # Room right of the longest bar for the longest value: no text runs off the chart.
+        value_width = 8 + CHAR_PIXELS * max(len(bar["text"]) for bar in bars)
         charts.append({"header": header, "bars": bars, "label_width": label_width,
-                       "width": label_width + BAR_LENGTH + 170, "height": 22 * len(bars) + 4})
+                       "width": label_width + BAR_LENGTH + value_width, "height": 22 * len(bars) + 4})
     return charts
 
 
-def summary_page(table: View, roofline_svg: str | None = None) -> str:
+def heading(table: View) -> str:
+    """The title's facts with a visible separator (HTML folds the terminal's two spaces into one)."""
+    return " · ".join(part.strip() for part in table.title.split("  ") if part.strip())
+
+
+def summary_page(table: View, roofline_svg: str | None = None, costs: Sequence[View] = ()) -> str:
     """The layer table of `cnnstat summary` (tree, sortable, filterable, foldable), bars of its
-    per-layer figures linked to the rows, the facts of its footer, and the roofline if measured."""
+    per-layer figures linked to the rows, the facts of its footer, the cost summed by layer
+    type and by operator (``costs``), and the roofline if measured."""
     layers = _html_table(table, "layers", tree=True)
-    return _render("summary.html.j2", page_title=table.title, heading=table.title,
+    sums = [{"title": view.facts.title[-1].capitalize(), "notes": view.facts.notes,
+             "table": _html_table(view, f"cost-{position}")} for position, view in enumerate(costs)]
+    return _render("summary.html.j2", page_title=table.title, heading=heading(table),
                    subtitle="cnnstat summary: what each layer costs", fact_lines=footer_lines(table), table=layers,
-                   bar_strips=_strips(table, layers), roofline_svg=_trusted(roofline_svg))
+                   bar_strips=_strips(table, layers), roofline_svg=_trusted(roofline_svg), costs=sums)
 
 
 def figures_page(table: View, subtitle: str, plot_svg: str | None = None, charts: bool = True) -> str:
@@ -166,7 +177,7 @@ def figures_page(table: View, subtitle: str, plot_svg: str | None = None, charts
     with the rows' figures side by side as bars (``charts``) and a plot when given."""
     shown = _html_table(table, "figures")
     labels = [row["name"] for row in shown.rows]
-    return _render("figures.html.j2", page_title=table.title, heading=table.title, subtitle=subtitle,
+    return _render("figures.html.j2", page_title=table.title, heading=heading(table), subtitle=subtitle,
                    fact_lines=footer_lines(table), table=shown, charts=_charts(table, labels) if charts else [],
                    plot_svg=_trusted(plot_svg))
 

@@ -1,18 +1,27 @@
 """Where rendered output goes: stdout, or a file written atomically (never half-written).
 
-A symlink is followed: its target is replaced atomically and the link stays a link. A device
-node or a FIFO (``-o /dev/null``, ``-o /dev/stdout``, a named pipe) is written through, never
-replaced by a regular file.
+A symlink is followed: its target is replaced atomically and the link stays a link. A path that
+names an open descriptor (``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``, ``/proc/self/fd/N``)
+is written through that descriptor, at its offset, appending where it was opened to append
+(``-o /dev/stdout >> log.txt``). A device node or a FIFO (``-o /dev/null``, a named pipe) is
+written through, never replaced by a regular file. SIGINT and SIGTERM wait while a file is
+written and renamed, so that no temporary file is left behind.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import fcntl
 import os
+import re
+import signal
 import stat
 import sys
 import tempfile
+import threading
 from pathlib import Path
+from typing import Any, TextIO
 
 from cnnstat.errors import CnnstatError
 
@@ -37,16 +46,98 @@ def stdout_errors():
         raise OutputFailed(f"cannot write to stdout: {error.strerror or error}") from None
 
 
+_UNSET = object()
+_DATA: contextvars.ContextVar[Any] = contextvars.ContextVar("data_stream", default=_UNSET)
+
+
+@contextlib.contextmanager
+def stdout_for_data_only():
+    """Meanwhile anything printed (a model's forward, a builder, a library) goes to stderr, and
+    only ``data_stream()`` reaches stdout: ``--format json`` stays JSON."""
+    token = _DATA.set(sys.stdout)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        _DATA.reset(token)
+
+
+def data_stream() -> TextIO:
+    """Where a command's output goes: stdout, as it was before ``stdout_for_data_only``."""
+    found = _DATA.get()
+    stream = sys.stdout if found is _UNSET else found
+    if stream is None:  # Python's stdout when descriptor 1 was closed (`cnnstat ... >&-`)
+        raise OutputFailed("cannot write to stdout: it is closed; give -o FILE")
+    return stream
+
+
 def write_stdout(text: str) -> None:
+    stream = data_stream()
     with stdout_errors():
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        stream.write(text)
+        stream.flush()
+
+
+_DESCRIPTOR_PATH = re.compile(rf"/dev/(?P<std>stdin|stdout|stderr)|/dev/fd/(?P<fd>\d+)"
+                              rf"|/proc/(?:self|thread-self|{os.getpid()})/fd/(?P<proc_fd>\d+)")
+_STANDARD = {"stdin": 0, "stdout": 1, "stderr": 2}
+MAX_LINKS = 40
+"""Symbolic links followed to a descriptor path, as the kernel follows them."""
+
+
+def descriptor_of(path: str | os.PathLike) -> int | None:
+    """The open descriptor ``path`` names, directly or through symbolic links (out.csv ->
+    /dev/stdout -> /proc/self/fd/1); None for any other path."""
+    current = os.path.abspath(path)
+    for _ in range(MAX_LINKS):
+        match = _DESCRIPTOR_PATH.fullmatch(current)
+        if match:
+            return _STANDARD[match["std"]] if match["std"] else int(match["fd"] or match["proc_fd"])
+        try:
+            link = os.readlink(current)
+        except OSError:  # not a link: a file, a folder, or nothing yet
+            return None
+        current = os.path.normpath(os.path.join(os.path.dirname(current), link))
+    return None
+
+
+def _check_descriptor(path: str | os.PathLike, fd: int) -> None:
+    try:
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    except OSError:
+        raise CnnstatError(f"cannot write {path}: descriptor {fd} is not open") from None
+    if flags & os.O_ACCMODE == os.O_RDONLY:
+        raise CnnstatError(f"cannot write {path}: descriptor {fd} is open for reading only")
+
+
+def _write_descriptor(path: str | os.PathLike, fd: int, payload: bytes) -> None:
+    """Through the open descriptor, at its offset (appending where it was opened to append)."""
+    if fd in (1, 2):  # through Python's own stream (what it holds is written first), as bytes: a plot too
+        stream = data_stream() if fd == 1 else sys.stderr
+        with stdout_errors():
+            stream.flush()
+            stream.buffer.write(payload)
+            stream.buffer.flush()
+        return
+    try:
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        raise PipeClosed from None
+    except OSError as error:
+        raise CnnstatError(f"cannot write {path}: {error.strerror}") from None
 
 
 def _resolved(path: str | os.PathLike) -> Path:
     """The file a write to ``path`` reaches: a symlink's final target."""
     target = Path(path)
-    return Path(os.path.realpath(target)) if target.is_symlink() else target
+    if not target.is_symlink():
+        return target
+    try:
+        return Path(os.path.realpath(target, strict=True))  # a loop raises here
+    except FileNotFoundError:  # a dangling link: its target is created, as open() would
+        return Path(os.path.realpath(target))
 
 
 def _is_special(target: Path) -> bool:
@@ -58,9 +149,25 @@ def _is_special(target: Path) -> bool:
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
+def is_stream(path: str | os.PathLike) -> bool:
+    """A path written through, not replaced: an open descriptor, a device node, a FIFO."""
+    return descriptor_of(path) is not None or _is_special(Path(path))
+
+
 def check_writable(path: str | os.PathLike) -> Path:
     """Fail early, before any work, when ``path`` could not be written."""
-    if _is_special(Path(path)):  # through any symlink: /dev/stdout -> /proc/self/fd/1 -> a pipe
+    fd = descriptor_of(path)
+    if fd is not None:
+        _check_descriptor(path, fd)
+        return Path(path)
+    try:
+        return _check_file(path)
+    except OSError as error:  # a symlink loop, a name too long for the file system
+        raise CnnstatError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _check_file(path: str | os.PathLike) -> Path:
+    if _is_special(Path(path)):  # through any symlink: a FIFO, /dev/null
         if not os.access(path, os.W_OK):
             raise CnnstatError(f"cannot write {path}: permission denied")
         return Path(path)
@@ -82,37 +189,67 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
     file or the new one, never a part; a failure leaves no file behind."""
     target = check_writable(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd = descriptor_of(path)
+    if fd is not None:
+        _write_descriptor(path, fd, payload)
+        return target
     if _is_special(target):
         _write_through(target, payload)
         return target
     mode = _file_mode(target)
-    try:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    except OSError as error:
-        raise CnnstatError(f"cannot write {target}: {error.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, target)
-    except BaseException as error:
+    with signals_held():
         try:
-            os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
-        if isinstance(error, OSError):
+            fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+        except OSError as error:
             raise CnnstatError(f"cannot write {target}: {error.strerror}") from None
-        raise
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), mode)
+                handle.write(payload)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp_name, target)
+        except BaseException as error:
+            try:
+                os.unlink(temp_name)
+            except FileNotFoundError:
+                pass
+            if isinstance(error, OSError):
+                raise CnnstatError(f"cannot write {target}: {error.strerror}") from None
+            raise
     return target
+
+
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def signals_held():
+    """SIGINT and SIGTERM that arrive meanwhile take effect after it, as if they arrived then:
+    a file being written is finished and renamed (or removed) first. Only the main thread
+    handles signals; elsewhere this holds nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    previous = {number: signal.getsignal(number) for number in HELD_SIGNALS}
+    held = [number for number, handler in previous.items() if handler is not None]  # None: not set from Python
+    for number in held:
+        signal.signal(number, lambda number, frame: arrived.append(number))
+    try:
+        yield
+    finally:
+        for number in held:
+            signal.signal(number, previous[number])
+        if arrived:
+            signal.raise_signal(arrived[0])
 
 
 def _write_through(target: Path, payload: bytes) -> None:
     try:
         with open(target, "wb") as handle:
             handle.write(payload)
-    except BrokenPipeError:  # -o /dev/stdout into a pipe whose reader left
+    except BrokenPipeError:  # -o a FIFO whose reader left
         raise PipeClosed from None
     except OSError as error:
         raise CnnstatError(f"cannot write {target}: {error.strerror}") from None

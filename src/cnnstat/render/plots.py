@@ -104,7 +104,12 @@ def _human(column: Figure) -> Callable[[float], str]:
         return human_bytes
     if column.scale == "si":
         return human_count
-    return lambda value: f"{value:,.3g}"
+    return plain_tick
+
+
+def plain_tick(value: float) -> str:
+    """A tick in plain numbers (1,000 and 0.05, never 1e+03)."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def _log_axis(axes, which: str, column: Figure) -> None:
@@ -120,7 +125,7 @@ def _log_axis(axes, which: str, column: Figure) -> None:
         human = _human(column)
         tick = lambda value: human(value, 0)  # noqa: E731
     else:
-        tick = lambda value: f"{value:,.3g}"  # noqa: E731
+        tick = plain_tick
     axis = getattr(axes, f"{which}axis")
     axis.set_major_formatter(FuncFormatter(lambda value, _: tick(value)))
     low, high = getattr(axes, f"get_{which}lim")()
@@ -385,3 +390,33 @@ def receptive_field_plot(layers: Sequence[Mapping[str, Any]], input_size: Sequen
     axes.legend(fontsize=7, loc="lower right")
     axes.set_title(title, fontsize=10)
     return _save(figure, path)
+
+
+def memory_timeline_plot(live_bytes: Sequence[int], backward_from: int, peak_layer: str,
+                         measured_live_bytes: Sequence[int] | None, title: str, path) -> str | None:
+    """Live bytes over one training step, forward then backward, each series against its own
+    progress through the step (the estimate follows the meta device's allocations, the
+    measurement the CPU allocator's); the estimated peak and the layer running at it marked."""
+    plt = _pyplot()
+    series = [("estimated (static pass)", live_bytes, "C0")]
+    if measured_live_bytes:
+        series.append(("measured (CPU allocator)", measured_live_bytes, "C1"))
+    divisor, unit = column_unit(figure("activation_bytes"), [max(values) for _, values, _ in series])
+    figure_, axes = plt.subplots(figsize=(10, 5))
+    for label, values, colour in series:
+        steps = len(values) - 1 or 1
+        axes.plot([index / steps for index in range(len(values))], [value / divisor for value in values],
+                  color=colour, linewidth=1, label=f"{label}: peak {max(values) / divisor:,.1f} {unit}")
+    steps = len(live_bytes) - 1 or 1
+    axes.axvline(backward_from / steps, color="grey", linestyle=":", linewidth=1)
+    axes.annotate("backward", (backward_from / steps, 0), xytext=(3, 3), textcoords="offset points", fontsize=7)
+    peak_at = max(range(len(live_bytes)), key=live_bytes.__getitem__)
+    axes.plot([peak_at / steps], [live_bytes[peak_at] / divisor], "v", color="C0")
+    axes.annotate(f"peak at {peak_layer or 'the model'}", (peak_at / steps, live_bytes[peak_at] / divisor),
+                  xytext=(4, 4), textcoords="offset points", fontsize=8)
+    axes.set_xlabel("progress through one training step (allocations and frees, in order)")
+    axes.set_ylabel(f"live memory ({unit})")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=7, loc="upper left")
+    axes.set_title(title, fontsize=10)
+    return _save(figure_, path)

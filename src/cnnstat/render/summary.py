@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from cnnstat.figures import shape_text
 from cnnstat.frame.view import Facts
 from cnnstat.render.table import fixed
-from cnnstat.render.units import human_bytes, human_count, human_flop_rate
+from cnnstat.render.units import human_bytes, human_count, human_flop_rate, latency_pair
 
 
 def summary_lines(facts: Facts) -> list[str]:
@@ -77,7 +77,9 @@ def field_line(field: Mapping[str, Any]) -> str:
 
 
 def roofline_line(roofline: Mapping[str, Any]) -> str:
-    return (f"Roofline of {roofline['device_name']} ({roofline['threads']} threads, {roofline['dtype']}; probed once and "
+    from cnnstat.render.footer import threads_text
+
+    return (f"Roofline of {roofline['device_name']} ({threads_text(roofline['threads'])}, {roofline['dtype']}; probed once and "
             f"cached, --reprobe on an idle machine to renew): peak {human_flop_rate(roofline['peak_flops_per_s'])}, "
             f"bandwidth {human_bytes(roofline['bandwidth_bytes_per_s'])}/s, ridge {roofline['ridge_flop_per_byte']:.1f} "
             f"FLOP/byte (a layer below it is memory-bound); the model achieves "
@@ -90,8 +92,9 @@ def measured_lines(facts: Facts) -> list[str]:
 
     t = facts.figures["totals"]
     step = "training step" if t["measured_mode"] == "train" else "forward"
+    median, iqr = latency_pair(t["latency_ms"], t["latency_iqr_ms"])
     lines = [
-        f"Measured {step} latency: median {fixed(t['latency_ms'], 3)} ms (IQR {fixed(t['latency_iqr_ms'], 3)} ms, "
+        f"Measured {step} latency: median {median} ms (IQR {iqr} ms, "
         f"{t['runs']} runs)   throughput: {fixed(t['throughput_per_s'], 1)} items/s",
         machine_line(facts.machine),
     ]

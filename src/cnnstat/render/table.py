@@ -1,4 +1,5 @@
-"""A view's figures as text: one unit per column, headers naming it, cells formatted.
+"""A view's figures as text: each cell with its own prefix (tables), or one unit per column
+(plot axes: ``column_unit``, ``header_with_unit``).
 
 Rendering never imports torch or pandas: ``cnnstat list`` renders through here too and
 must start faster than ``import torch``. Numbers arrive raw and are formatted only here.
@@ -11,14 +12,12 @@ from typing import Any, Sequence
 
 from cnnstat.figures import Figure, is_missing, shape_text
 from cnnstat.frame.view import View
-
-SI_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")]
-BINARY_PREFIXES = [(2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")]
+from cnnstat.render.units import BINARY_PREFIXES, SI_PREFIXES, bytes_cell, percent_cell, si_cell, significant
 
 
 def column_unit(column: Figure, values: Sequence[Any]) -> tuple[float, str]:
-    """The smallest unit that keeps a column's largest value under five digits: small
-    layers keep their digits, and the total still reads at a glance (4,089.18 M)."""
+    """The smallest unit that keeps a column's largest value under five digits (a plot's axis
+    in one unit: 4,089.18 M)."""
     numbers = [abs(v) for v in values if not is_missing(v) and isinstance(v, (int, float))]
     largest = max(numbers, default=0)
     prefixes = SI_PREFIXES if column.scale == "si" else BINARY_PREFIXES if column.scale == "binary" else []
@@ -52,38 +51,42 @@ def fixed(value: float, decimals: int) -> str:
     return text
 
 
-def format_value(column: Figure, value: Any, divisor: float = 1.0) -> str:
+def cell_text(column: Figure, value: Any) -> str:
+    """A table cell (terminal, Markdown, HTML): counts and bytes with their own prefix, a
+    measured float (one with a unit: ms, items/s) in significant digits, a published one
+    with its decimals, a share with one decimal, an exact count with thousands separators."""
     if is_missing(value):
         return "-"
+    if column.scale == "si":
+        return si_cell(value)
+    if column.scale == "binary":
+        return bytes_cell(value)
+    if column.scale == "percent":
+        return percent_cell(value)
+    if column.scale == "float":
+        return significant(value) if column.unit else fixed(value, column.decimals)
     if column.scale == "raw":
         return f"{int(value):,}"
-    if column.scale in ("si", "binary"):
-        if divisor == 1.0 and float(value).is_integer():
-            return f"{int(value):,}"
-        return fixed(value / divisor, column.decimals)
     if column.scale == "ratio":
         return f"x{fixed(value, column.decimals)}"
-    if column.scale == "percent":
-        return f"{fixed(value, 1)}%"
-    if column.scale == "float":
-        return fixed(value, column.decimals)
     if isinstance(value, (list, tuple)):
         return shape_text(value)
     return str(value)
 
 
+def cell_header(column: Figure) -> str:
+    """The header of a column of ``cell_text`` cells: the unit when the cells do not carry it."""
+    return f"{column.header} ({column.unit})" if column.unit else column.header
+
+
 def formatted(view: View) -> tuple[list[str], list[list[str]], list[str] | None]:
-    """Headers, body cells and total cells as strings, each column in its own unit."""
+    """Headers, body cells and total cells as strings, each cell with its own prefix."""
     headers, bodies, totals = [], [], []
     for column in view.columns:
-        values = [row.get(column.key) for row in view.rows]
-        if view.total is not None:
-            values.append(view.total.get(column.key))
-        divisor, prefix = column_unit(column, values)
-        headers.append(header_with_unit(column, prefix))
-        bodies.append([format_value(column, row.get(column.key), divisor) for row in view.rows])
+        headers.append(cell_header(column))
+        bodies.append([cell_text(column, row.get(column.key)) for row in view.rows])
         if view.total is not None:
             total_value = view.total.get(column.key)
-            totals.append("" if total_value is None else format_value(column, total_value, divisor))
+            totals.append("" if total_value is None else cell_text(column, total_value))
     body_rows = [list(cells) for cells in zip(*bodies)] if view.rows else []
     return headers, body_rows, totals if view.total is not None else None

@@ -31,7 +31,8 @@ def to_rich(view: View, width: int | None = None, chosen: bool = False):
     for position, header in enumerate(grid.headers):
         table.add_column(Text(header), justify="right" if grid.right[position] else "left",
                          footer=Text(grid.total[position] if grid.total else ""),
-                         no_wrap=not grid.wrap[position], overflow="fold")
+                         no_wrap=not (grid.wrap[position] or grid.fold_first and position == 0),
+                         overflow="fold")
     for cells in grid.body:
         table.add_row(*(Text(cell) for cell in cells))
     parts = [*([Text(view.title)] if view.title else []), table, *([Text("\n".join(lines))] if lines else [])]

@@ -137,7 +137,7 @@
   function setUpStrip(svg) {
     const table = document.getElementById(svg.dataset.table);
     const bars = Array.from(svg.querySelectorAll("rect"));
-    const readout = svg.parentElement.querySelector(".readout");
+    const readout = svg.closest("figure").querySelector(".readout");
     const column = Number(svg.dataset.column);
     let current = null;
 

@@ -1,0 +1,70 @@
+"""Results show themselves in a notebook (through IPython's own display formatter) and print as
+the command line's table; tab completion finds the public API (issue 21)."""
+
+import re
+
+import pytest
+
+import cnnstat
+from cnnstat.cli.main import app
+
+SELF_CONTAINED = re.compile(r"""(src|href)=["'](?!#|data:)""")
+
+
+def shown(result):
+    from IPython.core.formatters import DisplayFormatter
+
+    data, _ = DisplayFormatter().format(result)
+    return data
+
+
+@pytest.fixture(scope="module")
+def lenet():
+    return cnnstat.profile("cifar_lenet")
+
+
+def test_a_report_in_a_notebook_is_the_summary_page(lenet, tmp_path):
+    from typer.testing import CliRunner
+
+    data = shown(lenet)
+    page = tmp_path / "lenet.html"
+    assert CliRunner().invoke(app, ["summary", "cifar_lenet", "--device", "meta", "-o", str(page)]).exit_code == 0
+    assert data["text/html"] == page.read_text()  # the same template, the same page
+    assert not SELF_CONTAINED.search(data["text/html"])
+    assert data["text/plain"].startswith("<cnnstat Report cifar_lenet") and len(data["text/plain"]) < 200
+
+
+def test_print_shows_the_command_line_table(lenet):
+    from typer.testing import CliRunner
+
+    text = str(lenet)
+    printed = CliRunner().invoke(app, ["summary", "cifar_lenet", "--device", "meta"], env={"COLUMNS": "300"}).stdout
+    assert text == printed
+    assert "├─conv1" in text and "Params: 62,958" in text
+
+
+def test_table_takes_depth_and_columns(lenet):
+    table = lenet.table(depth=0, columns=["params", "macs"])
+    header = next(line for line in table.splitlines() if "Layer" in line)
+    assert [cell.strip() for cell in header.strip("┃").split("┃")] == ["Layer", "Params", "MACs"]
+    assert "conv1" not in table
+    with pytest.raises(ValueError, match="unknown columns nope"):
+        lenet.table(columns=["nope"])
+
+
+def test_a_comparison_and_a_sweep_show_themselves_and_have_frames():
+    from cnnstat.analysis.sweep import sweep
+
+    comparison = cnnstat.compare(["cifar_lenet", "cifar_convbn"])
+    assert list(comparison.to_frame()["model"]) == ["cifar_lenet", "cifar_convbn"]
+    assert "cifar_convbn" in shown(comparison)["text/html"] and "x0.630" in str(comparison)
+    assert comparison[1].figures["params"] == 39_650  # still the list of rows it was
+    points = sweep("cifar_resnet20", [(3, 32, 32), (3, 64, 64)], [1])
+    assert list(points.to_frame()["pixels"]) == [1024, 4096]
+    assert "<svg" in shown(points)["text/html"] and "Pixels" in str(points)
+    assert repr(points).startswith("<cnnstat SweepResult cifar_resnet20")
+
+
+def test_tab_completion_finds_the_public_api():
+    assert {"profile", "compare", "Report", "create_model", "list_models"} <= set(dir(cnnstat))
+    assert "PackageNotFoundError" not in dir(cnnstat)
