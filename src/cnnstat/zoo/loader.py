@@ -108,7 +108,20 @@ def load_callable(spec: str) -> Callable[..., Any]:
     parsed = parse_spec(spec)
     if parsed.kind not in ("import", "file"):
         raise CnnstatError(f"{spec}: name a function as pkg.module:make_inputs or file.py:make_inputs")
-    return _user_factory(spec, parsed)[0]
+    function, folder = _user_factory(spec, parsed)
+
+    def called(*args: Any, **kwargs: Any) -> Any:
+        """``function`` run as a model's constructor is: its folder importable, its prints on
+        stderr, what it raises one line naming the spec and the line."""
+        try:
+            with _importable_from(folder), contextlib.redirect_stdout(sys.stderr):
+                return function(*args, **kwargs)
+        except CnnstatError:
+            raise
+        except Exception as error:
+            raise CnnstatError(f"{spec} raised {type(error).__name__}: {first_line(error)}{_raised_at(error)}") from None
+
+    return called
 
 
 def split_inline_options(text: str) -> tuple[str, str | None]:
