@@ -1,11 +1,18 @@
 """The op registry: one rule of a kind per op, extendable by a caller, costs per op on each row."""
 
+import json
+import subprocess
+import sys
+import textwrap
+
 import pytest
 import torch
 from torch import nn
+from torch.utils.flop_counter import flop_registry
 
 import cnnstat
-from cnnstat.analysis.registry import Cost, DuplicateRule, OpRules, default_rules
+from cnnstat.analysis.registry import Cost, DuplicateRule, OpCall, OpRules
+from cnnstat.analysis.rules import RULES
 
 aten = torch.ops.aten
 
@@ -24,7 +31,7 @@ def test_a_second_rule_for_an_op_raises():
     with pytest.raises(DuplicateRule, match="convolution"):  # a caller's rule for an op cnnstat covers
         own = OpRules()
         own.cost(aten.convolution)(lambda call: Cost(0, 0))
-        default_rules().extended(own)
+        RULES.extended(own)
 
 
 class Erf(nn.Module):
@@ -60,3 +67,6 @@ def test_each_row_shows_its_cost_per_op():
     assert set(conv.counted.backward_ops) == {"aten.convolution_backward"}
     bn = next(layer for layer in report.layers if layer.type == "BatchNorm2d")
     assert set(bn.counted.backward_ops) == {"aten.native_batch_norm_backward"}
+
+
+FORWARD_COMPATIBLE = textwrap.dedent("""

@@ -172,3 +172,21 @@ def test_a_log_handler_a_file_makes_at_import_keeps_writing_to_stderr(cli, folde
     result = cli("summary", "net.py:Net", "--device", "meta", "--format", "json")
     assert result.returncode == 0 and json.loads(result.stdout)["model"] == "net.py:Net"
     assert "forward ran" in result.stderr
+
+
+@pytest.mark.parametrize("name, message", [("loop.py", "cannot read 'loop.py': Too many levels of symbolic links"),
+                                           ("q" * 300 + ".py", "File name too long"),
+                                           ("models.py", "'models.py' is not a file")])
+def test_a_model_file_no_file_system_takes(cli, folder, name, message):
+    (folder / "loop.py").symlink_to(folder / "loop.py")
+    (folder / "models.py").mkdir()
+    assert_one_clear_line(cli("summary", f"{name}:Net", "--device", "meta"), message)
+
+
+def test_an_inputs_function_that_raises_is_one_line(cli, folder):
+    write(folder / "make.py", """
+        def make_inputs():
+            raise ValueError("no data folder")
+    """)
+    assert_one_clear_line(cli("summary", "cifar_lenet", "--device", "meta", "--inputs", "make.py:make_inputs"),
+                          "make.py:make_inputs raised ValueError: no data folder (make.py, line 3)")

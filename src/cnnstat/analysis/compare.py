@@ -113,11 +113,13 @@ def static_figures(model: str | ModelSpec, input_size: tuple[int, ...] | None = 
 
     spec = as_spec(model)
     entry = zoo_entry(spec.name)
-    report = profile(spec.name, input_size, batch=batch, options=spec.options, device="meta")
+    # The report (and its measurement's warnings) names the model as the user wrote it.
+    report = profile(spec.name, input_size, batch=batch, options=spec.options, device="meta", name=spec.shown_as)
     figures: dict[str, float | None] = {key: getattr(report.totals, key) for key in STATIC_FIGURES}
-    return ModelFigures(label=spec.shown_as, spec=spec.spec, model=report.model, family=entry.family if entry else "",
-                        input_shape=report.input_shape, output_shape=report.layers[0].output_shape or (),
-                        device="meta", figures=figures, report=report)
+    return ModelFigures(label=spec.shown_as, spec=spec.spec, model=entry.name if entry else spec.name,
+                        family=entry.family if entry else "", input_shape=report.input_shape,
+                        output_shape=report.layers[0].output_shape or (), device="meta", figures=figures,
+                        report=report)
 
 
 def add_measured(rows: Sequence[ModelFigures], device: str) -> list[ModelFigures]:
