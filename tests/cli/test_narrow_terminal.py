@@ -55,3 +55,44 @@ def test_summary_drops_type_config_and_field_before_shape(terminal):
 def test_compare_keeps_memory_before_ratios(terminal):
     headers, _ = terminal(60, "compare", "vgg16", "mobilenet", "resnet50", "resnet18", "--device", "meta")
     assert "Eval peak" in headers and "Train peak" in headers and "MACs x" not in headers
+
+
+def test_a_deep_tree_fits_a_screen_with_every_row_one_option_away(terminal, monkeypatch):
+    monkeypatch.setenv("LINES", "50")
+    _, text = terminal(120, "summary", "resnet50", "--device", "meta")
+    rows = [line for line in text.splitlines() if line.startswith("│")]
+    assert len(rows) == 27 + 1  # to depth 2, and the totals
+    assert "--depth 4 shows every row" in " ".join(text.split())
+    _, chosen = terminal(120, "summary", "resnet50", "--device", "meta", "--depth", "4")
+    assert len([line for line in chosen.splitlines() if line.startswith("│")]) == 183 + 1
+
+
+def test_the_console_script_on_a_real_terminal_keeps_the_figures():
+    """The installed script in a pseudo-terminal 60 columns wide."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("cnnstat")
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "60", "LINES": "40", "NO_COLOR": "1", "TERM": "xterm"}
+    process = subprocess.Popen([str(script), "summary", "resnet18", "--device", "meta"], stdout=follower,
+                               stderr=subprocess.DEVNULL, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(leader)
+    text = ANSI.sub("", b"".join(chunks).decode())
+    header = next(line for line in text.splitlines() if "Layer" in line)
+    assert all(name in " ".join(text.split()) for name in ("Output", "Params", "MACs")), text
+    assert "Layer" in header and max(len(line.rstrip("\r")) for line in text.splitlines()) <= 60

@@ -17,14 +17,17 @@ SUMMARY = ["summary", "cifar_lenet", "--device", "meta"]
 
 
 def test_dev_stdout_appends_where_the_shell_opened_it_to_append(tmp_path):
-    """`cnnstat ... -o /dev/stdout >> log.txt` keeps log.txt's earlier lines (a real shell redirection)."""
+    """`cnnstat ... -o /dev/stdout >> log.txt` keeps log.txt's earlier lines (a real shell redirection;
+    `list` runs without torch, so the process is quick)."""
     log = tmp_path / "log.txt"
     log.write_text("earlier line\n")
     with open(log, "ab") as appended:
-        subprocess.run([sys.executable, "-m", "cnnstat", *SUMMARY, "--format", "csv", "-o", "/dev/stdout"],
-                       stdout=appended, check=True, timeout=120)
+        for _ in range(2):
+            subprocess.run([sys.executable, "-m", "cnnstat", "list", "--format", "csv", "-o", "/dev/stdout"],
+                           stdout=appended, check=True, timeout=120)
     lines = log.read_text().splitlines()
-    assert lines[0] == "earlier line" and lines[1].startswith("index,name,type") and len(lines) == 1 + 9
+    rows = lines.index("model,family,input_size,published_params,published_gmacs,year,paper", 2) - 1
+    assert lines[0] == "earlier line" and lines[1] == lines[1 + rows] and len(lines) == 1 + 2 * rows
     assert [p.name for p in tmp_path.iterdir()] == ["log.txt"]
 
 
@@ -46,7 +49,7 @@ def test_a_descriptor_path_is_written_through_the_descriptor(invoke, tmp_path, a
         result = invoke(*SUMMARY, "--format", "csv", "-o", path.format(fd=fd, tmp=tmp_path))
         assert result.exit_code == 0, result.output
     lines = log.read_text().splitlines()
-    assert lines[0] == "earlier line" and lines[1] == lines[10] and lines[1].startswith("index,name,type")
+    assert lines[0] == "earlier line" and lines[1] == lines[10] and lines[1].startswith("index,name,depth")
     assert (tmp_path / "link.csv").is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "log.txt"]
 
 
@@ -91,7 +94,7 @@ def test_a_file_whose_name_gives_no_format_is_never_replaced(invoke, tmp_path, n
 
 def test_a_new_file_without_an_extension_takes_the_format_given(invoke, tmp_path):
     result = invoke(*SUMMARY, "--format", "csv", "-o", str(tmp_path / "results"))
-    assert result.exit_code == 0 and (tmp_path / "results").read_text().startswith("index,name,type")
+    assert result.exit_code == 0 and (tmp_path / "results").read_text().startswith("index,name,depth")
 
 
 @pytest.mark.parametrize("name, message", [
@@ -203,3 +206,18 @@ def test_cuda_homes_notice_is_not_shown(invoke):
 
     assert invoke(*SUMMARY, "--format", "csv").exit_code == 0
     assert not logging.getLogger("torch.utils.cpp_extension").isEnabledFor(logging.WARNING)
+
+
+def test_a_plot_through_a_descriptor_is_written_as_bytes(invoke, tmp_path):
+    (tmp_path / "plot.png").symlink_to("/dev/stdout")
+    result = invoke(*SUMMARY, "--format", "csv", "-o", os.devnull, "--plot", str(tmp_path / "plot.png"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes.startswith(b"\x89PNG\r\n")
+
+
+def test_a_closed_stdout_is_one_line(tmp_path):
+    """`cnnstat ... >&-`: Python's stdout is None; the output has nowhere to go."""
+    result = subprocess.run([sys.executable, "-m", "cnnstat", "list", "--format", "csv"], capture_output=False,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.close(1), timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr == "cnnstat: error: cannot write to stdout: it is closed; give -o FILE\n"

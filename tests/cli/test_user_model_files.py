@@ -162,3 +162,31 @@ def test_a_declared_input_size_of_whole_numbers_only(cli, folder, declared):
     write(folder / "net.py", textwrap.dedent(NET).replace("input_size = (3, 8, 8)", f"input_size = {declared}"))
     assert_one_clear_line(cli("summary", "net.py:Net", "--device", "meta"),
                           "net.py:Net: input_size must be a tuple of whole numbers such as (3, 224, 224)")
+
+
+def test_a_log_handler_a_file_makes_at_import_keeps_writing_to_stderr(cli, folder):
+    write(folder / "helpers.py", NEIGHBOUR.format(channels=4))
+    write(folder / "net.py", "import logging, sys\nlog = logging.getLogger('net')\nlog.propagate = False\n"
+          "log.addHandler(logging.StreamHandler(sys.stdout))\n" + textwrap.dedent(NET).replace(
+              "return self.conv(x)", "log.warning('forward ran')\n        return self.conv(x)"))
+    result = cli("summary", "net.py:Net", "--device", "meta", "--format", "json")
+    assert result.returncode == 0 and json.loads(result.stdout)["model"] == "net.py:Net"
+    assert "forward ran" in result.stderr
+
+
+@pytest.mark.parametrize("name, message", [("loop.py", "cannot read 'loop.py': Too many levels of symbolic links"),
+                                           ("q" * 300 + ".py", "File name too long"),
+                                           ("models.py", "'models.py' is not a file")])
+def test_a_model_file_no_file_system_takes(cli, folder, name, message):
+    (folder / "loop.py").symlink_to(folder / "loop.py")
+    (folder / "models.py").mkdir()
+    assert_one_clear_line(cli("summary", f"{name}:Net", "--device", "meta"), message)
+
+
+def test_an_inputs_function_that_raises_is_one_line(cli, folder):
+    write(folder / "make.py", """
+        def make_inputs():
+            raise ValueError("no data folder")
+    """)
+    assert_one_clear_line(cli("summary", "cifar_lenet", "--device", "meta", "--inputs", "make.py:make_inputs"),
+                          "make.py:make_inputs raised ValueError: no data folder (make.py, line 3)")

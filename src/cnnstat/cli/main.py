@@ -83,7 +83,8 @@ def run() -> None:
         try:
             _run()
         finally:
-            sys.stdout.flush()
+            if sys.stdout is not None:  # None: descriptor 1 was closed (`>&-`)
+                sys.stdout.flush()
     except (PipeClosed, BrokenPipeError):
         # Nobody reads stdout any more: point it at /dev/null so the flush at exit cannot raise.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from cnnstat.errors import CnnstatError
 
@@ -46,7 +46,8 @@ def stdout_errors():
         raise OutputFailed(f"cannot write to stdout: {error.strerror or error}") from None
 
 
-_DATA: contextvars.ContextVar[TextIO | None] = contextvars.ContextVar("data_stream", default=None)
+_UNSET = object()
+_DATA: contextvars.ContextVar[Any] = contextvars.ContextVar("data_stream", default=_UNSET)
 
 
 @contextlib.contextmanager
@@ -63,7 +64,11 @@ def stdout_for_data_only():
 
 def data_stream() -> TextIO:
     """Where a command's output goes: stdout, as it was before ``stdout_for_data_only``."""
-    return _DATA.get() or sys.stdout
+    found = _DATA.get()
+    stream = sys.stdout if found is _UNSET else found
+    if stream is None:  # Python's stdout when descriptor 1 was closed (`cnnstat ... >&-`)
+        raise OutputFailed("cannot write to stdout: it is closed; give -o FILE")
+    return stream
 
 
 def write_stdout(text: str) -> None:
@@ -107,12 +112,12 @@ def _check_descriptor(path: str | os.PathLike, fd: int) -> None:
 
 def _write_descriptor(path: str | os.PathLike, fd: int, payload: bytes) -> None:
     """Through the open descriptor, at its offset (appending where it was opened to append)."""
-    if fd == 1:  # through Python's own stream: what it holds is written first, in order
-        write_stdout(payload.decode("utf-8"))
-        return
-    if fd == 2:
-        sys.stderr.write(payload.decode("utf-8"))
-        sys.stderr.flush()
+    if fd in (1, 2):  # through Python's own stream (what it holds is written first), as bytes: a plot too
+        stream = data_stream() if fd == 1 else sys.stderr
+        with stdout_errors():
+            stream.flush()
+            stream.buffer.write(payload)
+            stream.buffer.flush()
         return
     try:
         view = memoryview(payload)

@@ -43,7 +43,10 @@ from typing import Any, Callable, Mapping
 from torch import nn
 
 from cnnstat.errors import CnnstatError, UnknownModelError, first_line
-from cnnstat.zoo._registry import ModelEntry, get_entry
+from cnnstat.zoo import _torchvision
+from cnnstat.zoo._hub import check_hub_model
+from cnnstat.zoo._registry import ModelEntry, create_model, get_entry
+from cnnstat.zoo._torchvision_compat import import_torchvision, import_torchvision_if_installed
 
 HUBS = ("torchvision", "timm")
 TIMM_INPUT_SIZE = (3, 224, 224)
@@ -105,7 +108,20 @@ def load_callable(spec: str) -> Callable[..., Any]:
     parsed = parse_spec(spec)
     if parsed.kind not in ("import", "file"):
         raise CnnstatError(f"{spec}: name a function as pkg.module:make_inputs or file.py:make_inputs")
-    return _user_factory(spec, parsed)[0]
+    function, folder = _user_factory(spec, parsed)
+
+    def called(*args: Any, **kwargs: Any) -> Any:
+        """``function`` run as a model's constructor is: its folder importable, its prints on
+        stderr, what it raises one line naming the spec and the line."""
+        try:
+            with _importable_from(folder), contextlib.redirect_stdout(sys.stderr):
+                return function(*args, **kwargs)
+        except CnnstatError:
+            raise
+        except Exception as error:
+            raise CnnstatError(f"{spec} raised {type(error).__name__}: {first_line(error)}{_raised_at(error)}") from None
+
+    return called
 
 
 def split_inline_options(text: str) -> tuple[str, str | None]:
@@ -144,8 +160,6 @@ def load_model(spec: str, num_classes: int | None = None, in_channels: int | Non
     parsed = parse_spec(spec)
     kwargs = dict(options or {})
     if parsed.kind == "zoo":
-        from cnnstat.zoo._registry import create_model
-
         entry = get_entry(parsed.target)
         num_classes, in_channels = kwargs.pop("num_classes", num_classes), kwargs.pop("in_channels", in_channels)
         check_options(spec, {**kwargs, "num_classes": num_classes, "in_channels": in_channels})
@@ -159,9 +173,6 @@ def load_model(spec: str, num_classes: int | None = None, in_channels: int | Non
         kwargs["in_chans" if parsed.kind == "timm" else "in_channels"] = in_channels
     check_options(spec, kwargs)
     if parsed.kind == "torchvision":
-        from cnnstat.zoo import _torchvision
-        from cnnstat.zoo._torchvision_compat import import_torchvision
-
         torchvision = _import_extra("torchvision", import_torchvision)
         built = _call(spec, lambda: _torchvision.build(spec, torchvision, parsed.target, kwargs))
         first, *more = built.input_sizes
@@ -228,11 +239,13 @@ def _check_signature(spec: str, factory: Callable[..., Any], options: Mapping[st
 
 
 def _raised_at(error: BaseException) -> str:
-    """`` (file.py, line 12)``: the innermost line outside torch that raised ``error``."""
+    """`` (file.py, line 12)``: the innermost line that raised ``error`` outside torch, the import
+    machinery ("<frozen importlib._bootstrap>") and this loader."""
     import torch
 
     torch_folder = str(Path(torch.__file__).parent)
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if not frame.filename.startswith(torch_folder)]
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if not frame.filename.startswith((torch_folder, "<")) and frame.filename != __file__]
     return f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})" if frames else ""
 
 
@@ -247,15 +260,8 @@ def _import_extra(package: str, importer: Callable[[str], Any] = importlib.impor
                            f"pip install 'cnnstat[{package}]' torch=={torch.__version__.split('+')[0]}") from None
 
 
-def check_hub_model(spec: str, hub: str, name: str, names: list[str]) -> None:
-    """Refuse a model the hub (torchvision, timm) does not have, with its closest names."""
-    if name not in names:
-        matches = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(matches)}?" if matches else ""
-        raise CnnstatError(f"{spec}: {hub} has no model {name!r}{hint}")
-
-
 def _timm_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
+    import_torchvision_if_installed()  # timm imports it
     timm = _import_extra("timm")
     check_hub_model(spec, "timm", parsed.target, timm.list_models())
     return lambda **kwargs: timm.create_model(parsed.target, pretrained=False, **kwargs)
@@ -263,11 +269,7 @@ def _timm_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
 
 def _user_factory(spec: str, parsed: ParsedSpec) -> tuple[Callable[..., Any], Path]:
     """The callable a file or import spec names, and the folder its neighbours are imported from."""
-    if parsed.kind == "file":
-        path = Path(parsed.target)
-        module, folder = _load_file(spec, path), path.resolve().parent
-    else:
-        module, folder = _import(spec, parsed.target), Path.cwd()
+    module, folder = _user_module(spec, parsed)
     defined = sorted(name for name, value in vars(module).items()
                      if callable(value) and not name.startswith("_") and getattr(value, "__module__", None) == module.__name__)
     if not parsed.attr:
@@ -284,6 +286,24 @@ def _user_factory(spec: str, parsed: ParsedSpec) -> tuple[Callable[..., Any], Pa
         raise CnnstatError(f"{spec}: not a model factory: {parsed.attr} is a {type(factory).__name__}, "
                            "not a class or function returning a torch.nn.Module")
     return factory, folder
+
+
+def _user_module(spec: str, parsed: ParsedSpec):
+    """The module a file or import spec names (run), and the folder its neighbours are imported from."""
+    def load():
+        if parsed.kind == "file":
+            path = Path(parsed.target)
+            return _load_file(spec, path), path.resolve().parent
+        return _import(spec, parsed.target), Path.cwd()
+
+    try:
+        return load()
+    except CnnstatError:
+        # Its import of torchvision failed where torchvision's operators do not load: once they
+        # are defined, run it again.
+        if not import_torchvision_if_installed():
+            raise
+        return load()
 
 
 @contextlib.contextmanager
@@ -356,24 +376,55 @@ class _WatchedArgv(list):
         return super().__len__()
 
 
+class _Held(io.TextIOBase):
+    """stderr while a model file is imported: what is written is held until ``release``, then
+    written through to ``target``; a logging handler or a stream the file kept stays usable after."""
+
+    def __init__(self, target: Any) -> None:
+        self.target, self.held = target, []
+
+    def write(self, text: str) -> int:
+        if self.held is None:
+            return self.target.write(text)
+        self.held.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.held is None:
+            self.target.flush()
+
+    def release(self, show: bool) -> str:
+        """Stop holding; write what was held to ``target`` when ``show``. Returns it."""
+        text, self.held = "".join(self.held or ()), None
+        if show:
+            self.target.write(text)
+        return text
+
+
 @contextlib.contextmanager
 def _run_as_script_would(path: Path):
     """While a model file is imported: ``sys.argv`` as ``python file.py`` gives it (watched), and
-    what the file prints held back; it reaches stderr once the import succeeds (stdout is data)."""
+    what the file prints (stdout is data: to stderr) held back until the import succeeds."""
     saved_argv, argv = sys.argv, _WatchedArgv([str(path)])
-    printed = io.StringIO()
+    printed = _Held(sys.stderr)
     sys.argv = argv
     try:
         with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             yield argv, printed
     finally:
         sys.argv = saved_argv
-    sys.stderr.write(printed.getvalue())
+    printed.release(show=True)
 
 
 def _load_file(spec: str, path: Path):
+    try:
+        path.stat()  # names a symlink loop or a name too long, which is_file() would call missing
+    except FileNotFoundError:
+        raise CnnstatError(f"{spec}: no such file {str(path)!r}") from None
+    except OSError as error:
+        raise CnnstatError(f"{spec}: cannot read {str(path)!r}: {error.strerror}") from None
     if not path.is_file():
-        raise CnnstatError(f"{spec}: no such file {str(path)!r}")
+        raise CnnstatError(f"{spec}: {str(path)!r} is not a file")
     resolved = path.resolve()
     # A name unique to the file: two files called model.py must not share a module.
     module_name = f"cnnstat_user_{path.stem}_{hashlib.sha1(str(resolved).encode()).hexdigest()[:8]}"
@@ -386,7 +437,7 @@ def _load_file(spec: str, path: Path):
             loader.exec_module(module)
     except (Exception, SystemExit) as error:
         del sys.modules[module_name]
-        raise CnnstatError(_import_failure(spec, path, error, argv.read, printed.getvalue())) from None
+        raise CnnstatError(_import_failure(spec, path, error, argv.read, printed.release(show=False))) from None
     return module
 
 
