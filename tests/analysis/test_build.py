@@ -57,3 +57,29 @@ def test_errors_carry_data_and_name_no_flag():
 def test_an_absent_device_is_named():
     with pytest.raises(UnavailableDevice, match="^CUDA was asked for but is not available on this machine$"):
         resolve_device("cuda")
+
+
+class ScaledConv2d(nn.Conv2d):
+    """A Conv2d subclass as a stem (timm's ScaledStdConv2d of the NFNets)."""
+
+
+class EcaNet(nn.Module):
+    """A stem, then ECA attention: a Conv1d over the pooled channels (timm's eca_nfnet_l0)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = ScaledConv2d(3, 8, 3)
+        self.attention = nn.Conv1d(1, 1, 3, padding=1)
+
+    def forward(self, x):
+        y = self.stem(x)
+        weights = self.attention(y.mean((2, 3)).unsqueeze(1)).squeeze(1).sigmoid()
+        return y * weights[:, :, None, None]
+
+
+def test_the_input_rank_is_the_first_convolutions_whatever_its_class():
+    assert profile(EcaNet(), (3, 16, 16)).totals.macs == 8 * 27 * 14 * 14 + 8 * 3
+    with pytest.raises(InputRankError, match=r"takes 3 sizes \(channels and spatial\)"):
+        profile(EcaNet(), (3, 16))
+    with pytest.raises(InputRankError, match=r"takes 2 sizes \(channels and length\)"):
+        profile(nn.Sequential(nn.LazyConv1d(4, 3)), (2, 8, 8))  # a lazy weight has no shape yet

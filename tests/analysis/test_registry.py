@@ -1,11 +1,18 @@
 """The op registry: one rule of a kind per op, extendable by a caller, costs per op on each row."""
 
+import json
+import subprocess
+import sys
+import textwrap
+
 import pytest
 import torch
 from torch import nn
+from torch.utils.flop_counter import flop_registry
 
 import cnnstat
-from cnnstat.analysis.registry import Cost, DuplicateRule, OpRules, default_rules
+from cnnstat.analysis.registry import Cost, DuplicateRule, OpCall, OpRules
+from cnnstat.analysis.rules import RULES
 
 aten = torch.ops.aten
 
@@ -24,7 +31,7 @@ def test_a_second_rule_for_an_op_raises():
     with pytest.raises(DuplicateRule, match="convolution"):  # a caller's rule for an op cnnstat covers
         own = OpRules()
         own.cost(aten.convolution)(lambda call: Cost(0, 0))
-        default_rules().extended(own)
+        RULES.extended(own)
 
 
 class Erf(nn.Module):
@@ -60,3 +67,70 @@ def test_each_row_shows_its_cost_per_op():
     assert set(conv.backward_ops) == {"aten.convolution_backward"}
     bn = next(layer for layer in report.layers if layer.type == "BatchNorm2d")
     assert set(bn.backward_ops) == {"aten.native_batch_norm_backward"}
+
+
+FORWARD_COMPATIBLE = textwrap.dedent("""
+    import json
+
+    import torch
+    from torch import nn
+    from torch.utils.flop_counter import register_flop_formula
+
+    aten = torch.ops.aten
+
+    # What a newer torch may do: add formulas, one for an op cnnstat has its own rule for.
+    @register_flop_formula(aten.relu)
+    def relu_flop(x_shape, *args, out_shape=None, **kwargs):
+        return 10**9
+
+    @register_flop_formula(aten.erfinv)
+    def erfinv_flop(x_shape, *args, out_shape=None, **kwargs):
+        return 14 * x_shape.numel()
+
+    import cnnstat
+
+    class Net(nn.Module):
+        def forward(self, x):
+            return torch.special.erfinv(torch.relu(x))
+
+    layer = cnnstat.profile(Net(), inputs=torch.rand(3, 5), device="cpu").layers[0]
+    print(json.dumps({op: [tally.macs, tally.flops] for op, tally in layer.forward_ops.items()}))
+""")
+
+
+def test_a_newer_torchs_formulas_do_not_break_counting():
+    """A torch formula registered before cnnstat's rules load (as a new torch release ships one,
+    as 2.15 did for the CPU flash attention): for an op cnnstat rules, cnnstat's rule stays
+    (ReLU: 1 FLOP per element); for an op cnnstat has no rule for, torch's formula counts it."""
+    result = subprocess.run([sys.executable, "-c", FORWARD_COMPATIBLE], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"aten.relu": [0, 15], "aten.erfinv": [7 * 15, 14 * 15]}
+
+
+def _meta(*shape):
+    return torch.empty(shape, device="meta")
+
+
+q, k, v = _meta(2, 4, 10, 8), _meta(2, 4, 12, 8), _meta(2, 4, 12, 8)
+BOTH = [  # ops cnnstat rules that torch has (or may get) a formula for: (op, args, out)
+    ("mm", (_meta(8, 16), _meta(16, 4)), _meta(8, 4)),
+    ("addmm", (_meta(4), _meta(8, 16), _meta(16, 4)), _meta(8, 4)),
+    ("bmm", (_meta(2, 8, 16), _meta(2, 16, 4)), _meta(2, 8, 4)),
+    ("baddbmm", (_meta(2, 8, 4), _meta(2, 8, 16), _meta(2, 16, 4)), _meta(2, 8, 4)),
+    ("_scaled_dot_product_flash_attention_for_cpu", (q, k, v, 0.0, False), (_meta(2, 4, 10, 8), _meta(2, 4, 10))),
+    ("_scaled_dot_product_flash_attention_for_cpu_backward",
+     (_meta(2, 4, 10, 8), q, k, v, _meta(2, 4, 10, 8), _meta(2, 4, 10), 0.0, False), (q, k, v)),
+]
+
+
+@pytest.mark.parametrize("name, args, out", BOTH, ids=[name for name, _, _ in BOTH])
+def test_our_rule_and_torchs_formula_count_the_same_macs(name, args, out):
+    """Where torch has a formula for an op cnnstat rules itself, both count the same MACs (torch
+    gives 2 FLOPs per MAC); the exception, convolution_backward's grouped weight gradient, is
+    is held to the real autograd graph in test_conv_backward.py."""
+    packet = getattr(aten, name)
+    theirs = flop_registry.get(packet)
+    if theirs is None:
+        pytest.skip(f"torch {torch.__version__} has no formula for {name}")
+    ours = RULES.lookup(packet.default)[0](OpCall(packet.default, args, {}, out, training=False))
+    assert 2 * ours.macs == theirs(*args, out_val=out)

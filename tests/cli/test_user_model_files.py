@@ -181,3 +181,12 @@ def test_a_model_file_no_file_system_takes(cli, folder, name, message):
     (folder / "loop.py").symlink_to(folder / "loop.py")
     (folder / "models.py").mkdir()
     assert_one_clear_line(cli("summary", f"{name}:Net", "--device", "meta"), message)
+
+
+def test_an_inputs_function_that_raises_is_one_line(cli, folder):
+    write(folder / "make.py", """
+        def make_inputs():
+            raise ValueError("no data folder")
+    """)
+    assert_one_clear_line(cli("summary", "cifar_lenet", "--device", "meta", "--inputs", "make.py:make_inputs"),
+                          "make.py:make_inputs raised ValueError: no data folder (make.py, line 3)")

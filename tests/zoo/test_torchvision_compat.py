@@ -2,6 +2,7 @@
 held against brute-force references written from the operators' definitions."""
 
 import importlib.util
+import json
 import math
 
 import pytest
@@ -9,6 +10,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from cnnstat.zoo import _torchvision_compat as compat
+from tests.conftest import finish, start_console_script
 
 
 def brute_force_nms(boxes: torch.Tensor, scores: torch.Tensor, threshold: float) -> list[int]:
@@ -117,7 +119,8 @@ def test_roi_align_matches_the_definition(sampling_ratio, aligned):
 @pytest.mark.torchvision
 def test_torchvision_ops_run_through_them():
     """Where torchvision's extension does not load (a CUDA wheel beside a CPU torch), its
-    nms and roi_align reach the operators above; where it loads, its own."""
+    nms and roi_align reach the operators above; where it loads (torch 2.14.1 beside
+    torchvision 0.29.1, whose extension is ``_C_stable``), its own, and nothing is defined here."""
     if importlib.util.find_spec("torchvision") is None:
         pytest.skip("torchvision is not installed")
     torchvision = compat.import_torchvision()
@@ -131,7 +134,21 @@ def test_torchvision_ops_run_through_them():
     torch.testing.assert_close(pooled.double(), brute_force_roi_align(features, rois, 1.0, 3, 2, True),
                                rtol=1e-5, atol=1e-5)
     assert log.ops == ["torchvision.roi_align.default"]  # one operator, not a compiled Python fallback
-    assert (compat._LIBRARY is None) == compat.extension_loads()
+    assert (compat._LIBRARY is None) == torchvision.extension._has_ops()  # torchvision's own word
+
+
+@pytest.mark.torchvision
+def test_a_model_file_that_imports_torchvision(tmp_path):
+    """In a fresh process, where the model file's ``import torchvision`` is the first: beside a
+    CPU torch that import fails inside torchvision, and the file runs again once the operators
+    are defined; beside its own torch it just runs."""
+    if importlib.util.find_spec("torchvision") is None:
+        pytest.skip("torchvision is not installed")
+    (tmp_path / "net.py").write_text("import torchvision\n\n\ndef build():\n"
+                                     "    return torchvision.models.resnet18(num_classes=10)\n")
+    result = finish(start_console_script("summary", "net.py:build", "--input", "3x32x32", "--device", "meta",
+                                         "--format", "json", cwd=tmp_path), check=True)
+    assert json.loads(result.stdout)["totals"]["params"] == 11_181_642  # resnet18's 11,689,512 less 990 x 513 of the head
 
 
 class OpLog(TorchDispatchMode):

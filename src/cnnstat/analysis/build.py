@@ -187,18 +187,19 @@ def example_inputs(inputs: Any, specs: list[InputSpec] | None, batch: int, dtype
     raise CnnstatError(f"inputs must be a tensor, a tuple or a dict of tensors, not {type(inputs).__name__}")
 
 
-CONVOLUTIONS = {nn.Conv1d: "channels and length", nn.Conv2d: "channels and spatial",
-                nn.Conv3d: "channels, frames and spatial", nn.ConvTranspose1d: "channels and length",
-                nn.ConvTranspose2d: "channels and spatial", nn.ConvTranspose3d: "channels, frames and spatial"}
+CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+"""torch's convolutions; their subclasses (timm's ScaledStdConv2d, lazy convolutions) are convolutions too."""
+MEANINGS = {2: "channels and length", 3: "channels and spatial", 4: "channels, frames and spatial"}
+"""What the sizes of an input mean, by how many a convolution's input takes (without batch)."""
 EXAMPLES = {2: (16000,), 3: (224, 224), 4: (16, 112, 112)}
 """Typical sizes after the channels, by rank, for an error's example."""
 
 
 def first_convolution(model: nn.Module) -> nn.Module | None:
-    """The first convolution a model registers, unless another layer that sets the input's rank
-    (a linear layer, an embedding) comes before it."""
+    """The first convolution a model registers (of any class derived from torch's), unless
+    another layer that sets the input's rank (a linear layer, an embedding) comes before it."""
     for module in model.modules():
-        if type(module) in CONVOLUTIONS:
+        if isinstance(module, CONVOLUTIONS):
             return module
         if isinstance(module, (nn.Linear, nn.Embedding, nn.MultiheadAttention)):
             return None
@@ -223,10 +224,10 @@ def check_inputs(name: str, specs: list[InputSpec], model: nn.Module, batch: int
     first = first_convolution(model)
     if first is None or specs[0].dtype is not None:
         return
-    rank = first.weight.dim() - 1
+    rank = len(first.kernel_size) + 1  # channels and one size per axis of the kernel (a lazy weight has no shape yet)
     if len(specs[0].size) != rank:
         example = default if default is not None and len(default) == rank else (first.in_channels, *EXAMPLES[rank])
-        raise InputRankError(name, specs[0].size, example, CONVOLUTIONS[type(first)])
+        raise InputRankError(name, specs[0].size, example, MEANINGS[rank])
 
 
 class ScriptedModuleError(CnnstatError):

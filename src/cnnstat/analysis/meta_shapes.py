@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import torch
 
-from cnnstat.analysis.registry import RULES, default_rules
+from cnnstat.analysis.registry import OpRules
 
 aten = torch.ops.aten
+
+SHAPES = OpRules()
+"""cnnstat's shape rules (``cnnstat.analysis.rules.RULES`` holds them with the cost rules)."""
 
 
 def _require(condition: bool, message: str) -> None:
@@ -68,7 +71,7 @@ def _channel_vector(input: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return torch.empty((input.shape[1],), dtype=dtype, device=input.device)
 
 
-@RULES.shape(aten.native_batch_norm.default)
+@SHAPES.shape(aten.native_batch_norm.default)
 def _batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps):
     output = _like(input)
     if input.dim() < 2 or output is None:
@@ -79,7 +82,7 @@ def _batch_norm(input, weight, bias, running_mean, running_var, training, moment
     return output, _channel_vector(input, statistics), _channel_vector(input, statistics)
 
 
-@RULES.shape(aten.native_batch_norm_backward.default)
+@SHAPES.shape(aten.native_batch_norm_backward.default)
 def _batch_norm_backward(grad_out, input, weight, running_mean, running_var, save_mean, save_invstd,
                          train, eps, output_mask):
     grad_input = _elementwise(grad_out, input)
@@ -111,7 +114,7 @@ _ACTIVATION_BACKWARDS = ("threshold_backward", "hardtanh_backward", "sigmoid_bac
                          "tanh_backward")
 
 
-@RULES.shape(*(getattr(aten, name).default for name in _ACTIVATION_BACKWARDS))
+@SHAPES.shape(*(getattr(aten, name).default for name in _ACTIVATION_BACKWARDS))
 def _activation_backward(grad_output, saved, *scalars):
     """threshold_backward (ReLU), sigmoid_backward, hardtanh_backward and the like: the
     gradient has the layout of the incoming gradient."""
@@ -134,7 +137,7 @@ def _broadcasts_into(small: torch.Tensor, full: torch.Tensor) -> bool:
     return all(a > b for a, b in zip(strides, strides[1:]))
 
 
-@RULES.shape(aten.add.Tensor, aten.sub.Tensor, aten.mul.Tensor, aten.div.Tensor, aten.mul.Scalar, aten.div.Scalar,
+@SHAPES.shape(aten.add.Tensor, aten.sub.Tensor, aten.mul.Tensor, aten.div.Tensor, aten.mul.Scalar, aten.div.Scalar,
              aten.rsub.Scalar)
 def _binary_float(self, other, alpha=1):
     if alpha != 1:
@@ -152,7 +155,7 @@ def _binary_float(self, other, alpha=1):
     return None
 
 
-@RULES.shape(aten.add_.Tensor, aten.sub_.Tensor, aten.mul_.Tensor, aten.div_.Tensor, aten.mul_.Scalar,
+@SHAPES.shape(aten.add_.Tensor, aten.sub_.Tensor, aten.mul_.Tensor, aten.div_.Tensor, aten.mul_.Scalar,
              aten.div_.Scalar)
 def _binary_float_inplace(self, other, alpha=1):
     """x += y, x *= s: the result is ``self`` when ``other`` (a number, or a tensor of its dtype)
@@ -174,19 +177,19 @@ def _is_activation_call(self, scalars) -> bool:
 _ACTIVATIONS = ("relu", "hardtanh", "sigmoid", "silu", "hardswish", "hardsigmoid", "leaky_relu", "elu", "tanh")
 
 
-@RULES.shape(*(getattr(aten, name).default for name in _ACTIVATIONS))
+@SHAPES.shape(*(getattr(aten, name).default for name in _ACTIVATIONS))
 def _unary_float(self, *scalars):
     """Activations: the output is laid out like the input; in-place variants return it."""
     return _like(self) if _is_activation_call(self, scalars) else None
 
 
-@RULES.shape(*(getattr(aten, name + "_").default for name in _ACTIVATIONS))
+@SHAPES.shape(*(getattr(aten, name + "_").default for name in _ACTIVATIONS))
 def _unary_float_inplace(self, *scalars):
     covered = _is_activation_call(self, scalars) and (_is_dense(self) or _is_row_major(self))  # as _like
     return self if covered else None
 
 
-@RULES.shape(aten.cat.default)
+@SHAPES.shape(aten.cat.default)
 def _cat(tensors, dim=0):
     # 1-d empty tensors are skipped by torch's cat whatever their rank (a legacy rule): left to torch.
     if not tensors or any(t.dim() == 1 and t.numel() == 0 for t in tensors):
@@ -211,7 +214,7 @@ def _cat(tensors, dim=0):
     return torch.empty(shape, dtype=first.dtype, device=first.device, memory_format=layout)
 
 
-@RULES.shape(aten.mean.dim, aten.sum.dim_IntList)
+@SHAPES.shape(aten.mean.dim, aten.sum.dim_IntList)
 def _reduce_dims(self, dim=None, keepdim=False, dtype=None):
     """mean and sum over dimensions (a bias gradient, a global pool): torch's meta kernel returns
     them contiguous whatever the input's layout."""
@@ -227,7 +230,7 @@ def _reduce_dims(self, dim=None, keepdim=False, dtype=None):
     return torch.empty(shape, dtype=self.dtype, device=self.device)
 
 
-@RULES.shape(aten.mm.default)
+@SHAPES.shape(aten.mm.default)
 def _mm(self, mat2):
     _require(self.dim() == 2, "self must be a matrix")
     _require(mat2.dim() == 2, "mat2 must be a matrix")
@@ -239,7 +242,7 @@ def _mm(self, mat2):
     return torch.empty((self.shape[0], mat2.shape[1]), dtype=self.dtype, device=self.device)
 
 
-@RULES.shape(aten.addmm.default)
+@SHAPES.shape(aten.addmm.default)
 def _addmm(self, mat1, mat2, beta=1, alpha=1):
     """A linear layer: mat1 @ mat2 plus a bias (``self``) that broadcasts into the product."""
     product = _mm(mat1, mat2)
@@ -302,7 +305,7 @@ def _check_convolution(input, weight, bias, stride, padding, dilation, transpose
     return channels
 
 
-@RULES.shape(aten.convolution.default)
+@SHAPES.shape(aten.convolution.default)
 def _convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
     """A contiguous output, for any input but a channels_last one: there torch's meta kernel
     picks the layout differently across versions."""
@@ -330,7 +333,7 @@ def _convolution(input, weight, bias, stride, padding, dilation, transposed, out
     return torch.empty((input.shape[0], channels, *sizes), dtype=input.dtype, device=input.device)
 
 
-@RULES.shape(aten.convolution_backward.default)
+@SHAPES.shape(aten.convolution_backward.default)
 def _convolution_backward(grad_output, input, weight, bias_sizes, stride, padding, dilation, transposed,
                           output_padding, groups, output_mask):
     if _channels_last(input) or _channels_last(weight):
@@ -368,7 +371,7 @@ def _pool_shape(self, kernel_size, stride, padding, dilation, ceil_mode, name) -
     return (*self.shape[:2], *sizes)
 
 
-@RULES.shape(aten.max_pool2d_with_indices.default)
+@SHAPES.shape(aten.max_pool2d_with_indices.default)
 def _max_pool2d(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
     shape = _pool_shape(self, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
     if shape is None:
@@ -377,7 +380,7 @@ def _max_pool2d(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=F
             torch.empty(shape, dtype=torch.int64, device=self.device))
 
 
-@RULES.shape(aten.avg_pool2d.default)
+@SHAPES.shape(aten.avg_pool2d.default)
 def _avg_pool2d(self, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True,
                 divisor_override=None):
     shape = _pool_shape(self, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
@@ -387,7 +390,7 @@ def _avg_pool2d(self, kernel_size, stride=(), padding=0, ceil_mode=False, count_
     return torch.empty(shape, dtype=self.dtype, device=self.device)
 
 
-@RULES.shape(aten._adaptive_avg_pool2d.default)
+@SHAPES.shape(aten._adaptive_avg_pool2d.default)
 def _adaptive_avg_pool2d(self, output_size):
     _require(len(output_size) == 2, "adaptive_avg_pool2d: output_size must be 2")
     if self.dim() != 4 or not self.is_contiguous() or min(output_size) < 0:
@@ -395,13 +398,13 @@ def _adaptive_avg_pool2d(self, output_size):
     return torch.empty((*self.shape[:2], *output_size), dtype=self.dtype, device=self.device)
 
 
-@RULES.shape(aten.adaptive_max_pool2d.default)
+@SHAPES.shape(aten.adaptive_max_pool2d.default)
 def _adaptive_max_pool2d(self, output_size):
     output = _adaptive_avg_pool2d(self, output_size)
     return None if output is None else (output, torch.empty(output.shape, dtype=torch.int64, device=self.device))
 
 
-@RULES.shape(aten.max_pool2d_with_indices_backward.default, aten.avg_pool2d_backward.default,
+@SHAPES.shape(aten.max_pool2d_with_indices_backward.default, aten.avg_pool2d_backward.default,
              aten._adaptive_avg_pool2d_backward.default, aten.adaptive_max_pool2d_backward.default)
 def _pool2d_backward(grad_output, self, *settings):
     """The gradient of a pooling: the input's shape, contiguous like it."""
@@ -410,7 +413,7 @@ def _pool2d_backward(grad_output, self, *settings):
     return torch.empty(self.shape, dtype=self.dtype, device=self.device)
 
 
-@RULES.shape(aten.constant_pad_nd.default)
+@SHAPES.shape(aten.constant_pad_nd.default)
 def _constant_pad(self, pad, value=0):
     """Padding by a constant; a negative pad crops."""
     _require(len(pad) % 2 == 0, "Length of pad must be even but instead it equals " + str(len(pad)))
@@ -433,7 +436,7 @@ def _constant_pad(self, pad, value=0):
     return torch.empty(shape, dtype=self.dtype, device=self.device)
 
 
-@RULES.shape(aten._softmax.default, aten._log_softmax.default)
+@SHAPES.shape(aten._softmax.default, aten._log_softmax.default)
 def _softmax(self, dim, half_to_float):
     _wrap_dim(dim, self.dim())
     # Contiguous only: torch's kernel returns other layouts contiguous, or not, by dim.
@@ -442,7 +445,7 @@ def _softmax(self, dim, half_to_float):
     return torch.empty(self.shape, dtype=self.dtype, device=self.device)
 
 
-@RULES.shape(aten._softmax_backward_data.default, aten._log_softmax_backward_data.default)
+@SHAPES.shape(aten._softmax_backward_data.default, aten._log_softmax_backward_data.default)
 def _softmax_backward(grad_output, output, dim, input_dtype):
     _wrap_dim(dim, output.dim())
     if grad_output.dtype != input_dtype or not output.is_contiguous():
@@ -450,7 +453,7 @@ def _softmax_backward(grad_output, output, dim, input_dtype):
     return _elementwise(grad_output, output)
 
 
-@RULES.shape(aten.slice_backward.default)
+@SHAPES.shape(aten.slice_backward.default)
 def _slice_backward(grad_output, input_sizes, dim, start, end, step):
     """The gradient of a slice: zeros of the input's size, the slice filled in."""
     if len(input_sizes) != grad_output.dim() or step <= 0:
@@ -458,7 +461,7 @@ def _slice_backward(grad_output, input_sizes, dim, start, end, step):
     return torch.empty(input_sizes, dtype=grad_output.dtype, device=grad_output.device)
 
 
-@RULES.shape(aten.ones_like.default, aten.zeros_like.default, aten.empty_like.default)
+@SHAPES.shape(aten.ones_like.default, aten.zeros_like.default, aten.empty_like.default)
 def _filled_like(self, *, dtype=None, layout=None, device=None, pin_memory=None, memory_format=None):
     """ones_like, zeros_like and empty_like as autograd and dropout call them."""
     if not (dtype in (None, self.dtype) and layout in (None, torch.strided) and device in (None, self.device)
@@ -467,8 +470,8 @@ def _filled_like(self, *, dtype=None, layout=None, device=None, pin_memory=None,
     return _like(self)
 
 
-def meta_outputs(func, args, kwargs, rules=None):
+def meta_outputs(func, args, kwargs, rules: OpRules = SHAPES):
     """The outputs of ``func`` on meta tensors by its shape rule, or ``None`` where torch's own
     kernel must run."""
-    rule = (rules or default_rules()).lookup(func)[1]
+    rule = rules.lookup(func)[1]
     return None if rule is None else rule(*args, **kwargs)

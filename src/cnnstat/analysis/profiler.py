@@ -33,8 +33,8 @@ from torch.utils._pytree import tree_leaves, tree_map
 from cnnstat.analysis.describe import describe
 from cnnstat.analysis.memory import LiveMemory, convolution_workspace_bytes
 from cnnstat.analysis.records import LayerRecord, OpTally
-from cnnstat.analysis.registry import OpCall, OpRules, default_rules
-from cnnstat.analysis.rules import NORMS, tensors_in
+from cnnstat.analysis.registry import OpCall, OpRules
+from cnnstat.analysis.rules import NORMS, RULES, tensors_in
 from cnnstat.errors import CnnstatError, ForwardError, first_line
 
 _current_node = torch._C._current_autograd_node
@@ -360,7 +360,7 @@ def run_pass(
         # The caller's grad mode (inference_mode, no_grad) must not change what is counted.
         with torch.inference_mode(False), torch.enable_grad() if backward else torch.no_grad(), _gc_frozen():
             peak, end_of_forward, unused = _run(model, args, kwargs, tracer, device, dtype, model_name,
-                                                channels_last, rules or default_rules())
+                                                channels_last, rules or RULES)
     finally:
         for handle in handles:
             handle.remove()

@@ -124,6 +124,10 @@ class OpRules:
             found = self._resolved[func] = (self._costs.find(func), self._shapes.find(func))
         return found
 
+    def has_cost_rule(self, packet: torch._ops.OpOverloadPacket) -> bool:
+        """Whether a cost rule covers ``packet`` or one of its overloads."""
+        return packet in self._costs.by_packet
+
     def shape_ops(self) -> list[Op]:
         """Every op a shape rule was registered for, as it was registered."""
         return [op for op, _ in self._shapes.entries()]
@@ -138,15 +142,3 @@ class OpRules:
                 for op, rule in theirs.entries():
                     mine.add(op, rule)
         return merged
-
-
-RULES = OpRules()
-"""The rules cnnstat counts with: costs in ``cnnstat.analysis.rules``, shapes in
-``cnnstat.analysis.meta_shapes`` (see :func:`default_rules`)."""
-
-
-def default_rules() -> OpRules:
-    """cnnstat's registry, with every rule module loaded."""
-    from cnnstat.analysis import meta_shapes, rules  # noqa: F401  (they register into RULES)
-
-    return RULES

@@ -19,7 +19,8 @@ from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_me
 from cnnstat.analysis.profiler import BackwardError
 from cnnstat.analysis.receptive_field import ReceptiveFields, field_summary
 from cnnstat.analysis.records import LayerRecord, Totals
-from cnnstat.analysis.registry import OpRules, default_rules
+from cnnstat.analysis.registry import OpRules
+from cnnstat.analysis.rules import RULES
 from cnnstat.errors import CnnstatError, ForwardError
 from cnnstat.shown import Shown
 
@@ -191,7 +192,7 @@ def profile(
     if torch_device.type == "meta":
         plain_tensors_to_meta(model)  # profile() leaves the model as found: the real ones come back
     common = dict(dtype=torch_dtype, model_name=name, channels_last=channels_last,
-                  rules=default_rules().extended(rules))
+                  rules=RULES.extended(rules))
     counting = Counting(model, torch_device, real_model)
     # Receptive fields follow batched inputs; a detector's list of unbatched images has none to show.
     observe = tuple if takes_list else lambda: [ReceptiveFields()]

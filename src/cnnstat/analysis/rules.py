@@ -28,13 +28,19 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import flop_registry, sdpa_backward_flop_count, sdpa_flop_count
 
-from cnnstat.analysis.registry import RULES, Cost, OpCall
+from cnnstat.analysis.meta_shapes import SHAPES
+from cnnstat.analysis.registry import Cost, OpCall, OpRules
 
 aten = torch.ops.aten
 
+COSTS = OpRules()
+"""cnnstat's cost rules (``RULES`` below holds them with the shape rules)."""
+
 
 def _ops(names: str) -> frozenset[torch._ops.OpOverloadPacket]:
-    return frozenset(getattr(aten, name) for name in names.split())
+    """The aten ops of these names that this torch has (an older torch lacks some, e.g.
+    ``_safe_softmax``, new in 2.5: a rule for an op that never runs changes nothing)."""
+    return frozenset(getattr(aten, name) for name in names.split() if hasattr(aten, name))
 
 
 ZERO_COST = _ops("""
@@ -106,17 +112,17 @@ def _shapes_of(value: Any) -> Any:
     return value
 
 
-@RULES.cost(*ZERO_COST)
+@COSTS.cost(*ZERO_COST)
 def free(call: OpCall) -> Cost:
     return Cost(0, 0)
 
 
-@RULES.cost(*ONE_PER_OUTPUT)
+@COSTS.cost(*ONE_PER_OUTPUT)
 def one_per_output(call: OpCall) -> Cost:
     return Cost(0, _numel(_first_tensor(call.out)))
 
 
-@RULES.cost(*NORMS, *NORM_BACKWARDS)
+@COSTS.cost(*NORMS, *NORM_BACKWARDS)
 def normalisation(call: OpCall) -> Cost:
     """A norm, or its gradient (by the same rule, over the gradient's elements)."""
     elements = _numel(call.args[0])
@@ -124,7 +130,7 @@ def normalisation(call: OpCall) -> Cost:
     return Cost(0, 2 * elements + (2 * elements if batch_statistics else 0))
 
 
-@RULES.cost(*_ops("max_pool1d max_pool2d max_pool3d max_pool2d_with_indices max_pool3d_with_indices "
+@COSTS.cost(*_ops("max_pool1d max_pool2d max_pool3d max_pool2d_with_indices max_pool3d_with_indices "
                   "avg_pool1d avg_pool2d avg_pool3d"))
 def pooling(call: OpCall) -> Cost:
     args, kwargs = call.args, call.kwargs
@@ -136,7 +142,7 @@ def pooling(call: OpCall) -> Cost:
     return Cost(0, _numel(_first_tensor(call.out)) * math.prod(kernel))
 
 
-@RULES.cost(*_ops("avg_pool2d_backward avg_pool3d_backward"))
+@COSTS.cost(*_ops("avg_pool2d_backward avg_pool3d_backward"))
 def average_pooling_backward(call: OpCall) -> Cost:
     """Each gradient element is spread over its window: kernel area per element."""
     kernel = call.args[2]
@@ -146,7 +152,7 @@ def average_pooling_backward(call: OpCall) -> Cost:
     return Cost(0, _numel(call.args[0]) * math.prod(kernel))
 
 
-@RULES.cost(*_ops("mean sum amax amin max min var var_mean std _adaptive_avg_pool2d _adaptive_avg_pool3d "
+@COSTS.cost(*_ops("mean sum amax amin max min var var_mean std _adaptive_avg_pool2d _adaptive_avg_pool3d "
                   "adaptive_avg_pool1d adaptive_max_pool1d adaptive_max_pool2d adaptive_max_pool3d logsumexp "
                   "norm linalg_vector_norm max_pool2d_with_indices_backward max_pool3d_with_indices_backward "
                   "_adaptive_avg_pool2d_backward _adaptive_avg_pool3d_backward adaptive_max_pool2d_backward "
@@ -157,7 +163,7 @@ def reduction(call: OpCall) -> Cost:
     return Cost(0, _numel(call.args[0]))
 
 
-@RULES.cost(*_ops("_softmax _log_softmax _safe_softmax softmax log_softmax _softmax_backward_data "
+@COSTS.cost(*_ops("_softmax _log_softmax _safe_softmax softmax log_softmax _softmax_backward_data "
                   "_log_softmax_backward_data"))
 def softmax(call: OpCall) -> Cost:
     return Cost(0, 3 * _numel(call.args[0]))
@@ -183,7 +189,7 @@ _MATMULS = (aten.mm, aten.addmm, aten.bmm, aten.baddbmm)
 _WITH_BIAS = (aten.addmm, aten.baddbmm)
 
 
-@RULES.cost(*_MATMULS)
+@COSTS.cost(*_MATMULS)
 def matmul(call: OpCall) -> Cost:
     """(b x) m x k times (b x) k x n: b*m*k*n MACs, as torch's flop counter counts them (whose
     own formulas for these re-convert shapes through a pytree, a tenth of a static pass);
@@ -194,13 +200,6 @@ def matmul(call: OpCall) -> Cost:
     return Cost(macs, 2 * macs + (call.out.numel() if with_bias else 0))
 
 
-_BIAS_ARGUMENT = {aten.convolution: 2, aten._convolution: 2, aten.convolution_overrideable: 2,
-                  aten._slow_conv2d_forward: 3}
-for _packet, _formula in flop_registry.items():
-    if isinstance(_packet, torch._ops.OpOverloadPacket) and _packet not in (aten.convolution_backward, *_MATMULS):
-        RULES.cost(_packet)(_torch_formula(_formula, _BIAS_ARGUMENT.get(_packet)))
-
-
 def convolution_macs(input_shape, weight_shape, output_shape, transposed: bool) -> int:
     """MACs of one convolution: every weight element meets every output position (every input
     position of a transposed convolution), once per sample. A grouped weight holds
@@ -209,7 +208,7 @@ def convolution_macs(input_shape, weight_shape, output_shape, transposed: bool) 
     return input_shape[0] * math.prod(weight_shape) * math.prod(positions)
 
 
-@RULES.cost(aten.convolution_backward)
+@COSTS.cost(aten.convolution_backward)
 def convolution_backward(call: OpCall) -> Cost:
     """The input gradient is a convolution of the output's gradient with the weight, the weight
     gradient one of the input with the output's gradient: each takes the forward's MACs, and
@@ -221,8 +220,7 @@ def convolution_backward(call: OpCall) -> Cost:
     return Cost(macs, 2 * macs + (grad_output.numel() if output_mask[2] else 0))
 
 
-@RULES.cost(aten._scaled_dot_product_flash_attention_for_cpu,
-            aten._scaled_dot_product_fused_attention_overrideable)
+@COSTS.cost(*_ops("_scaled_dot_product_flash_attention_for_cpu _scaled_dot_product_fused_attention_overrideable"))
 def fused_attention(call: OpCall) -> Cost:
     """CPU/CUDA fused attention kernels the flop counter has no formula for: the two batched
     matmuls, as for the math path that the meta device takes."""
@@ -231,8 +229,8 @@ def fused_attention(call: OpCall) -> Cost:
     return Cost(macs, 2 * macs)
 
 
-@RULES.cost(aten._scaled_dot_product_flash_attention_for_cpu_backward,
-            aten._scaled_dot_product_fused_attention_overrideable_backward)
+@COSTS.cost(*_ops("_scaled_dot_product_flash_attention_for_cpu_backward "
+                  "_scaled_dot_product_fused_attention_overrideable_backward"))
 def fused_attention_backward(call: OpCall) -> Cost:
     """The gradients of the fused kernels above, by the flop counter's formula for attention's
     backward (recomputed scores and four batched matmuls)."""
@@ -241,7 +239,7 @@ def fused_attention_backward(call: OpCall) -> Cost:
     return Cost(macs, 2 * macs)
 
 
-@RULES.cost(aten._native_multi_head_attention)
+@COSTS.cost(*_ops("_native_multi_head_attention"))
 def fused_multi_head_attention(call: OpCall) -> Cost:
     """nn.MultiheadAttention's fused inference kernel: q/k/v and output projections plus
     the two attention matmuls, as the unfused path counts them."""
@@ -255,7 +253,7 @@ def fused_multi_head_attention(call: OpCall) -> Cost:
     return Cost(macs, 2 * macs + biases + softmax)
 
 
-@RULES.cost(aten.mkldnn_rnn_layer, aten.mkldnn_rnn_layer_backward)
+@COSTS.cost(*_ops("mkldnn_rnn_layer mkldnn_rnn_layer_backward"))
 def recurrent_layer(call: OpCall) -> Cost:
     """One layer of an LSTM/GRU/RNN in oneDNN's CPU kernel: each time step of each sample
     multiplies its input by the input weights and the last hidden state by the hidden ones
@@ -267,3 +265,23 @@ def recurrent_layer(call: OpCall) -> Cost:
     if call.func.overloadpacket is aten.mkldnn_rnn_layer_backward:
         macs *= 2
     return Cost(macs, 2 * macs)
+
+
+def _packet(op: Any) -> torch._ops.OpOverloadPacket | None:
+    """The aten op a flop formula is registered for (torch 2.4 keys a formula registered after
+    its own by each overload); None for a higher-order op (flex attention)."""
+    if isinstance(op, torch._ops.OpOverload):
+        return op.overloadpacket
+    return op if isinstance(op, torch._ops.OpOverloadPacket) else None
+
+
+# torch's formulas for every other op they cover. Ours were registered first and win: torch adds
+# formulas in new releases (2.15: the CPU flash attention above, by the same count).
+_BIAS_ARGUMENT = {aten.convolution: 2, aten._convolution: 2, aten.convolution_overrideable: 2,
+                  aten._slow_conv2d_forward: 3}
+for _op, _formula in [(op, formula) for op, formula in flop_registry.items()
+                      if _packet(op) is not None and not COSTS.has_cost_rule(_packet(op))]:
+    COSTS.cost(_op)(_torch_formula(_formula, _BIAS_ARGUMENT.get(_packet(_op))))
+
+RULES = COSTS.extended(SHAPES)
+"""The rules cnnstat counts with: the costs above and the shapes of ``cnnstat.analysis.meta_shapes``."""

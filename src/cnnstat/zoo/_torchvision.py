@@ -24,7 +24,7 @@ from typing import Any, Iterator
 from torch import nn
 
 from cnnstat.errors import CnnstatError
-from cnnstat.zoo.loader import check_hub_model
+from cnnstat.zoo._hub import check_hub_model
 
 VIDEO_FRAMES = 16
 """Frames of a video clip, as torchvision counts its video models' published figures."""

@@ -1,35 +1,42 @@
 """Import torchvision where its compiled operators cannot load.
 
 torchvision's wheels on PyPI are built against CUDA builds of torch. Beside a CPU-only torch
-their ``_C`` extension fails to load (it needs ``libc10_cuda.so``), and then:
+(the quick start's ``torch==2.13.0``) their extension fails to load (it needs
+``libc10_cuda.so``), and then:
 
 * ``import torchvision`` itself raises (0.28: ``_meta_registrations`` registers fake kernels for
-  ``torchvision::nms`` and ``qnms`` whether or not the extension defined those operators);
+  ``torchvision::nms`` and ``qnms`` whether or not the extension defined those operators),
+  in cnnstat and in any code that imports it: timm, a user's model file;
 * ``torchvision.ops.nms`` has no fallback, so no detection model runs;
 * ``roi_align`` falls back to a pure-Python version wrapped in ``torch.compile`` that samples
   every pixel of the feature map when the sampling grid is adaptive.
 
-``import_torchvision()`` imports torchvision as it is when its extension loads. Only when the
-extension fails does it first define, in the ``torchvision`` operator namespace, the operators
-that torchvision's models call, written in torch and checked against brute-force references
-(tests/zoo/test_torchvision_compat.py):
+``import_torchvision()`` lets torchvision try first: where its import succeeds with its own
+operators (whatever its extension is called: ``_C`` up to 0.28, ``_C_stable`` from 0.29), it
+returns torchvision untouched and nothing here is defined. Only where torchvision's own attempt
+found no ``torchvision::nms`` does it define, in the ``torchvision`` operator namespace, the
+operators that torchvision's models call, written in torch and checked against brute-force
+references (tests/zoo/test_torchvision_compat.py):
 
 * ``nms`` / ``qnms``: greedy non-maximum suppression, computed as torchvision's CPU kernel does;
 * ``roi_align``: bilinear sampling averaged per bin, as torchvision's CPU kernel does,
   with the sampling weights split into rows and columns (memory: one box at a time).
 
-and tells torchvision's ops modules that their operators are there. Operators no model of
-``torchvision.models`` uses (``roi_pool``, ``ps_roi_align``, ``deform_conv2d`` ...) stay missing,
-with torch's "no such operator" error. A working extension is never replaced.
+and tells torchvision's ops modules that their operators are there. By then torchvision's own
+extension has already failed to load, so nothing can register these operators a second time.
+Operators no model of ``torchvision.models`` uses (``roi_pool``, ``ps_roi_align``,
+``deform_conv2d`` ...) stay missing, with torch's "no such operator" error.
+
+cnnstat calls it for what it builds: a ``torchvision:`` spec, a ``timm:`` spec (timm imports
+torchvision), and a user's model file or module whose ``import torchvision`` failed (the file is
+then run again). ``cnnstat.profile(module)`` of a module the caller built never calls it.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.machinery
 import importlib.util
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import torch
@@ -47,34 +54,45 @@ SCHEMAS = {
 
 def import_torchvision(name: str = "torchvision") -> ModuleType:
     """``torchvision`` with ``torchvision.models`` imported, its operators defined here only
-    when its own extension does not load. ImportError when torchvision is not installed.
+    when its own import found none. ImportError when torchvision is not installed.
     (``name`` is there to be called as ``importlib.import_module`` is.)"""
-    if "torchvision" not in sys.modules and not extension_loads():
+    try:
+        torchvision = importlib.import_module("torchvision")
+    except ImportError:
+        raise
+    except Exception:
+        if own_operators_load():
+            raise  # a failure of another kind: torchvision's own, to be seen as it is
+        # Its extension did not load, and its import stopped where it needs the operators.
         define_operators()
-    torchvision = importlib.import_module("torchvision")
+        torchvision = importlib.import_module("torchvision")
+    if not own_operators_load():
+        define_operators()
     importlib.import_module("torchvision.models")
     if _LIBRARY is not None:
         _announce_operators()
     return torchvision
 
 
-def extension_loads() -> bool:
-    """Whether torchvision's compiled extension loads, tried as torchvision tries it, before
-    torchvision is imported (its import fails when the extension does not load)."""
-    spec = importlib.util.find_spec("torchvision")
-    if spec is None or spec.origin is None:
-        raise ImportError("No module named 'torchvision'")
-    finder = importlib.machinery.FileFinder(
-        str(Path(spec.origin).parent),
-        (importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES))
-    extension = finder.find_spec("_C")
-    if extension is None or extension.origin is None:
+def import_torchvision_if_installed() -> bool:
+    """``import_torchvision()`` where torchvision is installed and not imported yet: before
+    code that imports it (timm does), or after such code failed at its ``import torchvision``.
+    True when the operators had to be defined here now (code that failed can then run again);
+    a torchvision that fails for another reason is left for that code to meet."""
+    if "torchvision" in sys.modules or importlib.util.find_spec("torchvision") is None:
         return False
+    defined_before = _LIBRARY is not None
     try:
-        torch.ops.load_library(extension.origin)
-    except (ImportError, OSError):
+        import_torchvision()
+    except Exception:
         return False
-    return True
+    return not defined_before and _LIBRARY is not None
+
+
+def own_operators_load() -> bool:
+    """Whether ``torchvision::nms`` is an operator that this module did not define (after
+    torchvision's import tried to load its extension)."""
+    return _LIBRARY is None and hasattr(torch.ops.torchvision, "nms")
 
 
 def define_operators() -> None:

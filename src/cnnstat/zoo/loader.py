@@ -43,7 +43,10 @@ from typing import Any, Callable, Mapping
 from torch import nn
 
 from cnnstat.errors import CnnstatError, UnknownModelError, first_line
-from cnnstat.zoo._registry import ModelEntry, get_entry
+from cnnstat.zoo import _torchvision
+from cnnstat.zoo._hub import check_hub_model
+from cnnstat.zoo._registry import ModelEntry, create_model, get_entry
+from cnnstat.zoo._torchvision_compat import import_torchvision, import_torchvision_if_installed
 
 HUBS = ("torchvision", "timm")
 TIMM_INPUT_SIZE = (3, 224, 224)
@@ -105,7 +108,20 @@ def load_callable(spec: str) -> Callable[..., Any]:
     parsed = parse_spec(spec)
     if parsed.kind not in ("import", "file"):
         raise CnnstatError(f"{spec}: name a function as pkg.module:make_inputs or file.py:make_inputs")
-    return _user_factory(spec, parsed)[0]
+    function, folder = _user_factory(spec, parsed)
+
+    def called(*args: Any, **kwargs: Any) -> Any:
+        """``function`` run as a model's constructor is: its folder importable, its prints on
+        stderr, what it raises one line naming the spec and the line."""
+        try:
+            with _importable_from(folder), contextlib.redirect_stdout(sys.stderr):
+                return function(*args, **kwargs)
+        except CnnstatError:
+            raise
+        except Exception as error:
+            raise CnnstatError(f"{spec} raised {type(error).__name__}: {first_line(error)}{_raised_at(error)}") from None
+
+    return called
 
 
 def split_inline_options(text: str) -> tuple[str, str | None]:
@@ -144,8 +160,6 @@ def load_model(spec: str, num_classes: int | None = None, in_channels: int | Non
     parsed = parse_spec(spec)
     kwargs = dict(options or {})
     if parsed.kind == "zoo":
-        from cnnstat.zoo._registry import create_model
-
         entry = get_entry(parsed.target)
         num_classes, in_channels = kwargs.pop("num_classes", num_classes), kwargs.pop("in_channels", in_channels)
         check_options(spec, {**kwargs, "num_classes": num_classes, "in_channels": in_channels})
@@ -159,9 +173,6 @@ def load_model(spec: str, num_classes: int | None = None, in_channels: int | Non
         kwargs["in_chans" if parsed.kind == "timm" else "in_channels"] = in_channels
     check_options(spec, kwargs)
     if parsed.kind == "torchvision":
-        from cnnstat.zoo import _torchvision
-        from cnnstat.zoo._torchvision_compat import import_torchvision
-
         torchvision = _import_extra("torchvision", import_torchvision)
         built = _call(spec, lambda: _torchvision.build(spec, torchvision, parsed.target, kwargs))
         first, *more = built.input_sizes
@@ -249,15 +260,8 @@ def _import_extra(package: str, importer: Callable[[str], Any] = importlib.impor
                            f"pip install 'cnnstat[{package}]' torch=={torch.__version__.split('+')[0]}") from None
 
 
-def check_hub_model(spec: str, hub: str, name: str, names: list[str]) -> None:
-    """Refuse a model the hub (torchvision, timm) does not have, with its closest names."""
-    if name not in names:
-        matches = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(matches)}?" if matches else ""
-        raise CnnstatError(f"{spec}: {hub} has no model {name!r}{hint}")
-
-
 def _timm_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
+    import_torchvision_if_installed()  # timm imports it
     timm = _import_extra("timm")
     check_hub_model(spec, "timm", parsed.target, timm.list_models())
     return lambda **kwargs: timm.create_model(parsed.target, pretrained=False, **kwargs)
@@ -265,11 +269,7 @@ def _timm_factory(spec: str, parsed: ParsedSpec) -> Callable[..., Any]:
 
 def _user_factory(spec: str, parsed: ParsedSpec) -> tuple[Callable[..., Any], Path]:
     """The callable a file or import spec names, and the folder its neighbours are imported from."""
-    if parsed.kind == "file":
-        path = Path(parsed.target)
-        module, folder = _load_file(spec, path), path.resolve().parent
-    else:
-        module, folder = _import(spec, parsed.target), Path.cwd()
+    module, folder = _user_module(spec, parsed)
     defined = sorted(name for name, value in vars(module).items()
                      if callable(value) and not name.startswith("_") and getattr(value, "__module__", None) == module.__name__)
     if not parsed.attr:
@@ -286,6 +286,24 @@ def _user_factory(spec: str, parsed: ParsedSpec) -> tuple[Callable[..., Any], Pa
         raise CnnstatError(f"{spec}: not a model factory: {parsed.attr} is a {type(factory).__name__}, "
                            "not a class or function returning a torch.nn.Module")
     return factory, folder
+
+
+def _user_module(spec: str, parsed: ParsedSpec):
+    """The module a file or import spec names (run), and the folder its neighbours are imported from."""
+    def load():
+        if parsed.kind == "file":
+            path = Path(parsed.target)
+            return _load_file(spec, path), path.resolve().parent
+        return _import(spec, parsed.target), Path.cwd()
+
+    try:
+        return load()
+    except CnnstatError:
+        # Its import of torchvision failed where torchvision's operators do not load: once they
+        # are defined, run it again.
+        if not import_torchvision_if_installed():
+            raise
+        return load()
 
 
 @contextlib.contextmanager
