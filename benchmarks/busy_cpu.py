@@ -59,7 +59,7 @@ def main() -> None:
         conditions = measured.conditions
         print(f"{'one more core kept busy' if busy else 'as found'} (load average {load:.2f}, {cores} cores): Timer "
               f"{timer_ms[1]:.2f} ms at 1 thread, {timer_ms[cores]:.2f} ms at {cores}; cnnstat {measured.latency_ms:.2f} ms "
-              f"(IQR {measured.latency_iqr_ms:.2f}) at {measured.threads} thread(s), CPU share {conditions.cpu_share:.0%}, "
+              f"(IQR {measured.latency_iqr_ms:.2f}) at {measured.machine.threads} thread(s), CPU share {conditions.cpu_share:.0%}, "
               f"other load {conditions.other_load_cores:.1f} cores")
         print(f"  contention line: {conditions.contention}")
 

@@ -16,9 +16,10 @@ _LAZY = {
     "list_models": "cnnstat.zoo",
     "get_entry": "cnnstat.zoo",
     "register_model": "cnnstat.zoo",
-    "profile": "cnnstat.analysis",
-    "Report": "cnnstat.analysis",
-    "compare": "cnnstat.analysis",
+    "profile": "cnnstat.analysis.report",
+    "Report": "cnnstat.analysis.report",
+    "compare": "cnnstat.analysis.compare",
+    "measured_report": "cnnstat.analysis.report",
 }
 
 __all__ = ["__version__", *_LAZY]

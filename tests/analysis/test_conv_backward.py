@@ -92,7 +92,7 @@ def test_backward_macs_equal_the_real_autograd_graph_and_the_closed_form(case, i
         report = cnnstat.profile(model, inputs=torch.randn(2, cin, *size), mode="train", device=device)
         # The model's input needs no gradient: the first convolution computes only its weight's.
         assert report.totals.backward_macs == report.layers[1].backward_macs == closed_form // (1 + input_grad)
-        assert report.layers[1].backward_ops["aten.convolution_backward"].macs == closed_form // (1 + input_grad)
+        assert report.layers[1].counted.backward_ops["aten.convolution_backward"].macs == closed_form // (1 + input_grad)
     cost = _rule(x, weight, reference, conv, transposed=False, mask=[input_grad, True, False])
     assert cost.macs == real
 
@@ -158,7 +158,7 @@ def test_mobilenet_training_backward_is_about_twice_its_forward():
     # Every layer but the first computes input and weight gradients: backward = 2 x forward less
     # the first convolution's input gradient.
     assert report.totals.backward_macs == 2 * report.totals.macs - first_conv.macs
-    assert sum(layer.own_backward_macs for layer in report.layers) == report.totals.backward_macs
+    assert sum(layer.counted.own_backward_macs for layer in report.layers) == report.totals.backward_macs
 
 
 def test_train_rows_carry_backward_macs():

@@ -15,7 +15,7 @@ from torch import nn
 from cnnstat.analysis.conditions import CONTENDED_SHARE, Conditions, contention_line, cores
 from cnnstat.analysis.measure import (MIN_RUNS, LayerTimer, OutOfMemory, check_fits, is_out_of_memory, measure,
                                       measure_report, pick_device, using_threads)
-from cnnstat.analysis.report import profile
+from cnnstat.analysis.report import measured_report, profile
 from cnnstat.errors import CnnstatError
 from tests.conftest import run_cli
 
@@ -36,11 +36,11 @@ def snapshot(model: nn.Module) -> dict:
 def test_eval_measurement_has_every_figure_in_its_unit():
     model = tiny_convnet().eval()
     result = measure(model, (torch.randn(4, 3, 16, 16),), min_run_time=QUICK)
-    assert result.batch == 4 and result.mode == "eval" and result.device == "cpu"
+    assert result.batch == 4 and result.mode == "eval" and result.machine.device == "cpu"
     assert result.latency_ms > 0 and result.latency_iqr_ms >= 0 and result.runs >= 1
     assert result.throughput_per_s == pytest.approx(4 / (result.latency_ms / 1e3))
-    assert result.threads == torch.get_num_threads()
-    assert result.torch_version == torch.__version__
+    assert result.machine.threads == torch.get_num_threads()
+    assert result.machine.torch_version == torch.__version__
     # One latency per module call, parents first: the root includes its children.
     assert len(result.layer_latency_ms) == len(list(model.modules()))
     assert all(ms > 0 for ms in result.layer_latency_ms)
@@ -107,7 +107,7 @@ def test_threads_are_used_and_restored():
     other = 2 if before == 1 else 1
     result = measure(tiny_convnet().eval(), (torch.randn(1, 3, 8, 8),), threads=other, min_run_time=QUICK,
                      per_layer=False)
-    assert result.threads == other and result.layer_latency_ms is None
+    assert result.machine.threads == other and result.layer_latency_ms is None
     assert torch.get_num_threads() == before
 
 
@@ -147,8 +147,7 @@ def test_static_peak_counts_the_cpu_convolution_workspace(channels_last):
 
 
 def test_per_layer_latency_lines_up_with_the_report_and_reaches_json():
-    report = profile("cifar_lenet", batch=2)
-    report.measured = measure_report(report, CPU, min_run_time=QUICK)
+    report = measured_report(profile("cifar_lenet", batch=2), CPU, min_run_time=QUICK)
     data = report.to_dict()
     assert len(report.measured.layer_latency_ms) == len(report.layers)
     assert data["totals"]["latency_ms"] == report.measured.latency_ms
@@ -156,6 +155,8 @@ def test_per_layer_latency_lines_up_with_the_report_and_reaches_json():
                 "torch_version"):
         assert key in data["totals"]
     assert all(layer["latency_ms"] > 0 for layer in data["layers"])
+    assert [row.latency_ms for row in report.layers] == list(report.measured.layer_latency_ms)
+    assert report.layers[0].latency_pct == 100  # the model's own row: the hooked forward, whole
 
 
 def test_optimizer_needs_train_mode():
@@ -229,24 +230,22 @@ def test_cuda_without_cuda_is_a_clear_error():
 def test_machine_probe_is_cached_until_reprobed(quick_probe):
     first = quick_probe.probe(CPU, threads=1)
     assert set(first.peak_flops) == {"float32", "float16", "bfloat16"}
-    assert first.bandwidth_bytes_per_s > 0 and first.threads == 1
+    assert first.bandwidth_bytes_per_s > 0 and first.machine.threads == 1
     assert quick_probe.probe(CPU, threads=1) == first
     assert quick_probe.probe(CPU, threads=1, reprobe=True).peak_flops != first.peak_flops
 
 
 def test_layer_roofline(quick_probe):
-    report = profile("cifar_lenet", batch=2)
-    report.measured = measure_report(report, CPU, min_run_time=QUICK)
-    machine = quick_probe.probe(CPU, threads=1)
-    rows = quick_probe.layer_rooflines(report, machine)
-    assert len(rows) == len(report.layers)
-    index = [layer.name for layer in report.layers].index("conv1")
-    conv, layer = rows[index], report.layers[index]
+    measured = measured_report(profile("cifar_lenet", batch=2), CPU, min_run_time=QUICK)
+    roof = quick_probe.probe(CPU, threads=1)
+    report = quick_probe.place_on_roofline(measured, roof)
+    assert measured.roofline is None and report.roofline is not None  # a new report; the measured one stands
+    conv = next(row for row in report.layers if row.name == "conv1")
     moved = (2 * 3 * 32 * 32 + 8 * 3 * 5 * 5 + 8) * 4 + 2 * 8 * 28 * 28 * 4  # input, weight and bias, output
-    assert conv.intensity == pytest.approx(layer.flops / moved)
-    assert conv.achieved_flops_per_s == pytest.approx(layer.flops / (report.measured.layer_latency_ms[index] / 1e3))
-    assert conv.bound == ("memory" if conv.intensity < machine.ridge("float32") else "compute")
-    assert 0 < quick_probe.peak_fraction(report, machine)
+    assert conv.intensity_flop_per_byte == pytest.approx(conv.flops / moved)
+    assert conv.achieved_flops_per_s == pytest.approx(conv.flops / (conv.latency_ms / 1e3))
+    assert conv.bound == ("memory" if conv.intensity_flop_per_byte < roof.ridge("float32") else "compute")
+    assert 0 < quick_probe.peak_fraction(report, roof) == report.roofline.peak_fraction
 
 
 def test_bench_rows_in_json(tmp_path):
@@ -302,7 +301,7 @@ def test_contention_beside_a_cpu_burner_is_reported_with_its_remedy():
     assert conditions.single_thread_ms > 0  # the 1-thread probe ran
     assert "contention" in conditions.contention and "--threads 1" in conditions.contention
     assert result.totals_dict()["contention"] == conditions.contention  # the JSON carries it
-    assert chosen.threads == 1  # the default: no more threads than the cores left idle
+    assert chosen.machine.threads == 1  # the default: no more threads than the cores left idle
 
 
 def test_a_fair_share_is_not_contention():

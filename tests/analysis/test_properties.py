@@ -179,9 +179,9 @@ def test_rows_sum_to_totals_in_random_nets(widths, join, depth, batch, mode):
     width = sum(widths) if join == "cat" else widths[0]
     layers = [Branching(widths, join)] + [nn.Sequential(nn.Conv2d(width, width, 1), nn.ReLU()) for _ in range(depth)]
     report = profile(nn.Sequential(*layers), (3, 6, 6), batch=batch, mode=mode)
-    assert sum(l.own_macs for l in report.layers) == report.totals.macs
-    assert sum(l.own_flops for l in report.layers) == report.totals.flops
-    assert sum(l.own_params for l in report.layers) == report.totals.params
+    assert sum(l.counted.own_macs for l in report.layers) == report.totals.macs
+    assert sum(l.counted.own_flops for l in report.layers) == report.totals.flops
+    assert sum(l.counted.own_params for l in report.layers) == report.totals.params
     leaf_and_own = sum(l.flops for l in report.layers if l.is_leaf) + \
-        sum(l.own_flops for l in report.layers if not l.is_leaf)
+        sum(l.counted.own_flops for l in report.layers if not l.is_leaf)
     assert leaf_and_own == report.totals.flops

@@ -81,10 +81,10 @@ def test_a_chain_has_the_closed_form_field(chain):
         rf += (k - 1) * d * jump
         start -= p * jump
         jump *= s
-        field = record.receptive_field
+        field = record.field_figures
         assert field.size == [rf] * dims and field.jump == [jump] * dims and field.start == [start] * dims
         assert field.kernel == [(k - 1) * d + 1] * dims and field.kernel_stride == [s] * dims
-    root = report.layers[0].receptive_field
+    root = report.layers[0].field_figures
     assert root.size == [rf] * dims and root.jump == [jump] * dims
 
 
@@ -185,7 +185,7 @@ def test_the_gradient_of_one_output_pixel_is_non_zero_on_its_field_only(seed):
     x = (torch.rand(1, 2, *sizes, dtype=torch.float64) + 0.1).requires_grad_()
     out = net(x)
     field = observed_field(net, x.detach())
-    figures = profile(net, (2, *sizes), dtype=torch.float64).layers[0].receptive_field
+    figures = profile(net, (2, *sizes), dtype=torch.float64).layers[0].field_figures
     corners = [[0, n // 2, n - 1] for n in out.shape[2:]]
     for position in itertools.product(*corners):
         (grad,) = torch.autograd.grad(out[(0, slice(None), *position)].sum(), x, retain_graph=True)
@@ -218,7 +218,7 @@ def test_dilation_leaves_holes_that_the_size_spans():
 
 def test_resnet18_reaches_the_whole_input_in_layer4_and_its_final_conv_field_is_435():
     report = profile("resnet18", (3, 224, 224))
-    by_name = {layer.name: layer.receptive_field for layer in report.layers if layer.call == 0}
+    by_name = {layer.name: layer.field_figures for layer in report.layers if layer.call == 0}
     assert by_name["layer4"].size == [435, 435] and by_name["layer4"].jump == [32, 32]
     assert by_name["avgpool"].size == [None, None] and by_name["avgpool"].covers_input
     assert by_name["fc"].size == [None, None] and by_name["fc"].kernel is None
@@ -229,7 +229,7 @@ def test_resnet18_reaches_the_whole_input_in_layer4_and_its_final_conv_field_is_
 
 def test_inception_branches_and_their_union():
     report = profile("block/inception_reduced", None)
-    fields = {layer.name: layer.receptive_field.size for layer in report.layers}
+    fields = {layer.name: layer.field_figures.size for layer in report.layers}
     assert fields["branch1"] == [1, 1] and fields["branch2"] == [3, 3] and fields["branch3"] == [5, 5]
     assert fields["branch4"] == [3, 3] and fields[""] == [5, 5]
 
@@ -246,23 +246,23 @@ def test_attention_and_squeeze_excitation_see_the_whole_input():
             return self.attention(tokens, tokens, tokens)[0]
 
     report = profile(Attend(), (3, 32, 32))
-    assert {l.name: l.receptive_field.size for l in report.layers} == {"": [None, None], "patch": [4, 4],
+    assert {l.name: l.field_figures.size for l in report.layers} == {"": [None, None], "patch": [4, 4],
                                                                        "attention": [None, None]}
     se = profile("efficientnet_b0", (3, 64, 64))
     first_se = next(l for l in se.layers if l.name.endswith("block.2"))
-    assert first_se.receptive_field.size == [None, None]
+    assert first_se.field_figures.size == [None, None]
 
 
 def test_a_model_without_a_spatial_input_has_no_field():
     report = profile(nn.Sequential(nn.Linear(4, 3), nn.ReLU()), (4,))
-    assert report.receptive_field is None and all(l.receptive_field is None for l in report.layers)
+    assert report.receptive_field is None and all(l.field_figures is None for l in report.layers)
 
 
 def test_an_op_without_a_rule_is_named_and_its_field_unknown():
     net = nn.Sequential(nn.Conv2d(1, 1, 3), nn.Upsample(scale_factor=2), nn.Conv2d(1, 1, 3))
     report = profile(net, (1, 16, 16))
-    assert report.layers[1].receptive_field.size == [3, 3]
-    assert report.layers[2].receptive_field.size is None and report.layers[3].receptive_field.size is None
+    assert report.layers[1].field_figures.size == [3, 3]
+    assert report.layers[2].field_figures.size is None and report.layers[3].field_figures.size is None
     assert any("upsample_nearest2d" in note for note in report.notes)
 
 
@@ -286,8 +286,8 @@ def test_each_layers_own_extent_and_stride_equal_torchscans(name, size):
         if not isinstance(modules[layer.name], (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)) or layer.call:
             continue
         metrics = theirs[layer.name]
-        assert layer.receptive_field.kernel == [metrics["receptive_field"]["value"]] * 2, layer.name
-        assert layer.receptive_field.kernel_stride == [metrics["effective_stride"]["value"]] * 2, layer.name
+        assert layer.field_figures.kernel == [metrics["receptive_field"]["value"]] * 2, layer.name
+        assert layer.field_figures.kernel_stride == [metrics["effective_stride"]["value"]] * 2, layer.name
         compared += 1
     assert compared >= 8
 
@@ -332,10 +332,10 @@ def test_following_fields_keeps_no_tensor_alive():
 
 def test_a_training_forward_shows_the_eval_fields_of_the_same_calls():
     """Inception v3's auxiliary head runs in training only: rows after it keep their own fields."""
-    eval_fields = {(l.name, l.call): l.receptive_field for l in profile("inception_v3", batch=2).layers}
+    eval_fields = {(l.name, l.call): l.field_figures for l in profile("inception_v3", batch=2).layers}
     train = profile("inception_v3", batch=2, mode="train")
     assert any(l.name.startswith("AuxLogits") for l in train.layers)
     for layer in train.layers:
-        assert layer.receptive_field == eval_fields.get((layer.name, layer.call)), layer.name
-    assert train.layers[-1].receptive_field.kernel is None  # fc: no spatial input of its own
+        assert layer.field_figures == eval_fields.get((layer.name, layer.call)), layer.name
+    assert train.layers[-1].field_figures.kernel is None  # fc: no spatial input of its own
     assert train.receptive_field == profile("inception_v3", batch=2).receptive_field

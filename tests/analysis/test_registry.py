@@ -52,21 +52,21 @@ def test_a_caller_extends_the_rules():
     extended = cnnstat.profile(Erf(), inputs=x, device="cpu", rules=mine)
     assert extended.uncounted_ops == {}
     assert extended.totals.flops == plain.totals.flops + 10 * 15
-    assert extended.layers[0].forward_ops["aten.erfinv"].flops == 150
+    assert extended.layers[0].counted.forward_ops["aten.erfinv"].flops == 150
     assert cnnstat.profile(Erf(), inputs=x, device="cpu").uncounted_ops == {"aten.erfinv": 1}  # defaults untouched
 
 
 def test_each_row_shows_its_cost_per_op():
     report = cnnstat.profile("resnet18", mode="train")
     for layer in report.layers:
-        assert sum(t.macs for t in layer.forward_ops.values()) == layer.own_macs
-        assert sum(t.flops for t in layer.forward_ops.values()) == layer.own_flops
-        assert sum(t.macs for t in layer.backward_ops.values()) == layer.own_backward_macs
+        assert sum(t.macs for t in layer.counted.forward_ops.values()) == layer.counted.own_macs
+        assert sum(t.flops for t in layer.counted.forward_ops.values()) == layer.counted.own_flops
+        assert sum(t.macs for t in layer.counted.backward_ops.values()) == layer.counted.own_backward_macs
     conv = next(layer for layer in report.layers if layer.type == "Conv2d")
-    assert conv.forward_ops["aten.convolution"].calls == 1
-    assert set(conv.backward_ops) == {"aten.convolution_backward"}
+    assert conv.counted.forward_ops["aten.convolution"].calls == 1
+    assert set(conv.counted.backward_ops) == {"aten.convolution_backward"}
     bn = next(layer for layer in report.layers if layer.type == "BatchNorm2d")
-    assert set(bn.backward_ops) == {"aten.native_batch_norm_backward"}
+    assert set(bn.counted.backward_ops) == {"aten.native_batch_norm_backward"}
 
 
 FORWARD_COMPATIBLE = textwrap.dedent("""
@@ -94,7 +94,7 @@ FORWARD_COMPATIBLE = textwrap.dedent("""
             return torch.special.erfinv(torch.relu(x))
 
     layer = cnnstat.profile(Net(), inputs=torch.rand(3, 5), device="cpu").layers[0]
-    print(json.dumps({op: [tally.macs, tally.flops] for op, tally in layer.forward_ops.items()}))
+    print(json.dumps({op: [tally.macs, tally.flops] for op, tally in layer.counted.forward_ops.items()}))
 """)
 
 

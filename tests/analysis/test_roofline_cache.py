@@ -21,7 +21,7 @@ def test_the_second_probe_reads_the_cache(quick_probe):
     lambda entry: "not json {",
     lambda entry: json.dumps(["a list"]),
     lambda entry: json.dumps({entry["key"]: "a string"}),
-    lambda entry: json.dumps({entry["key"]: {**entry, "torch_version": "1.0.0"}}),
+    lambda entry: json.dumps({entry["key"]: {**entry, "machine": {**entry["machine"], "torch_version": "1.0.0"}}}),
     lambda entry: json.dumps({entry["key"]: {k: v for k, v in entry.items() if k != "bandwidth_bytes_per_s"}}),
     lambda entry: json.dumps({entry["key"]: {**entry, "peak_flops": {"float32": 1e9}}}),
     lambda entry: json.dumps({entry["key"]: {**entry, "bandwidth_bytes_per_s": -1}}),
@@ -33,10 +33,10 @@ def test_a_bad_cache_is_probed_again_and_replaced(quick_probe, corrupt):
     good = asdict(quick_probe.probe(CPU, threads=1))
     path = quick_probe.cache_file()
     path.write_text(corrupt(good))
-    machine = quick_probe.probe(CPU, threads=1)
-    assert machine.torch_version == torch.__version__ and machine.bandwidth_bytes_per_s > 0
-    assert all(machine.peak_flops[dtype] > 0 for dtype in ("float32", "float16", "bfloat16"))
-    assert json.loads(path.read_text())[machine.key] == asdict(machine)
+    roof = quick_probe.probe(CPU, threads=1)
+    assert roof.machine.torch_version == torch.__version__ and roof.bandwidth_bytes_per_s > 0
+    assert all(roof.peak_flops[dtype] > 0 for dtype in ("float32", "float16", "bfloat16"))
+    assert json.loads(path.read_text())[roof.key] == asdict(roof)
     assert [p.name for p in path.parent.iterdir() if p.name.startswith(".roofline-")] == []
 
 

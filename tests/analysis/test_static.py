@@ -52,7 +52,7 @@ def torchsummary_rows(report):
 
     visit(0)
     return [
-        (layer.type, "x".join(map(str, layer.output_shape[1:])), layer.own_params)
+        (layer.type, "x".join(map(str, layer.output_shape[1:])), layer.counted.own_params)
         for layer in order
         if layer.depth > 0 and layer.type not in ("Sequential", "ModuleList")
     ]
@@ -72,11 +72,11 @@ def test_layers_match_seed_torchsummary(model):
 def test_rows_sum_exactly_to_totals(model, mode):
     report = profile(model, batch=2, mode=mode)
     totals = report.totals
-    assert sum(layer.own_macs for layer in report.layers) == totals.macs
-    assert sum(layer.own_flops for layer in report.layers) == totals.flops
-    assert sum(layer.own_params for layer in report.layers) + totals.unused_params == totals.params
+    assert sum(layer.counted.own_macs for layer in report.layers) == totals.macs
+    assert sum(layer.counted.own_flops for layer in report.layers) == totals.flops
+    assert sum(layer.counted.own_params for layer in report.layers) + totals.unused_params == totals.params
     leaves = [layer for layer in report.layers if layer.is_leaf]
-    containers_own = sum(layer.own_macs for layer in report.layers if not layer.is_leaf)
+    containers_own = sum(layer.counted.own_macs for layer in report.layers if not layer.is_leaf)
     assert sum(layer.macs for layer in leaves) + containers_own == totals.macs
 
 
@@ -137,8 +137,8 @@ def test_meta_and_cpu_passes_agree(model, mode):
     size = entry.input_size if entry.input_size[1] <= 64 else (3, 64, 64)
     on_meta = profile(module, size, batch=2, mode=mode, device="meta")
     on_cpu = profile(module, size, batch=2, mode=mode, device="cpu")
-    assert [(l.name, l.output_shapes, l.macs, l.flops, l.output_bytes) for l in on_meta.layers] == \
-           [(l.name, l.output_shapes, l.macs, l.flops, l.output_bytes) for l in on_cpu.layers]
+    assert [(l.name, l.output_shapes, l.macs, l.flops, l.activation_bytes) for l in on_meta.layers] == \
+           [(l.name, l.output_shapes, l.macs, l.flops, l.activation_bytes) for l in on_cpu.layers]
     assert on_meta.totals == on_cpu.totals
 
 
@@ -157,7 +157,7 @@ def test_model_left_as_found_and_runs_repeat():
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
     assert all(p.grad is None for p in model.parameters())
     assert first.totals == second.totals
-    assert [l.to_dict() for l in first.layers] == [l.to_dict() for l in second.layers]
+    assert first.layers == second.layers
 
 
 def test_hooks_removed_on_error():

@@ -59,7 +59,7 @@ def test_summary_csv_is_the_layer_frame(cli, tmp_path):
     target = tmp_path / "r.csv"
     cli("summary", "cifar_lenet", "--device", "meta", "--format", "csv", "-o", str(target), check=True)
     frame = pd.read_csv(target)
-    assert {"name", "type", "input_shape", "output_shape", "macs", "flops"} <= set(frame.columns)
+    assert {"name", "type", "input_shapes", "output_shape", "macs", "flops"} <= set(frame.columns)
     assert frame.loc[frame["is_leaf"], "macs"].sum() == frame.loc[0, "macs"]
 
 

@@ -26,7 +26,7 @@ def test_dev_stdout_appends_where_the_shell_opened_it_to_append(tmp_path):
             subprocess.run([sys.executable, "-m", "cnnstat", "list", "--format", "csv", "-o", "/dev/stdout"],
                            stdout=appended, check=True, timeout=120)
     lines = log.read_text().splitlines()
-    rows = lines.index("model,family,input_shape,published_params,published_gmacs,year,paper", 2) - 1
+    rows = lines.index("model,family,input_size,published_params,published_gmacs,year,paper", 2) - 1
     assert lines[0] == "earlier line" and lines[1] == lines[1 + rows] and len(lines) == 1 + 2 * rows
     assert [p.name for p in tmp_path.iterdir()] == ["log.txt"]
 
@@ -49,7 +49,7 @@ def test_a_descriptor_path_is_written_through_the_descriptor(invoke, tmp_path, a
         result = invoke(*SUMMARY, "--format", "csv", "-o", path.format(fd=fd, tmp=tmp_path))
         assert result.exit_code == 0, result.output
     lines = log.read_text().splitlines()
-    assert lines[0] == "earlier line" and lines[1] == lines[10] and lines[1].startswith("index,name,type")
+    assert lines[0] == "earlier line" and lines[1] == lines[10] and lines[1].startswith("index,name,depth")
     assert (tmp_path / "link.csv").is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "log.txt"]
 
 
@@ -94,7 +94,7 @@ def test_a_file_whose_name_gives_no_format_is_never_replaced(invoke, tmp_path, n
 
 def test_a_new_file_without_an_extension_takes_the_format_given(invoke, tmp_path):
     result = invoke(*SUMMARY, "--format", "csv", "-o", str(tmp_path / "results"))
-    assert result.exit_code == 0 and (tmp_path / "results").read_text().startswith("index,name,type")
+    assert result.exit_code == 0 and (tmp_path / "results").read_text().startswith("index,name,depth")
 
 
 @pytest.mark.parametrize("name, message", [

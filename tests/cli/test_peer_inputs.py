@@ -32,7 +32,7 @@ class TakesKeywords(nn.Module):
 
 def test_a_tensor_or_tuple_of_tensors_where_the_size_goes():
     conv = nn.Conv2d(3, 4, 3)
-    assert cnnstat.profile(conv, torch.zeros(2, 3, 8, 8)).input_shapes == [(2, 3, 8, 8)]
+    assert cnnstat.profile(conv, torch.zeros(2, 3, 8, 8)).input_shapes == ((2, 3, 8, 8),)
     assert cnnstat.profile(conv, (torch.zeros(1, 3, 8, 8),)).totals.macs == 4 * 27 * 36
 
 

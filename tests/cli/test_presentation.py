@@ -140,12 +140,12 @@ def test_square_brackets_print_as_written(invoke, tmp_path, monkeypatch):
 
 def test_compare_carries_the_measurement_and_its_warnings(invoke, monkeypatch):
     from cnnstat.analysis import measure
+    from cnnstat.analysis.records import Machine, Measured
 
     def fake_measure(reports, device, **settings):  # a measurement with a wide spread, without the seconds of timing
-        return [measure.Measured(device="cpu", device_name="test CPU", torch_version="x", threads=1, mode="eval",
-                                 optimizer=None, batch=1, latency_ms=2.0, latency_iqr_ms=1.5, runs=5,
-                                 throughput_per_s=500.0, measured_peak_bytes=10,
-                                 spread_warning="block/conv: the spread is wide" if not index else None)
+        return [Measured(Machine("cpu", "test CPU", 1, "x"), "eval", None, 1, latency_ms=2.0,
+                         latency_iqr_ms=1.5, runs=5, throughput_per_s=500.0, measured_peak_bytes=10,
+                         spread_warning="block/conv: the spread is wide" if not index else None)
                 for index, _ in enumerate(reports)]
 
     monkeypatch.setattr(measure, "measure_reports", fake_measure)

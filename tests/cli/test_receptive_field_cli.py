@@ -23,7 +23,8 @@ def test_csv_and_json_hold_the_same_fields(invoke):
     assert rows["fc"]["receptive_field"] == "whole" and rows["fc"]["own_field"] == ""
     data = json.loads(invoke("summary", "resnet18", "--input", "3x64x64", "--device", "meta", "--format", "json").output)
     conv1 = next(layer for layer in data["layers"] if layer["name"] == "conv1")
-    assert conv1["receptive_field"]["size"] == [7, 7] and conv1["receptive_field"]["start"] == [-3, -3]
+    assert (conv1["receptive_field"], conv1["jump"], conv1["own_field"]) == ("7x7", "2x2", "7x7")  # as in CSV
+    assert conv1["field_figures"]["size"] == [7, 7] and conv1["field_figures"]["start"] == [-3, -3]
     assert data["receptive_field"]["input_size"] == [64, 64]
     # layer2.0.conv1: 51 pixels, fewer than 64; layer2.0.conv2: 67 from -33 at jump 8, so its
     # output position 4 spans -1..65, every pixel of the 64.

@@ -5,7 +5,8 @@ import pytest
 
 from cnnstat.errors import CnnstatError
 from cnnstat.figures import group
-from cnnstat.frame.view import Facts, View
+from cnnstat.analysis.records import Fit
+from cnnstat.frame.view import BenchFacts, SweepFacts, View
 from cnnstat.render import plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -16,16 +17,15 @@ LAYERS = pd.DataFrame({
     "activation_bytes": [0, 4 << 20, 4 << 20, 4000], "latency_ms": [2.0, 1.5, 0.2, 0.1],
 })
 SWEEP = View(group("sweep"),
-             [{"input_shape": [3, size, size], "batch": batch, "pixels": size * size, "macs": batch * size**2 * 1000,
+             [{"input_size": [3, size, size], "batch": batch, "pixels": size * size, "macs": batch * size**2 * 1000,
                "est_peak_inference_bytes": (50 << 20) + batch * size**2 * 64,
                "est_peak_training_bytes": (100 << 20) + batch * size**2 * 256}
               for size in (64, 128) for batch in (1, 4)],
-             Facts(title=["net", "sweep", "float32", "eval", "device meta"],
-                   figures={"fits": [{"figure": "macs", "against": "pixels", "held": "batch 1", "exponent": 1.0,
-                                      "points": 2}]}), kind="sweep")
+             SweepFacts(title=["net", "sweep", "float32", "eval", "device meta"],
+                        fits=[Fit("macs", "pixels", "batch 1", 1.0, 2)]))
 BENCH = View(group("bench"), [{"model": model, "batch": batch, "latency_ms": scale * batch, "throughput_per_s": 1e3 / scale}
                               for model, scale in (("a", 2.0), ("b", 5.0)) for batch in (1, 2, 4)],
-             Facts(title=["bench"]), kind="bench")
+             BenchFacts(title=["bench"], measured_mode=None, peak=None))
 ROOF_LAYERS = [{"name": "conv1", "type": "Conv2d", "flops": 2e9, "intensity": 40.0, "achieved_flops_per_s": 8e10},
                {"name": "relu", "type": "ReLU", "flops": 1e6, "intensity": 0.12, "achieved_flops_per_s": 5e8}]
 COMPARE = pd.DataFrame({"model": ["a", "b"], "params": [1_000_000, 3_000_000], "macs": [2e9, 1e9],

@@ -160,8 +160,8 @@ def test_tuple_and_dict_inputs_namedtuple_output(package_dir):
     by_tuple = profile(model, inputs=(image, mask))
     by_dict = profile(model, inputs={"image": image, "mask": mask})
     for report in (by_tuple, by_dict):
-        assert report.input_shapes == [(2, 3, 5, 5), (2, 1, 5, 5)]
-        assert report.layers[0].output_shapes == [(2, 4), (2, 4, 5, 5)]
+        assert report.input_shapes == ((2, 3, 5, 5), (2, 1, 5, 5))
+        assert report.layers[0].output_shapes == ((2, 4), (2, 4, 5, 5))
         assert report.totals.macs == 2 * 4 * 3 * 25
 
 
@@ -178,7 +178,7 @@ class DictOut(nn.Module):
 @pytest.mark.parametrize("mode", ["eval", "train"])
 def test_dict_and_nested_tuple_outputs(mode):
     report = profile(DictOut(), (3, 4, 4), batch=2, mode=mode)
-    assert report.layers[0].output_shapes == [(2, 2, 4, 4), (2, 2), (2, 2)]
+    assert report.layers[0].output_shapes == ((2, 2, 4, 4), (2, 2), (2, 2))
     assert report.totals.est_peak_training_bytes is not None
 
 

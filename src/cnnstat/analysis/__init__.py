@@ -1,7 +1,27 @@
-"""Static analysis (meta device) and measurement of a model: records -> Report."""
+"""Static analysis (meta device) and measurement of a model: records -> Report.
 
-from cnnstat.analysis.records import LayerRecord, Totals
-from cnnstat.analysis.report import Report, profile
-from cnnstat.analysis.compare import ModelFigures, ModelSpec, compare
+Loaded lazily: the torch-free modules (``records``) can be imported without torch. ``compare()``
+is ``cnnstat.compare`` (here the name is its module's)."""
 
-__all__ = ["LayerRecord", "ModelFigures", "ModelSpec", "Report", "Totals", "compare", "profile"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "LayerRecord": "cnnstat.analysis.records",
+    "LayerRow": "cnnstat.analysis.records",
+    "Totals": "cnnstat.analysis.records",
+    "Report": "cnnstat.analysis.report",
+    "profile": "cnnstat.analysis.report",
+    "ModelFigures": "cnnstat.analysis.compare",
+    "ModelSpec": "cnnstat.analysis.compare",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'cnnstat.analysis' has no attribute {name!r}")

@@ -7,10 +7,11 @@ mixes two ways of counting. Every static pass runs before any measurement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 from cnnstat.analysis.build import resolve_device
+from cnnstat.analysis.records import Machine
 from cnnstat.analysis.report import Report, profile
 from cnnstat.errors import CnnstatError
 from cnnstat.shown import Shown
@@ -19,7 +20,6 @@ from cnnstat.figures import keys
 STATIC_FIGURES = keys("static")
 MEASURED_FIGURES = keys("measured")
 """What a measurement adds, in the key names of the JSON totals."""
-MACHINE_FIELDS = ("device_name", "threads", "torch_version")
 
 
 def format_options(options: Mapping[str, Any]) -> str:
@@ -46,7 +46,7 @@ class ModelSpec:
         return self.label or self.spec
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelFigures:
     """One model's row: what it is, its figures (raw counts and bytes), and ratios to the baseline."""
 
@@ -59,13 +59,13 @@ class ModelFigures:
     input_shape: tuple[int, ...]
     """With the batch dimension."""
     output_shape: tuple[int, ...]
-    """With the batch dimension, as ``input_shape``."""
+    """The first output's shape, with the batch dimension."""
     device: str
-    figures: dict[str, float | None]
+    figures: Mapping[str, float | None]
     """None where the analysis could not give a figure (its report's notes say why)."""
-    machine: dict[str, Any] = field(default_factory=dict)
-    """Device name, threads and torch version of the measured figures; empty on meta."""
-    ratios: dict[str, float | None] = field(default_factory=dict)
+    machine: Machine | None = None
+    """Where the measured figures were taken; None on meta."""
+    ratios: Mapping[str, float | None] = field(default_factory=dict)
     """``figure / baseline's figure`` for every figure both have."""
     spread_warning: str | None = None
     """Set when the measured latency's spread is wide (``cnnstat.analysis.measure.spread_warning``)."""
@@ -73,7 +73,7 @@ class ModelFigures:
     """Set when other load decided the measured latency (``cnnstat.analysis.conditions``)."""
     round_latency_ms: tuple[float, ...] | None = field(default=None, repr=False)
     """The latency of each round of turns: rows measured together pair up round by round."""
-    ratio_spreads: dict[str, float] = field(default_factory=dict)
+    ratio_spreads: Mapping[str, float] = field(default_factory=dict)
     """IQR of a ratio taken round by round (``latency_ms``: each round's latency over the
     baseline's in the same round)."""
     report: Report | None = field(default=None, repr=False, compare=False)
@@ -89,7 +89,7 @@ class ModelFigures:
             "input_shape": list(self.input_shape),
             "output_shape": list(self.output_shape),
             "device": self.device,
-            **self.machine,
+            **(machine_fields(self.machine) if self.machine else {}),
             **self.figures,
             **{f"{key}_ratio": value for key, value in self.ratios.items()},
             **{f"{key}_ratio_iqr": value for key, value in self.ratio_spreads.items()},
@@ -101,6 +101,9 @@ def as_spec(model: str | ModelSpec) -> ModelSpec:
     return model if isinstance(model, ModelSpec) else ModelSpec(model)
 
 
+def machine_fields(machine: Machine) -> dict[str, Any]:
+    """A compared row's measured machine, in the row's own keys (its ``device`` stands apart)."""
+    return {"device_name": machine.device_name, "threads": machine.threads, "torch_version": machine.torch_version}
 
 
 def static_figures(model: str | ModelSpec, input_size: tuple[int, ...] | None = None,
@@ -113,34 +116,30 @@ def static_figures(model: str | ModelSpec, input_size: tuple[int, ...] | None = 
     # The report (and its measurement's warnings) names the model as the user wrote it.
     report = profile(spec.name, input_size, batch=batch, options=spec.options, device="meta", name=spec.shown_as)
     figures: dict[str, float | None] = {key: getattr(report.totals, key) for key in STATIC_FIGURES}
-    root_output = report.layers[0].output_shape or ()
     return ModelFigures(label=spec.shown_as, spec=spec.spec, model=entry.name if entry else spec.name,
-                        family=entry.family if entry else "",
-                        input_shape=report.input_shape, output_shape=tuple(root_output), device="meta",
-                        figures=figures, report=report)
+                        family=entry.family if entry else "", input_shape=report.input_shape,
+                        output_shape=report.layers[0].output_shape or (), device="meta", figures=figures,
+                        report=report)
 
 
-def add_measured(rows: Sequence[ModelFigures], device: str) -> None:
-    """Measure the rows' models on ``device`` (a real one), timed together in turns (a change of
-    load hits them all alike), and add those figures to the rows."""
+def add_measured(rows: Sequence[ModelFigures], device: str) -> list[ModelFigures]:
+    """The rows with their models measured on ``device`` (a real one), timed together in turns (a
+    change of load hits them all alike): latency, throughput, peak memory, and where."""
     from cnnstat.analysis.measure import measure_reports
 
-    for row, measured in zip(rows, measure_reports([row.report for row in rows], resolve_device(device),
-                                                   per_layer=False)):
-        row.figures.update({key: getattr(measured, key) for key in MEASURED_FIGURES})
-        row.machine = {key: getattr(measured, key) for key in MACHINE_FIELDS}
-        row.spread_warning = measured.spread_warning
-        row.contention = measured.conditions.contention if measured.conditions else None
-        row.round_latency_ms = measured.round_latency_ms
-        row.device = device
+    reports = [row.report for row in rows if row.report is not None]
+    measured = measure_reports(reports, resolve_device(device), per_layer=False)
+    return [replace(row, figures={**row.figures, **{key: getattr(found, key) for key in MEASURED_FIGURES}},
+                    machine=found.machine, spread_warning=found.spread_warning,
+                    contention=found.conditions.contention if found.conditions else None,
+                    round_latency_ms=found.round_latency_ms, device=device)
+            for row, found in zip(rows, measured)]
 
 
 def figures_of(model: str | ModelSpec, input_size: tuple[int, ...] | None = None, batch: int = 1,
                device: str = "meta") -> ModelFigures:
     row = static_figures(model, input_size, batch)
-    if resolve_device(device).type != "meta":
-        add_measured([row], device)
-    return row
+    return add_measured([row], device)[0] if resolve_device(device).type != "meta" else row
 
 
 def find_baseline(rows: Sequence[ModelFigures], baseline: str | None) -> ModelFigures:
@@ -154,16 +153,19 @@ def find_baseline(rows: Sequence[ModelFigures], baseline: str | None) -> ModelFi
                        f"{', '.join(row.label for row in rows)}")
 
 
-def add_ratios(rows: Sequence[ModelFigures], baseline: str | None = None) -> ModelFigures:
-    """Fill every row's ratios against the baseline row; returns the baseline."""
+def with_ratios(rows: Sequence[ModelFigures], baseline: str | None = None) -> list[ModelFigures]:
+    """Every row with its ratios against the baseline row."""
     base = find_baseline(rows, baseline)
+    rows_with_ratios = []
     for row in rows:
-        row.ratios = {key: value / base.figures[key] if value is not None and base.figures.get(key) else None
-                      for key, value in row.figures.items()}
+        ratios = {key: value / base_value if value is not None and base_value else None
+                  for key, value in row.figures.items() for base_value in [base.figures.get(key)]}
+        spreads = dict(row.ratio_spreads)
         paired = paired_ratio(row.round_latency_ms, base.round_latency_ms)
         if paired is not None:
-            row.ratios["latency_ms"], row.ratio_spreads["latency_ms"] = paired
-    return base
+            ratios["latency_ms"], spreads["latency_ms"] = paired
+        rows_with_ratios.append(replace(row, ratios=ratios, ratio_spreads=spreads))
+    return rows_with_ratios
 
 
 def paired_ratio(rounds: Sequence[float] | None, base_rounds: Sequence[float] | None) -> tuple[float, float] | None:
@@ -194,6 +196,5 @@ def compare(models: Sequence[str | ModelSpec], input_size: tuple[int, ...] | Non
     rows = [static_figures(model, input_size, batch) for model in models]
     find_baseline(rows, baseline)  # a wrong name is refused before minutes of measuring
     if resolve_device(device).type != "meta":
-        add_measured(rows, device)
-    add_ratios(rows, baseline)
-    return Comparison(rows)
+        rows = add_measured(rows, device)
+    return Comparison(with_ratios(rows, baseline))

@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
-from cnnstat.analysis.records import LayerRecord
+from cnnstat.analysis.records import LayerRow
 from cnnstat.analysis.build import check_inputs, default_input_size, input_specs, load_on
 from cnnstat.analysis.report import Report, profile
 from cnnstat.errors import CnnstatError, ToolFailed
@@ -48,7 +48,7 @@ class Leaf:
 
     name: str
     module: nn.Module
-    records: list[LayerRecord]
+    records: list[LayerRow]
 
     @property
     def type(self) -> str:
@@ -148,7 +148,7 @@ second time)."""
 
 OUTSIDE_RULES: dict[str, tuple[str, Callable[[Report], int]]] = {
     "fvcore": ("matmul ops outside modules: 1 per MAC; elementwise adds ignored",
-               lambda report: sum(r.own_macs for r in report.layers if not r.is_leaf)),
+               lambda report: sum(r.counted.own_macs for r in report.layers if not r.is_leaf)),
     "torchinfo": ("module hooks only: 0", lambda report: 0),
     "thop": ("module hooks only: 0", lambda report: 0),
     "ptflops": ("module hooks only (functional patching off): 0", lambda report: 0),

@@ -24,7 +24,7 @@ import math
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, ContextManager, Iterator, Sequence
 
 import torch
@@ -35,6 +35,7 @@ from cnnstat.analysis.build import resolve_device
 from cnnstat.analysis.conditions import Conditions, CpuClock, conditions_over, contention_line, idle_cores, read_clock
 from cnnstat.analysis.preserve import left_as_found
 from cnnstat.analysis.profiler import _loss as loss_of
+from cnnstat.analysis.records import Machine, Measured
 from cnnstat.errors import CnnstatError, OutOfMemory
 
 OPTIMIZERS = ("sgd", "adam")
@@ -53,67 +54,6 @@ BLOCK_SECONDS = {"cpu": 1e-4, "cuda": 1e-3}
 it or less. No longer than that (one forward, where a forward takes longer): a long block is
 likelier to span a preemption by other load, which inflates the median where it should be an
 outlier, and a block of hooked forwards (slower) would be hit more often than a plain one."""
-
-
-@dataclass
-class Measured:
-    """What one measured run found; times in milliseconds, memory in bytes."""
-
-    device: str
-    device_name: str
-    torch_version: str
-    threads: int
-    mode: str
-    optimizer: str | None
-    batch: int
-    latency_ms: float
-    """Median of the end-to-end forward (eval) or training step (train)."""
-    latency_iqr_ms: float
-    runs: int
-    """How many forwards or steps the median is taken over."""
-    throughput_per_s: float
-    """Items (batch elements) per second at the median latency."""
-    measured_peak_bytes: int
-    est_peak_bytes: int | None = None
-    """The static estimate this peak is compared with (optimizer state included when used)."""
-    layer_latency_ms: list[float] | None = None
-    """Median latency of every module call, in call order (the order of ``Report.layers``);
-    a forward-only figure in train mode."""
-    hooked_latency_ms: float | None = None
-    """The forward with every module hooked: the model's own row of ``layer_latency_ms``."""
-    hook_overhead: float | None = None
-    """(hooked forward - plain forward) / plain forward, in eval; None in train (a forward is
-    not a step) and where the hooked forward was not the slower (the overhead is lost in the noise)."""
-    spread_warning: str | None = None
-    """Set when the latency's IQR is wider than ``WIDE_SPREAD`` of its median."""
-    round_latency_ms: tuple[float, ...] | None = None
-    """The latency of each round of turns, in order: models timed in the same turns pair up round
-    by round (a ratio with its spread)."""
-    conditions: Conditions | None = None
-    """What decided a CPU timing (threads, CPU share, other load, clock; contention); None on CUDA."""
-
-    @property
-    def peak_ratio(self) -> float | None:
-        """Measured peak / static estimate."""
-        return self.measured_peak_bytes / self.est_peak_bytes if self.est_peak_bytes else None
-
-    def totals_dict(self) -> dict[str, Any]:
-        """The measured entries of ``totals`` in the JSON report."""
-        fields = asdict(self)
-        del fields["layer_latency_ms"], fields["round_latency_ms"], fields["conditions"]
-        fields |= conditions_dict(self.conditions)
-        fields["measured_device"] = fields.pop("device")
-        fields["measured_mode"] = fields.pop("mode")
-        fields["peak_ratio"] = self.peak_ratio
-        return fields
-
-
-def conditions_dict(conditions: Conditions | None) -> dict[str, Any]:
-    """A timing's conditions in the JSON totals, beside its threads (None where not read: CUDA)."""
-    return {"cpu_share": conditions and conditions.cpu_share,
-            "other_load_cores": conditions and conditions.other_load_cores, "cores": conditions and conditions.cores,
-            "cpu_mhz": conditions and conditions.cpu_mhz, "single_thread_ms": conditions and conditions.single_thread_ms,
-            "contention": conditions and conditions.contention}
 
 
 # -- devices and memory --------------------------------------------------------------------
@@ -539,10 +479,7 @@ def measure_in_turns(subjects: Sequence[Subject], *, mode: str = "eval", optimiz
             found = replace(conditions, single_thread_ms=probe.median * 1e3 if probe is not None else None)
             found = replace(found, contention=contention_line(found, latency_ms, subject.what))
         results.append(Measured(
-            device=str(device),
-            device_name=device_name(device),
-            torch_version=torch.__version__,
-            threads=used_threads,
+            machine=Machine(str(device), device_name(device), used_threads, torch.__version__),
             mode=mode,
             optimizer=optimizer,
             batch=subject.batch,
@@ -552,7 +489,7 @@ def measure_in_turns(subjects: Sequence[Subject], *, mode: str = "eval", optimiz
             throughput_per_s=subject.batch / plain.median,
             measured_peak_bytes=peak,
             est_peak_bytes=subject.est_peak_bytes,
-            layer_latency_ms=layers,
+            layer_latency_ms=tuple(layers) if layers is not None else None,
             hooked_latency_ms=layers[0] if layers else None,
             hook_overhead=overhead if overhead is not None and overhead > 0 else None,
             spread_warning=spread_warning(plain, subject.what),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from torch import nn
 
@@ -21,9 +21,6 @@ class Part:
     params: int
     macs: int
     flops: int
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def part_names(model: nn.Module) -> list[str]:

@@ -14,14 +14,19 @@ import math
 import os
 import platform
 import tempfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 from torch.utils.benchmark import Timer
 
 from cnnstat.analysis.measure import device_name, using_threads
 from cnnstat.analysis.build import dtype_name
+from cnnstat.analysis.records import LayerRow, Machine, RooflineSummary
+
+if TYPE_CHECKING:
+    from cnnstat.analysis.report import Report
 
 PROBE_SECONDS = 0.3
 GEMM_SIZE = {"cuda": 8192, "cpu": 1024}
@@ -31,13 +36,12 @@ COPY_BYTES = {"cuda": 2**30, "cpu": 2**28}
 PROBED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
-@dataclass
-class Machine:
+@dataclass(frozen=True)
+class Roof:
+    """A machine's probed ceilings."""
+
     key: str
-    device: str
-    device_name: str
-    threads: int
-    torch_version: str
+    machine: Machine
     peak_flops: dict[str, float]
     """FLOP/s of a large matrix multiply, per dtype name."""
     bandwidth_bytes_per_s: float
@@ -58,7 +62,7 @@ def cache_file() -> Path:
     return Path(user_cache_dir("cnnstat")) / "roofline.json"
 
 
-def _seconds(run, threads: int) -> float:
+def _seconds(run: Callable[[], Any], threads: int) -> float:
     return Timer("run()", globals={"run": run}, num_threads=threads).blocked_autorange(
         min_run_time=PROBE_SECONDS).median
 
@@ -76,30 +80,27 @@ def _copy_bandwidth(device: torch.device, threads: int) -> float:
     return 2 * source.nbytes / _seconds(lambda: target.copy_(source), threads)
 
 
-def probe(device: torch.device, threads: int | None = None, reprobe: bool = False) -> Machine:
+def probe(device: torch.device, threads: int | None = None, reprobe: bool = False) -> Roof:
     """This machine's compute and bandwidth ceilings, from the cache unless ``reprobe``."""
     with using_threads(threads) as used_threads:
         key = machine_key(device, used_threads)
         path = cache_file()
         cached = _read_cache(path)
-        machine = None if reprobe else _valid_machine(cached.get(key), key)
-        if machine is not None:
-            return machine
-        machine = Machine(
+        roof = None if reprobe else _valid_roof(cached.get(key), key)
+        if roof is not None:
+            return roof
+        roof = Roof(
             key=key,
-            device=str(device),
-            device_name=device_name(device),
-            threads=used_threads,
-            torch_version=torch.__version__,
+            machine=Machine(str(device), device_name(device), used_threads, torch.__version__),
             peak_flops={dtype_name(dtype): _gemm_flops(device, dtype, used_threads) for dtype in PROBED_DTYPES},
             bandwidth_bytes_per_s=_copy_bandwidth(device, used_threads),
         )
-    cached[key] = asdict(machine)
+    cached[key] = asdict(roof)
     _write_cache(path, cached)
-    return machine
+    return roof
 
 
-def _read_cache(path: Path) -> dict:
+def _read_cache(path: Path) -> dict[str, Any]:
     """The cached machines; an absent, unreadable or malformed file is an empty cache (probed again)."""
     try:
         cached = json.loads(path.read_text())
@@ -108,21 +109,25 @@ def _read_cache(path: Path) -> dict:
     return cached if isinstance(cached, dict) else {}
 
 
-def _valid_machine(entry, key: str) -> Machine | None:
+def _valid_roof(entry: Any, key: str) -> Roof | None:
     """The cached figures of ``key`` if they are whole and of this torch; None means probe again."""
-    names = {field.name for field in fields(Machine)}
-    if not isinstance(entry, dict) or set(entry) != names or entry["key"] != key:
+    if not isinstance(entry, dict) or set(entry) != {"key", "machine", "peak_flops", "bandwidth_bytes_per_s"} \
+            or entry["key"] != key or not isinstance(entry["machine"], dict):
         return None
-    if entry["torch_version"] != torch.__version__ or not isinstance(entry["peak_flops"], dict):
+    try:
+        machine = Machine(**entry["machine"])
+    except TypeError:
+        return None
+    if machine.torch_version != torch.__version__ or not isinstance(entry["peak_flops"], dict):
         return None
     ceilings = [entry["peak_flops"].get(dtype_name(dtype)) for dtype in PROBED_DTYPES]
     ceilings.append(entry["bandwidth_bytes_per_s"])
     if not all(isinstance(value, (int, float)) and math.isfinite(value) and value > 0 for value in ceilings):
         return None
-    return Machine(**entry)
+    return Roof(key, machine, entry["peak_flops"], entry["bandwidth_bytes_per_s"])
 
 
-def _write_cache(path: Path, cached: dict) -> None:
+def _write_cache(path: Path, cached: dict[str, Any]) -> None:
     """Replace the cache file whole (a reader never sees half of it); a cache that cannot be
     written only means probing again next time."""
     try:
@@ -139,72 +144,29 @@ def _write_cache(path: Path, cached: dict) -> None:
             os.unlink(temporary)
 
 
-def step_flops(totals, mode: str) -> int:
-    """FLOPs of what was timed: a forward, or a training step (forward + backward at 2 FLOPs per MAC)."""
-    if mode == "train" and totals.backward_macs is not None:
-        return totals.flops + 2 * totals.backward_macs
-    return totals.flops
-
-
-def achieved_flops_per_s(report) -> float | None:
-    if report.measured is None:
-        return None
-    return step_flops(report.totals, report.mode) / (report.measured.latency_ms / 1e3)
-
-
-def peak_fraction(report, machine: Machine) -> float | None:
+def peak_fraction(report: Report, roof: Roof) -> float | None:
     """Achieved FLOP/s of the whole model as a fraction of the probed peak at its dtype."""
-    achieved = achieved_flops_per_s(report)
-    return achieved / machine.peak_flops[report.dtype] if achieved is not None else None
+    achieved = report.achieved_flops_per_s()
+    return achieved / roof.peak_flops[report.dtype] if achieved is not None else None
 
 
-@dataclass
-class LayerRoofline:
-    intensity: float
-    """FLOPs per byte of inputs, weights and outputs."""
-    achieved_flops_per_s: float | None
-    bound: str
-    """"memory" or "compute"."""
+def _on_roofline(row: LayerRow, weights: int, item: int, ridge: float) -> LayerRow:
+    """The row with its intensity, achieved FLOP/s and bound (unchanged for a row without work)."""
+    moved = (sum(math.prod(shape) for shape in row.input_shapes) + weights) * item + row.activation_bytes
+    if not row.flops or not moved:
+        return row
+    intensity = row.flops / moved
+    achieved = row.flops / (row.latency_ms / 1e3) if row.latency_ms else None
+    return replace(row, intensity_flop_per_byte=intensity, achieved_flops_per_s=achieved,
+                   bound="memory" if intensity < ridge else "compute")
 
 
-def layer_rooflines(report, machine: Machine) -> list[LayerRoofline | None]:
-    """Per row of ``report.layers``: intensity, achieved FLOP/s and bound (None for rows without work)."""
+def place_on_roofline(report: Report, roof: Roof) -> Report:
+    """A measured report with every row and the whole model placed on ``roof``."""
     item = torch.empty((), dtype=getattr(torch, report.dtype)).element_size()
-    weights = {layer.name: layer.params for layer in report.layers if layer.call == 0}
-    ridge = machine.ridge(report.dtype)
-    rows = []
-    for layer, latency_ms in zip(report.layers, report.layer_latency_ms()):
-        moved = (sum(math.prod(shape) for shape in layer.input_shapes) + weights.get(layer.name, 0)) * item \
-            + layer.output_bytes
-        if not layer.flops or not moved:
-            rows.append(None)
-            continue
-        intensity = layer.flops / moved
-        achieved = layer.flops / (latency_ms / 1e3) if latency_ms else None
-        rows.append(LayerRoofline(intensity, achieved, "memory" if intensity < ridge else "compute"))
-    return rows
-
-
-@dataclass
-class Roofline:
-    """A measured report placed on this machine's roofline."""
-
-    machine: Machine
-    dtype: str
-    layers: list[LayerRoofline | None]
-    """Per row of the report's layers."""
-    achieved_flops_per_s: float | None
-    """Of the whole model (forward, or training step)."""
-    peak_fraction: float | None
-
-    def to_dict(self) -> dict:
-        return {"device_name": self.machine.device_name, "threads": self.machine.threads, "dtype": self.dtype,
-                "peak_flops_per_s": self.machine.peak_flops[self.dtype],
-                "bandwidth_bytes_per_s": self.machine.bandwidth_bytes_per_s,
-                "ridge_flop_per_byte": self.machine.ridge(self.dtype),
-                "achieved_flops_per_s": self.achieved_flops_per_s, "peak_fraction": self.peak_fraction}
-
-
-def place_on_roofline(report, machine: Machine) -> Roofline:
-    return Roofline(machine, report.dtype, layer_rooflines(report, machine), achieved_flops_per_s(report),
-                    peak_fraction(report, machine))
+    weights = {row.name: row.params for row in report.layers if row.call == 0}
+    ridge = roof.ridge(report.dtype)
+    rows = tuple(_on_roofline(row, weights.get(row.name, 0), item, ridge) for row in report.layers)
+    summary = RooflineSummary(roof.machine, report.dtype, roof.peak_flops[report.dtype], roof.bandwidth_bytes_per_s,
+                              report.achieved_flops_per_s(), peak_fraction(report, roof))
+    return replace(report, layers=rows, roofline=summary)

@@ -138,7 +138,7 @@ def field_extras(report) -> dict[str, Any]:
 
 
 def output_field(report) -> list | str | None:
-    root = report.layers[0].receptive_field
+    root = report.layers[0].field_figures
     return field_value(root.size) if root else None
 
 
@@ -187,7 +187,7 @@ def _inception(device: str):
     for row, extra in zip(rows, extras):
         branches = [layer for layer in row.report.layers if layer.depth == 1 and layer.name.startswith("branch")]
         extra["branch_fields"] = ", ".join(
-            f"{layer.name} {field_text(layer.receptive_field.size)}" for layer in branches) or None
+            f"{layer.name} {field_text(layer.field_figures.size)}" for layer in branches) or None
     notes.append("The naive module passes the pooled 192 channels through, so it outputs 264 channels, not 96.")
     notes.append("RF and Branch RFs: the input pixels one output pixel sees; the concatenation sees the union of "
                  "its branches' windows (1x1, 3x3, 5x5 and the 3x3 pool).")

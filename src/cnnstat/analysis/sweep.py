@@ -14,7 +14,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
-from cnnstat.analysis.report import Report, profile
+from cnnstat.analysis.records import Fit, Machine
+from cnnstat.analysis.report import Report, measured_report, profile
 from cnnstat.figures import shape_text
 from cnnstat.errors import CnnstatError
 from cnnstat.shown import Shown
@@ -29,7 +30,7 @@ PROPORTIONAL = 0.005
 
 @dataclass
 class SweepPoint:
-    input_shape: tuple[int, ...]
+    input_size: tuple[int, ...]
     """Without the batch dimension."""
     batch: int
     pixels: int
@@ -51,17 +52,6 @@ class SweepPoint:
     @property
     def fixed_share(self) -> float:
         return self.fixed_macs / self.macs if self.macs else 0.0
-
-
-@dataclass
-class Fit:
-    figure: str
-    against: str
-    """"pixels" or "batch"."""
-    held: str
-    """What stays fixed, e.g. "batch 1" or "input 3x128x128"."""
-    exponent: float
-    points: int
 
 
 @dataclass
@@ -87,7 +77,8 @@ class SweepResult(Shown):
     """(name, type, output shape) of the first layer whose output is the same size at every
     input size although its input is not: where the fixed-cost part begins."""
     notes: list[str] = field(default_factory=list)
-    machine: dict[str, Any] = field(default_factory=dict)
+    machine: Machine | None = None
+    """Where the points were measured; None on meta."""
 
     def fit(self, figure: str, against: str) -> Fit | None:
         return next((f for f in self.fits if f.figure == figure and f.against == against), None)
@@ -99,10 +90,10 @@ class SweepResult(Shown):
             "fits": [asdict(fit) for fit in self.fits],
             "fixed_layers": [asdict(layer) for layer in self.fixed_layers],
             "fixed_from": ({"name": self.fixed_from[0], "type": self.fixed_from[1],
-                            "output_shape": list(self.fixed_from[2])} if self.fixed_from else None),
+                            "output_size": list(self.fixed_from[2])} if self.fixed_from else None),
             "explanation": explain(self),
             "notes": list(self.notes),
-            "machine": dict(self.machine),
+            "machine": asdict(self.machine) if self.machine else None,
         }
 
 
@@ -118,9 +109,9 @@ def growth_exponent(xs: Sequence[float], ys: Sequence[float]) -> float:
 def _fits(points: list[SweepPoint]) -> list[Fit]:
     """Against pixels at the smallest batch, against batch at the smallest input."""
     smallest_batch = min(p.batch for p in points)
-    smallest_input = min((p.pixels, p.input_shape) for p in points)[1]
+    smallest_input = min((p.pixels, p.input_size) for p in points)[1]
     groups = [("pixels", f"batch {smallest_batch}", [p for p in points if p.batch == smallest_batch]),
-              ("batch", f"input {shape_text(smallest_input)}", [p for p in points if p.input_shape == smallest_input])]
+              ("batch", f"input {shape_text(smallest_input)}", [p for p in points if p.input_size == smallest_input])]
     fits = []
     for against, held, group in groups:
         for figure in FITTED:
@@ -155,7 +146,7 @@ def sweep(model: str, inputs: Sequence[tuple[int, ...]] = DEFAULT_INPUTS, batche
           *, device: str = "meta", mode: str = "eval", dtype: str = "float32", options: Mapping[str, Any] | None = None,
           threads: int | None = None, min_run_time: float = 0.5) -> SweepResult:
     """Profile ``model`` at every (input, batch); on ``cpu`` or ``cuda`` also measure each point."""
-    from cnnstat.analysis.measure import measure_report, pick_device
+    from cnnstat.analysis.measure import pick_device
 
     if not inputs or not batches:
         raise CnnstatError("a sweep needs at least one input size and one batch size")
@@ -169,8 +160,8 @@ def sweep(model: str, inputs: Sequence[tuple[int, ...]] = DEFAULT_INPUTS, batche
         for batch in batches:
             report = profile(model, tuple(shape), batch=batch, mode=mode, dtype=dtype, options=options)
             if measure_on is not None:
-                report.measured = measure_report(report, measure_on, threads=threads,
-                                                 min_run_time=min_run_time, per_layer=False)
+                report = measured_report(report, measure_on, threads=threads, min_run_time=min_run_time,
+                                         per_layer=False)
             reports[tuple(shape), batch] = report
             points.append(_point(report, tuple(shape), batch))
     smallest_batch = min(batches)
@@ -178,13 +169,10 @@ def sweep(model: str, inputs: Sequence[tuple[int, ...]] = DEFAULT_INPUTS, batche
     fixed, fixed_from = _fixed_cost(by_input) if len(by_input) > 1 else ([], None)
     fixed_keys = {(layer.name, layer.call) for layer in fixed}
     for point in points:
-        leaves = _leaves(reports[point.input_shape, point.batch])
+        leaves = _leaves(reports[point.input_size, point.batch])
         point.fixed_macs = sum(leaves[key].macs for key in fixed_keys if key in leaves)
     first = next(iter(reports.values()))
-    machine = {}
-    if first.measured is not None:
-        machine = {"device_name": first.measured.device_name, "threads": first.measured.threads,
-                   "torch_version": first.measured.torch_version}
+    machine = first.measured.machine if first.measured is not None else None
     notes = list(dict.fromkeys(note for report in reports.values() for note in report.notes))
     return SweepResult(first.model, str(measure_on or "meta"), first.dtype, mode, points, _fits(points), fixed,
                        fixed_from, notes, machine)
@@ -193,7 +181,7 @@ def sweep(model: str, inputs: Sequence[tuple[int, ...]] = DEFAULT_INPUTS, batche
 def _point(report: Report, shape: tuple[int, ...], batch: int) -> SweepPoint:
     totals, measured = report.totals, report.measured
     return SweepPoint(
-        input_shape=shape, batch=batch, pixels=math.prod(shape[1:]), macs=totals.macs, flops=totals.flops,
+        input_size=shape, batch=batch, pixels=math.prod(shape[1:]), macs=totals.macs, flops=totals.flops,
         activation_bytes=totals.activation_bytes, est_peak_inference_bytes=totals.est_peak_inference_bytes,
         est_peak_training_bytes=totals.est_peak_training_bytes,
         resident_bytes=totals.param_bytes + totals.buffer_bytes,
@@ -212,8 +200,8 @@ def explain(result: SweepResult) -> list[str]:
     lines = [f"MACs grow as pixels^{fit.exponent:.3f} ({fit.held}); a CNN's convolutions grow as pixels^1.0."]
     at_pixels = [p for p in result.points if p.batch == min(q.batch for q in result.points)]
     smallest, largest = min(at_pixels, key=lambda p: p.pixels), max(at_pixels, key=lambda p: p.pixels)
-    share = (f"{smallest.fixed_share:.2%} of the MACs at {shape_text(smallest.input_shape)} "
-             f"({largest.fixed_share:.2%} at {shape_text(largest.input_shape)})")
+    share = (f"{smallest.fixed_share:.2%} of the MACs at {shape_text(smallest.input_size)} "
+             f"({largest.fixed_share:.2%} at {shape_text(largest.input_size)})")
     if result.fixed_layers:
         types = sorted({layer.type for layer in result.fixed_layers})
         names = ", ".join(layer.name for layer in result.fixed_layers[:4])
@@ -232,7 +220,7 @@ def explain(result: SweepResult) -> list[str]:
         lines.append(f"Est. peak inference memory grows as pixels^{memory.exponent:.3f}: parameters and buffers "
                      f"({smallest.resident_bytes / 2**20:,.1f} MiB, "
                      f"{smallest.resident_bytes / smallest.est_peak_inference_bytes:.0%} of the peak at "
-                     f"{shape_text(smallest.input_shape)}) stay the same at every input size.")
+                     f"{shape_text(smallest.input_size)}) stay the same at every input size.")
     return lines
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Optional
 
 import typer
@@ -44,11 +45,12 @@ def bench_command(
         check_writable(output)
     check_plot(plot)
 
-    from cnnstat.analysis import profile
     from cnnstat.analysis.measure import check_optimizer, pick_device
-    from cnnstat.analysis.roofline import probe
+    from cnnstat.analysis.report import measured_reports, profile
+    from cnnstat.analysis.roofline import peak_fraction, probe
     from cnnstat.cli.progress import counting, table_on_terminal
-    from cnnstat.cli.summary import measure_or_fall_back
+    from cnnstat.cli.summary import say_how_measured
+    from cnnstat.frame.view import ProbedPeak
     from cnnstat.frame.views import bench_row, bench_view
     from cnnstat.render.emit import emit
 
@@ -59,31 +61,28 @@ def bench_command(
     # Every static pass first: a mistake in the last model is reported before any timing starts.
     reports = [profile(model, shape, batch=size, mode=mode, dtype=dtype, channels_last=channels_last, name=model)
                for model in models for size in batches]
-    machine = probe(measure_on, threads, reprobe) if roofline else None
+    roof = probe(measure_on, threads, reprobe) if roofline else None
     # Every configuration timed in turns (A B A B ...): a change of load hits them all alike.
     with counting(1, "bench") as progress:
         progress.update(f"{len(reports)} configuration(s) timed in turns")
-        measured = measure_or_fall_back(reports, measure_on, fall_back=device == "auto",
-                                        warn=not table_on_terminal(fmt, output), optimizer=optimizer, threads=threads,
-                                        min_run_time=min_run_time * len(reports), per_layer=False, compile=compile_)
+        measured = measured_reports(reports, measure_on, fall_back=device == "auto", optimizer=optimizer,
+                                    threads=threads, min_run_time=min_run_time * len(reports), per_layer=False,
+                                    compile=compile_)
         progress.advance()
-    for report, found in zip(reports, measured):
-        report.measured = found
-    rows = [bench_row(report, machine) for report in reports]
+    say_how_measured(measured, warn=not table_on_terminal(fmt, output))
+    rows = [bench_row(report, peak_fraction(report, roof) if roof else None) for report in measured]
     settings = {"device": str(measure_on), "mode": mode, "dtype": dtype, "channels_last": channels_last,
                 "compile": compile_, "optimizer": optimizer}
-    machine_data = None
-    if machine:
-        machine_data = {"device_name": machine.device_name, "dtype": dtype, "peak_flops": machine.peak_flops[dtype],
-                        "bandwidth_bytes_per_s": machine.bandwidth_bytes_per_s}
-    view = bench_view(reports, rows, settings, machine_data)
+    peak = ProbedPeak(roof.machine.device_name, dtype, roof.peak_flops[dtype], roof.bandwidth_bytes_per_s) \
+        if roof else None
+    view = bench_view(measured, rows, settings, peak)
     shown, chosen = choose_columns(view, columns)
     if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.render.plots import bench_curves
 
         bench_curves(view, plot)
-    emit(shown, fmt, output, json_data={"settings": settings, "machine": machine_data, "rows": rows}, chosen=chosen,
-         page=lambda: bench_html(view))
+    emit(shown, fmt, output, json_data={"settings": settings, "machine": asdict(peak) if peak else None, "rows": rows},
+         chosen=chosen, page=lambda: bench_html(view))
 
 
 def bench_html(view) -> str:

@@ -34,12 +34,11 @@ def parse_model_spec(text: str, shared: dict[str, Any]):
 def comparison_facts(rows, title: str, notes: Sequence[str]):
     """The title, ``notes``, what every comparison's figures mean, the machine of measured
     figures, and their spread warnings."""
-    from cnnstat.analysis.report import CONVENTIONS
+    from cnnstat.analysis.records import CONVENTIONS
     from cnnstat.frame.view import Facts
-    from cnnstat.frame.views import machine_from
     from cnnstat.render.compare import PEAK_NOTE
 
-    return Facts(title=[title], machine=machine_from(rows[0].device, rows[0].machine),
+    return Facts(title=[title], machine=rows[0].machine,
                  notes=[*notes, *latency_ratio_notes(rows), CONVENTIONS, PEAK_NOTE],
                  warnings=[warning for row in rows for warning in (row.spread_warning, row.contention)
                            if warning])  # each names its model

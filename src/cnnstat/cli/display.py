@@ -80,7 +80,7 @@ def short(result: Any) -> str:
 
     kind = _kind(result)
     if kind == "report":
-        measured = (f", {result.measured.latency_ms:,.3g} ms on {result.measured.device}"
+        measured = (f", {result.measured.latency_ms:,.3g} ms on {result.measured.machine.device}"
                     if result.measured is not None else "")
         return (f"<cnnstat Report {result.model} input {shape_text(result.input_shape)}: {len(result.layers)} rows, "
                 f"{human_count(result.totals.params)} params, {human_count(result.totals.macs)} MACs{measured}>")

@@ -37,10 +37,10 @@ def check_plot_metric(metric: str, measured: bool) -> None:
 
 
 def plot_title(report) -> str:
-    from cnnstat.render.footer import threads_text
+    from cnnstat.render.machine import threads_text
 
-    where = f"{report.measured.device_name} ({report.measured.device}, {threads_text(report.measured.threads)})" \
-        if report.measured else "device meta"
+    machine = report.measured.machine if report.measured else None
+    where = f"{machine.device_name} ({machine.device}, {threads_text(machine.threads)})" if machine else "device meta"
     return (f"{report.model}  input {shape_text(report.input_shape[1:])}  batch {report.batch}  "
             f"{report.dtype}  {report.mode}  {where}")
 
@@ -58,7 +58,7 @@ def summary_plot(report, frame, metric: str, path: str) -> None:
     if metric == "timeline":
         from cnnstat.analysis.timeline import memory_timeline
 
-        measured_on = torch_device(report.measured.device) if report.measured is not None else None
+        measured_on = torch_device(report.measured.machine.device) if report.measured is not None else None
         timeline = memory_timeline(report, measured_on)
         plots.memory_timeline_plot(timeline.live_bytes, timeline.backward_from, timeline.peak_layer,
                                    timeline.measured_live_bytes, plot_title(report) + "  (one training step)", path)
@@ -66,8 +66,8 @@ def summary_plot(report, frame, metric: str, path: str) -> None:
     if metric == "receptive-field":
         if report.receptive_field is None:
             raise CnnstatError(f"{report.model} has no spatial input, so no receptive field to plot")
-        layers = [{"name": _call_name(layer), "size": layer.receptive_field.size}
-                  for layer in report.layers if layer.is_leaf and layer.receptive_field is not None]
+        layers = [{"name": _call_name(layer), "size": layer.field_figures.size}
+                  for layer in report.layers if layer.is_leaf and layer.field_figures is not None]
         plots.receptive_field_plot(layers, report.receptive_field.input_size, report.receptive_field.covers_at,
                                    plot_title(report), path)
         return
@@ -89,9 +89,9 @@ def roofline_figure(report, path: str | None) -> str | None:
     ``path`` or returned as SVG markup (no path)."""
     from cnnstat.render import plots
 
-    machine = report.roofline.machine
-    layers = [{"name": layer.name, "type": layer.type, "flops": layer.flops, "intensity": roof.intensity,
-               "achieved_flops_per_s": roof.achieved_flops_per_s}
-              for layer, roof in zip(report.layers, report.layer_rooflines()) if roof and layer.is_leaf]
-    return plots.roofline_plot(layers, machine.peak_flops[report.dtype], machine.bandwidth_bytes_per_s,
-                               plot_title(report), path)
+    roofline = report.roofline
+    layers = [{"name": layer.name, "type": layer.type, "flops": layer.flops, "intensity": layer.intensity_flop_per_byte,
+               "achieved_flops_per_s": layer.achieved_flops_per_s}
+              for layer in report.layers if layer.bound is not None and layer.is_leaf]
+    return plots.roofline_plot(layers, roofline.peak_flops_per_s, roofline.bandwidth_bytes_per_s, plot_title(report),
+                               path)

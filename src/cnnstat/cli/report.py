@@ -102,11 +102,11 @@ def report_command(
 
     from cnnstat.analysis.build import resolve_device
     from cnnstat.analysis.compare import figures_of
-    from cnnstat.analysis.report import CONVENTIONS
+    from cnnstat.analysis.records import CONVENTIONS
     from cnnstat.analysis.studies import FIELD_NOTE, field_extras, list_studies
     from cnnstat.frame.compare import STUDY_HIDDEN, ZOO_HIDDEN, comparison_frame
     from cnnstat.render.compare import READING_GUIDE, report_index
-    from cnnstat.render.footer import machine_line
+    from cnnstat.render.machine import machine_line
     from cnnstat.render.html import ReportSection, report_index_page
     from cnnstat.render.output import write_atomic
     from cnnstat.render.plots import study_bars, zoo_scatter

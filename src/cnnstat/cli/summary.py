@@ -73,8 +73,8 @@ def summary_command(
     if make_inputs and (input or batch != 1):
         raise CnnstatError("--inputs gives the example inputs, batch included: drop --input and --batch")
 
-    from cnnstat.analysis import profile
     from cnnstat.analysis.measure import check_optimizer, pick_device
+    from cnnstat.analysis.report import measured_report, profile
     from cnnstat.cli.progress import table_on_terminal, working
     from cnnstat.frame.views import layer_csv_view, summary_view
     from cnnstat.render.emit import emit, emit_json
@@ -94,9 +94,9 @@ def summary_command(
                          inputs=examples)
         if measure_on is not None:
             status.update(f"{model}: measuring on {measure_on}: the whole model, then each layer")
-            [report.measured] = measure_or_fall_back([report], measure_on, fall_back=device == "auto",
-                                                   warn=not table_on_terminal(fmt, output), optimizer=optimizer,
-                                                   threads=threads, min_run_time=min_run_time)
+            report = measured_report(report, measure_on, fall_back=device == "auto", optimizer=optimizer,
+                                     threads=threads, min_run_time=min_run_time)
+            say_how_measured([report], warn=not table_on_terminal(fmt, output))
         if plot and plot_metric in MEASURED_PLOT_METRICS and report.measured is None:
             raise CnnstatError(f"--plot-metric {plot_metric} needs a measurement, and {report.model} was not "
                                f"measured (see the note above); use --plot-metric macs or memory, or a smaller --batch")
@@ -104,14 +104,13 @@ def summary_command(
             from cnnstat.analysis.roofline import place_on_roofline, probe
 
             status.update(f"{model}: probing this machine's roofline")
-            report.roofline = place_on_roofline(report, probe(measure_on, threads, reprobe))
+            report = place_on_roofline(report, probe(measure_on, threads, reprobe))
     if by or sort or leaves:
         emit_cost(report, fmt, output, columns, by=by, sort=sort, top=top, leaves=leaves)
         return
     if fmt == "json" and not plot:
         emit_json(report.to_dict(), output)
         return
-    frame = report.to_frame()
     screen = screen_sized(report) if depth is None and table_on_terminal(fmt, output) else None
     full = summary_view(report, depth if screen is None else screen)
     if screen is not None:
@@ -124,9 +123,10 @@ def summary_command(
     view, chosen = choose_columns(full, columns)
     if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.cli.plotting import summary_plot
+        from cnnstat.frame.build import layer_frame
 
-        summary_plot(report, frame, plot_metric, plot)
-    emit(view, fmt, output, json_data=report.to_dict() if fmt == "json" else None, csv_view=layer_csv_view(frame),
+        summary_plot(report, layer_frame(report), plot_metric, plot)
+    emit(view, fmt, output, json_data=report.to_dict() if fmt == "json" else None, csv_view=layer_csv_view(report),
          chosen=chosen, page=lambda: summary_html(report, full))
 
 
@@ -208,34 +208,16 @@ def summary_html(report, table) -> str:
                         [by_view(report, by) for by in BY])
 
 
-def measure_or_fall_back(reports, device, *, fall_back: bool, warn: bool = True, **settings) -> list:
-    """Measure the models of ``reports`` on ``device``, timed together in turns; what the device
-    cannot hold is an error, or, with ``fall_back`` (the default device choice), a note on stderr
-    and the static figures (None in its place). ``warn``: say a wide spread or contention on
-    stderr (not when the table's footer on the terminal says it)."""
-    from cnnstat.analysis.measure import OutOfMemory, check_report_fits, measure_reports
+def say_how_measured(reports, warn: bool = True) -> None:
+    """On stderr: why a report was not measured (static figures only, the device cannot hold it),
+    and, with ``warn`` (not when the table's footer on the terminal says them), what makes its
+    timing less trustworthy."""
     from cnnstat.cli.errors import user_message
     from cnnstat.cli.progress import say
     from cnnstat.frame.views import measured_warnings
 
-    def refused(error: OutOfMemory) -> None:
-        if not fall_back:
-            raise error
-        say(f"cnnstat: note: {user_message(error)}; showing the static figures only")
-
-    measurable = []
     for report in reports:
-        try:
-            check_report_fits(report, device, settings.get("optimizer"))
-            measurable.append(report)
-        except OutOfMemory as error:
-            refused(error)
-    found = {}
-    try:
-        found = dict(zip(map(id, measurable), measure_reports(measurable, device, **settings))) if measurable else {}
-    except OutOfMemory as error:  # beyond the estimate: a model whose memory it does not hold
-        refused(error)
-    for measured in found.values():
-        for warning in measured_warnings(measured) if warn else []:
+        if report.not_measured is not None:
+            say(f"cnnstat: note: {user_message(report.not_measured)}; showing the static figures only")
+        for warning in measured_warnings(report.measured) if warn else []:
             say(f"cnnstat: warning: {warning}")
-    return [found.get(id(report)) for report in reports]

@@ -4,15 +4,14 @@ fields; their JSON (``to_dict()``) is for JSON output alone."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Collection, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 import pandas as pd
 
 from cnnstat.figures import RATIO_HEADERS, RATIO_SUFFIX, Figure, figure, keys, shape_text
 from cnnstat.frame.view import Facts, View
 
-if TYPE_CHECKING:
-    from cnnstat.analysis.compare import ModelFigures
+from cnnstat.analysis.compare import ModelFigures, machine_fields
 
 ORDER = keys("identity", "study", "static", "measured")
 """A comparison's columns in display order (ratios follow, in the same order)."""
@@ -22,7 +21,7 @@ def _record(row: ModelFigures, extra: Mapping[str, Any]) -> dict[str, Any]:
     """One model's cells: what it is, the study's own columns, its figures and their ratios."""
     return {"model": row.label, "spec": row.spec, "name": row.model, "family": row.family,
             "input_shape": row.input_shape, "output_shape": row.output_shape,
-            "device": row.device, **row.machine, **extra, **row.figures,
+            "device": row.device, **(machine_fields(row.machine) if row.machine else {}), **extra, **row.figures,
             **{f"{key}{RATIO_SUFFIX}": value for key, value in row.ratios.items()}}
 
 

@@ -5,6 +5,7 @@ every format."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from cnnstat.figures import figure, group
@@ -37,9 +38,8 @@ def ranked_view(report, sort: str | None = None, top: int | None = None, leaves:
     said = [*(["leaf layers"] if leaves else []), *([f"largest {figure(sort).long_name} first"] if sort else []),
             *([f"the first {len(shown)} of {len(rows)}"] if top is not None and top < len(rows) else [])]
     if said:
-        facts = Facts(facts.title, facts.machine, [*facts.notes, "showing " + ", ".join(said)], facts.figures,
-                      facts.warnings)
-    return View(tree.columns, shown, facts, tree.kind, tree.total)
+        facts = replace(facts, notes=[*facts.notes, "showing " + ", ".join(said)])
+    return View(tree.columns, shown, facts, total=tree.total)
 
 
 def by_type_rows(report) -> list[dict[str, Any]]:
@@ -47,16 +47,17 @@ def by_type_rows(report) -> list[dict[str, Any]]:
     as a residual add, under its own type), so the rows add up to the model; largest MACs first."""
     sums: dict[str, dict[str, Any]] = {}
     for layer in report.layers:
-        if not (layer.is_leaf or layer.own_macs or layer.own_flops or layer.own_params):
+        own = layer.counted
+        if not (layer.is_leaf or own.own_macs or own.own_flops or own.own_params):
             continue
         row = sums.setdefault(layer.type, {"layer_type": layer.type, "calls": 0, "params": 0, "macs": 0,
                                            "flops": 0, "activation_bytes": None})
         row["calls"] += 1
-        row["params"] += layer.own_params
-        row["macs"] += layer.own_macs
-        row["flops"] += layer.own_flops
+        row["params"] += own.own_params
+        row["macs"] += own.own_macs
+        row["flops"] += own.own_flops
         if layer.is_leaf:  # a container's output is its last child's: counted there
-            row["activation_bytes"] = (row["activation_bytes"] or 0) + layer.output_bytes
+            row["activation_bytes"] = (row["activation_bytes"] or 0) + layer.activation_bytes
     return _with_shares(list(sums.values()), report.totals.macs)
 
 
@@ -64,7 +65,7 @@ def by_operator_rows(report) -> list[dict[str, Any]]:
     """Each aten op's calls, MACs and FLOPs over the whole forward; largest MACs first."""
     sums: dict[str, dict[str, Any]] = {}
     for layer in report.layers:
-        for op, tally in layer.forward_ops.items():
+        for op, tally in layer.counted.forward_ops.items():
             row = sums.setdefault(op, {"operator": op, "calls": 0, "macs": 0, "flops": 0})
             row["calls"] += tally.calls
             row["macs"] += tally.macs

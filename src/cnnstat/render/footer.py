@@ -1,27 +1,25 @@
-"""The lines under a table, from a view's facts: the figures the rows do not show, notes,
-the machine of measured figures (stated the same way by every command) and warnings."""
+"""The lines under a table, from a view's facts, by their type: the figures the rows do not
+show, notes, the machine of measured figures (stated the same way by every command) and warnings."""
 
 from __future__ import annotations
 
-from cnnstat.frame.view import Machine, View
+from cnnstat.frame.view import BenchFacts, Facts, SummaryFacts, SweepFacts, View
+from cnnstat.render.bench import bench_lines
+from cnnstat.render.machine import machine_line
+from cnnstat.render.summary import summary_lines
+from cnnstat.render.sweep import sweep_lines
 
 
-def threads_text(threads: int) -> str:
-    return f"{threads} thread" + ("" if threads == 1 else "s")
-
-
-def machine_line(machine: Machine) -> str:
-    return (f"Measured on {machine.device_name} ({machine.device}, {threads_text(machine.threads)}, "
-            f"torch {machine.torch_version})")
+def fact_lines(facts: Facts) -> list[str]:
+    """The lines a table's facts give, warnings left aside."""
+    if isinstance(facts, SummaryFacts):
+        return summary_lines(facts)
+    if isinstance(facts, BenchFacts):
+        return bench_lines(facts)
+    if isinstance(facts, SweepFacts):
+        return sweep_lines(facts)
+    return [*facts.notes, *([machine_line(facts.machine) + "."] if facts.machine else [])]
 
 
 def footer_lines(view: View) -> list[str]:
-    from cnnstat.render import bench, summary, sweep
-
-    facts = view.facts
-    by_kind = {"summary": summary.summary_lines, "bench": bench.bench_lines, "sweep": sweep.sweep_lines}
-    if view.kind in by_kind:
-        lines = by_kind[view.kind](facts)
-    else:
-        lines = [*facts.notes, *([machine_line(facts.machine) + "."] if facts.machine else [])]
-    return lines + [f"Warning: {warning}" for warning in facts.warnings]
+    return fact_lines(view.facts) + [f"Warning: {warning}" for warning in view.facts.warnings]

@@ -16,7 +16,7 @@ from cnnstat.errors import CnnstatError
 from dataclasses import replace
 
 from cnnstat.figures import Figure, figure, is_missing, shape_text
-from cnnstat.frame.view import View
+from cnnstat.frame.view import SweepFacts, View
 from cnnstat.render.output import check_writable, write_atomic
 from cnnstat.render.table import column_unit, header_with_unit
 from cnnstat.render.units import human_bytes, human_count, human_flop_rate
@@ -310,8 +310,9 @@ def sweep_curves(view: View, path) -> str | None:
     log-log: a straight line of slope k is cost ~ x^k. ``view``: a sweep's (``frame.views.sweep_view``)."""
     plt = _pyplot()
     figure, panels = plt.subplots(2, 2, figsize=(11, 8.5))
-    fits = {(fit["figure"], fit["against"]): fit for fit in view.facts.figures["fits"]}
-    groupings = ((PIXELS, lambda p: f"batch {p['batch']}"), (BATCH, lambda p: f"input {shape_text(p['input_shape'])}"))
+    facts = view.facts
+    fits = {(fit.figure, fit.against): fit for fit in facts.fits} if isinstance(facts, SweepFacts) else {}
+    groupings = ((PIXELS, lambda p: f"batch {p['batch']}"), (BATCH, lambda p: f"input {shape_text(p['input_size'])}"))
     for col, (x, group_of) in enumerate(groupings):
         groups: dict[str, list] = {}
         for point in view.rows:
@@ -329,8 +330,8 @@ def sweep_curves(view: View, path) -> str | None:
             found = [fits[key, x.key] for key in keys if (key, x.key) in fits]
             if found:
                 names = {MACS.key: "MACs", EVAL_PEAK.key: "inference (solid)", TRAIN_PEAK.key: "training (dashed)"}
-                growth = ", ".join(f"{names[fit['figure']]} ~ {x.key}^{fit['exponent']:.3f}" for fit in found)
-                panels[row][col].set_title(f"{growth}\nfitted at {found[0]['held']}", fontsize=9)
+                growth = ", ".join(f"{names[fit.figure]} ~ {x.key}^{fit.exponent:.3f}" for fit in found)
+                panels[row][col].set_title(f"{growth}\nfitted at {found[0].held}", fontsize=9)
     figure.suptitle(f"{view.title}: growth with input size and batch", fontsize=11)
     figure.tight_layout()
     return _save(figure, path)
