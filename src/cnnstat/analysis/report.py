@@ -352,6 +352,7 @@ def _row(record: LayerRecord) -> LayerRow:
                     output_shapes=tuple(record.output_shapes), params=record.params,
                     trainable_params=record.trainable_params, macs=record.macs, flops=record.flops,
                     backward_macs=record.backward_macs, activation_bytes=record.output_bytes,
+                    saved_for_backward_bytes=record.saved_bytes, grad_bytes=record.grad_bytes,
                     field_figures=record.receptive_field, counted=record)
 
 
