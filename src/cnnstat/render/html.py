@@ -160,16 +160,19 @@ def heading(table: View) -> str:
     return " · ".join(part.strip() for part in table.title.split("  ") if part.strip())
 
 
-def summary_page(table: View, roofline_svg: str | None = None, costs: Sequence[View] = ()) -> str:
+def summary_page(table: View, roofline_svg: str | None = None, costs: Sequence[View] = (),
+                 timeline_svg: str | None = None) -> str:
     """The layer table of `cnnstat summary` (tree, sortable, filterable, foldable), bars of its
     per-layer figures linked to the rows, the facts of its footer, the cost summed by layer
-    type and by operator (``costs``), and the roofline if measured."""
+    type and by operator (``costs``), the roofline if measured, and the live memory over a
+    training step (``timeline_svg``)."""
     layers = _html_table(table, "layers", tree=True)
     sums = [{"title": view.facts.title[-1].capitalize(), "notes": view.facts.notes,
              "table": _html_table(view, f"cost-{position}")} for position, view in enumerate(costs)]
     return _render("summary.html.j2", page_title=table.title, heading=heading(table),
                    subtitle="cnnstat summary: what each layer costs", fact_lines=footer_lines(table), table=layers,
-                   bar_strips=_strips(table, layers), roofline_svg=_trusted(roofline_svg), costs=sums)
+                   bar_strips=_strips(table, layers), roofline_svg=_trusted(roofline_svg), costs=sums,
+                   timeline_svg=_trusted(timeline_svg))
 
 
 def figures_page(table: View, subtitle: str, plot_svg: str | None = None, charts: bool = True) -> str:
