@@ -404,7 +404,7 @@ def _totals(model: nn.Module, shown: PassResult, inference: PassResult, training
         est_peak_training_bytes=training_peak,
         optimizer_sgd_momentum_bytes=grad_bytes,
         optimizer_adam_bytes=2 * grad_bytes,
-        est_peak_training_sgd_bytes=training_peak + grad_bytes if training else None,
+        est_peak_training_sgd_bytes=training_peak + grad_bytes if training_peak is not None else None,
         est_peak_training_adam_bytes=max(training_peak, after_backward + adam_step_temporaries) + 2 * grad_bytes
-        if training else None,
+        if training_peak is not None else None,
     )
