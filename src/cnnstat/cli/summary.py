@@ -100,7 +100,7 @@ def summary_command(
         if plot and plot_metric in MEASURED_PLOT_METRICS and report.measured is None:
             raise CnnstatError(f"--plot-metric {plot_metric} needs a measurement, and {report.model} was not "
                                f"measured (see the note above); use --plot-metric macs or memory, or a smaller --batch")
-        if report.measured is not None and (roofline or plot_metric == "roofline" and plot):
+        if report.measured is not None and measure_on is not None and (roofline or plot_metric == "roofline" and plot):
             from cnnstat.analysis.roofline import place_on_roofline, probe
 
             status.update(f"{model}: probing this machine's roofline")
@@ -199,13 +199,14 @@ def emit_cost(report, fmt: str, output: str | None, columns: str | None, *, by: 
 
 def summary_html(report, table) -> str:
     """The summary's page, with the layers on the machine's roofline when it was measured."""
-    from cnnstat.cli.plotting import roofline_figure
+    from cnnstat.cli.plotting import roofline_figure, timeline_figure
     from cnnstat.render.html import summary_page
 
     from cnnstat.frame.cost import BY, by_view
 
+    trains = report.totals.est_peak_training_bytes is not None and report.recipe.spec is not None
     return summary_page(table, roofline_figure(report, None) if report.roofline is not None else None,
-                        [by_view(report, by) for by in BY])
+                        [by_view(report, by) for by in BY], timeline_figure(report, None) if trains else None)
 
 
 def say_how_measured(reports, warn: bool = True) -> None:
