@@ -229,6 +229,21 @@ MAX_ELEMENT_BYTES = 16
 """The widest element a tensor may have (complex128): a storage's bytes must fit a signed 64-bit size."""
 
 
+def takes_tokens(model: nn.Module, args: tuple) -> bool:
+    """Whether the model's first input is tokens x features: 3-D (batch, tokens, features) and
+    read first by a layer over features (a linear layer, an embedding, attention, a recurrent
+    layer), not by a convolution."""
+    first = next((t for t in args if isinstance(t, torch.Tensor)), None)
+    if first is None or first.dim() != 3:
+        return False
+    for module in model.modules():
+        if type(module) in CONVOLUTIONS:
+            return False
+        if isinstance(module, (nn.Linear, nn.Embedding, nn.MultiheadAttention, nn.RNNBase)):
+            return True
+    return False
+
+
 def check_inputs(name: str, specs: list[InputSpec], model: nn.Module, batch: int,
                  default: tuple[int, ...] | None = None) -> None:
     """Sizes of at least 1, and a first input of the rank the model's first layer takes: a Conv1d

@@ -13,7 +13,7 @@ from torch.utils._pytree import tree_leaves
 
 from cnnstat.analysis.build import (BuildRecipe, InputSpec, build_model, check_inputs, check_mode, default_inputs,
                                     dict_for_forward, dtype_name, example_inputs, input_specs, load_on, own_dtype,
-                                    peer_inputs, ready_for_pass, resolve_device, resolve_dtype)
+                                    peer_inputs, ready_for_pass, resolve_device, resolve_dtype, takes_tokens)
 from cnnstat.analysis.fallback import Counting
 from cnnstat.analysis.measure import check_report_fits, measure_reports
 from cnnstat.analysis.parts import Part, parts_of
@@ -295,8 +295,11 @@ def _count(subject: _Subject, args: tuple, kwargs: dict[str, Any], mode: str, dt
         plain_tensors_to_meta(model)  # profile() leaves the model as found: the real ones come back
     common: dict[str, Any] = dict(dtype=dtype, model_name=subject.name, channels_last=channels_last, rules=rules)
     counting = Counting(model, device, subject.real_model)
-    # Receptive fields follow batched inputs; a detector's list of unbatched images has none to show.
-    observe: Callable[[], Sequence[Any]] = tuple if subject.takes_list else lambda: [ReceptiveFields()]
+    # Receptive fields follow batched inputs whose first layer is a convolution: a detector's list
+    # of unbatched images has none to show, and tokens x features (a Transformer, an LSTM, a
+    # per-token Linear) none along the features.
+    spatial = not subject.takes_list and not takes_tokens(model, args)
+    observe: Callable[[], Sequence[Any]] = (lambda: [ReceptiveFields()]) if spatial else tuple
     inference = counting.run(args, kwargs, training=False, backward=False, observe=observe, **common)
     fields = counting.observed[0] if counting.observed else None
     notes = list(subject.notes)
@@ -333,6 +336,7 @@ def _report(subject: _Subject, passes: _Passes, mode: str, dtype: torch.dtype, c
         if fields.no_rule:
             ops = ", ".join(f"{op} x{count}" for op, count in sorted(fields.no_rule.items()))
             notes.append(f"receptive field unknown after ops without a receptive-field rule: {ops}")
+        notes += [f"receptive field unknown after {reason}" for reason in sorted(fields.stopped)]
     packed_kinds, packed_values, packed_bytes = packed_weights(passes.model)
     if packed_kinds:
         notes.append(f"the packed weights of quantized layers ({', '.join(packed_kinds)}: {packed_values:,} values, "
