@@ -68,3 +68,10 @@ def test_a_comparison_and_a_sweep_show_themselves_and_have_frames():
 def test_tab_completion_finds_the_public_api():
     assert {"profile", "compare", "Report", "create_model", "list_models"} <= set(dir(cnnstat))
     assert "PackageNotFoundError" not in dir(cnnstat)
+
+
+def test_measuring_from_python_returns_a_new_report(lenet):
+    measured = cnnstat.measured_report(lenet, "cpu", min_run_time=0.02)
+    assert lenet.measured is None and measured.measured is not None  # the static report is left as it was
+    assert measured.measured.latency_ms > 0 and measured.measured.measured_peak_bytes > 0
+    assert "Latency (ms)" in measured.table(columns=["macs", "latency_ms"]) and " ms on cpu>" in repr(measured)

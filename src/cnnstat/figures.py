@@ -89,10 +89,10 @@ def field_text(sizes: Iterable[int | None] | None) -> str | None:
     input (an axis alone: "all"); None where there is no spatial field."""
     if sizes is None:
         return None
-    sizes = list(sizes)
-    if all(size is None for size in sizes):
+    shown = list(sizes)
+    if all(size is None for size in shown):
         return "whole"
-    return shape_text(["all" if size is None else size for size in sizes])
+    return "x".join("all" if size is None else str(size) for size in shown)
 
 
 _FIGURES = [
@@ -114,6 +114,9 @@ _FIGURES = [
     Figure("macs", "MACs", "si", priority=8),
     Figure("flops", "FLOPs", "si", priority=2),
     Figure("backward_macs", "Bwd MACs", "si", priority=7, label="Backward MACs (training step)"),
+    Figure("saved_for_backward_bytes", "Saved for bwd", "binary", priority=5,
+           label="Memory saved for the backward (training step)"),
+    Figure("grad_bytes", "Grad mem", "binary", priority=4, label="Gradient memory of the layer's parameters"),
     Figure("activation_bytes", "Act. mem", "binary", priority=4, label="Output memory"),
     Figure("est_peak_inference_bytes", "Eval peak", "binary", priority=6, label="Est. peak memory, inference"),
     Figure("est_peak_training_bytes", "Train peak", "binary", priority=6, label="Est. peak memory, training step"),
@@ -213,7 +216,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "measured": ("latency_ms", "latency_iqr_ms", "throughput_per_s", "measured_peak_bytes"),
     "layer": ("layer", "type", "description", "output_shape", "params", "trainable_params", "macs", "flops",
               "activation_bytes"),
-    "train_layer": ("backward_macs",),
+    "train_layer": ("backward_macs", "saved_for_backward_bytes", "grad_bytes"),
     "latency": ("latency_ms", "latency_pct"),
     "roofline": ("intensity_flop_per_byte", "achieved_flops_per_s", "bound"),
     "receptive_field": ("receptive_field", "jump", "own_field"),

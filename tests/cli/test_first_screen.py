@@ -6,6 +6,7 @@ import re
 import pytest
 
 from cnnstat.analysis import measure
+from cnnstat.analysis.records import Machine
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
 
@@ -14,9 +15,8 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
 def spread(monkeypatch):
     """Measurements with a wide spread, without the seconds of timing."""
     def fake_measure(reports, device, **settings):
-        return [measure.Measured(device="cpu", device_name="test CPU", torch_version="x", threads=1, mode="eval",
-                                 optimizer=None, batch=1, latency_ms=2.0, latency_iqr_ms=1.5, runs=5,
-                                 throughput_per_s=500.0, measured_peak_bytes=10,
+        return [measure.Measured(Machine("cpu", "test CPU", 1, "x"), "eval", None, 1, latency_ms=2.0,
+                                 latency_iqr_ms=1.5, runs=5, throughput_per_s=500.0, measured_peak_bytes=10,
                                  spread_warning=f"{report.model}: the spread is wide") for report in reports]
 
     monkeypatch.setattr(measure, "measure_reports", fake_measure)

@@ -106,14 +106,26 @@ def test_small_figures_keep_their_digits(invoke):
 
 
 def test_help_reads_like_a_unix_tool(invoke, monkeypatch):
+    """What a user reads, whatever Typer and Rich are installed: each command's whole summary on
+    its line of the command list, no Python type where a value is named, no word cut to "…" on
+    an 80-column terminal."""
+    import typer.main
+
+    from cnnstat.cli.help import first_paragraph
+    from cnnstat.cli.main import app
+
     monkeypatch.setenv("COLUMNS", "400")  # nothing wraps: a line that ends early is a hard break
     top = invoke("--help").stdout
-    commands = ("list", "summary", "bench", "compare", "study", "report", "crosscheck", "sweep")
-    for command in commands:  # each summary on one line of the command list
-        line = next(line for line in top.splitlines() if re.match(rf"\W*{command}\s", line))
-        assert line.rstrip(" │").endswith((".", ")")), line
-        text = invoke(command, "--help").stdout
-        assert not re.search(r"<(bool|str|int|float|list|path)|\{[A-Za-z]", text), command
+    commands = typer.main.get_command(app).commands
+    assert {"list", "summary", "bench", "compare", "study", "report", "crosscheck", "sweep"} <= set(commands)
+    for name, command in commands.items():  # each summary on one line of the command list
+        line = next(line for line in top.splitlines() if re.match(rf"\W*{name}\s", line))
+        assert " ".join(line.strip(" │").split()) == f"{name} {first_paragraph(command.help)}", line
+        text = invoke(name, "--help").stdout
+        assert not re.search(r"<(bool|str|int|float|list|path)|\{[A-Za-z]|\b(bool|str|int|float|Path)\b", text), name
+    monkeypatch.setenv("COLUMNS", "80")
+    for args in (["--help"], *([name, "--help"] for name in commands)):
+        assert "…" not in invoke(*args).stdout, args
     bench = invoke("bench", "--help").stdout
     assert "pkg.module:factory" in bench and "torchvision:NAME" in bench
     for command in ("summary", "compare"):

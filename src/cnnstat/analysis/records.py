@@ -235,9 +235,9 @@ class RooflineSummary:
     dtype: str
     peak_flops_per_s: float
     bandwidth_bytes_per_s: float
-    achieved_flops_per_s: float | None
+    achieved_flops_per_s: float
     """Of the whole model (forward, or training step)."""
-    peak_fraction: float | None
+    peak_fraction: float
 
     @property
     def ridge_flop_per_byte(self) -> float:
@@ -284,6 +284,12 @@ class LayerRow:
     """Backward MACs of the module and everything it calls (in a training pass; 0 in eval)."""
     activation_bytes: int
     """Bytes of the tensors the module returns."""
+    saved_for_backward_bytes: int = 0
+    """Bytes of what the module's ops made that a training forward leaves alive for the backward
+    (children's included; the model's output on its last layer): they add up to the model's
+    ``saved_for_backward_bytes``."""
+    grad_bytes: int = 0
+    """Bytes of the gradients of the module's trainable parameters (children's included; first call only)."""
     field_figures: FieldFigures | None = None
     """The output's receptive field over the model's input; None where the output does not
     depend on a spatial input."""

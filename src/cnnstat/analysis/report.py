@@ -150,17 +150,21 @@ def with_measured(report: Report, measured: Measured) -> Report:
     return replace(report, measured=measured, layers=rows, notes=notes)
 
 
-def measured_report(report: Report, device: torch.device, *, fall_back: bool = False, **settings: Any) -> Report:
-    """``report`` measured on ``device`` (``measured_reports`` of one report)."""
+def measured_report(report: Report, device: str | torch.device = "cpu", *, fall_back: bool = False,
+                    **settings: Any) -> Report:
+    """``report`` measured on ``device`` ("cpu", "cuda"): a new report with each layer's latency
+    and % time, the model's latency, throughput and peak memory (``measured_reports`` of one
+    report; settings: threads, min_run_time, optimizer, per_layer)."""
     return measured_reports([report], device, fall_back=fall_back, **settings)[0]
 
 
-def measured_reports(reports: Sequence[Report], device: torch.device, *, fall_back: bool = False,
+def measured_reports(reports: Sequence[Report], device: str | torch.device, *, fall_back: bool = False,
                      **settings: Any) -> list[Report]:
     """``reports`` measured on ``device``, timed together in turns (a change of load hits them all
     alike; ``cnnstat.analysis.measure.measure_reports`` takes the settings). What the device cannot
     hold is an error or, with ``fall_back`` (the default choice of device), the static report with
     the reason in ``not_measured``."""
+    device = resolve_device(device)
     refused: dict[int, OutOfMemory] = {}
     for index, report in enumerate(reports):
         try:
@@ -348,6 +352,7 @@ def _row(record: LayerRecord) -> LayerRow:
                     output_shapes=tuple(record.output_shapes), params=record.params,
                     trainable_params=record.trainable_params, macs=record.macs, flops=record.flops,
                     backward_macs=record.backward_macs, activation_bytes=record.output_bytes,
+                    saved_for_backward_bytes=record.saved_bytes, grad_bytes=record.grad_bytes,
                     field_figures=record.receptive_field, counted=record)
 
 
@@ -399,7 +404,7 @@ def _totals(model: nn.Module, shown: PassResult, inference: PassResult, training
         est_peak_training_bytes=training_peak,
         optimizer_sgd_momentum_bytes=grad_bytes,
         optimizer_adam_bytes=2 * grad_bytes,
-        est_peak_training_sgd_bytes=training_peak + grad_bytes if training else None,
+        est_peak_training_sgd_bytes=training_peak + grad_bytes if training_peak is not None else None,
         est_peak_training_adam_bytes=max(training_peak, after_backward + adam_step_temporaries) + 2 * grad_bytes
-        if training else None,
+        if training_peak is not None else None,
     )

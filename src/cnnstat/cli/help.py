@@ -4,8 +4,8 @@ command's first paragraph on one line in the command list.
 
 Typer shows Python types (``<bool>``, ``<str>``, ``<list[str]>``, ``{MODEL}``) where Click
 showed metavars; these classes put the metavars back. They rely on Typer's ``TyperOption``
-and ``TyperArgument`` help hooks, hence the pinned Typer version (pyproject.toml) and the
-test of the rendering (tests/cli/test_help.py).
+and ``TyperArgument`` help hooks; tests/cli/test_presentation.py holds what a user reads (no
+Python type, no cut summary) with whatever Typer is installed.
 """
 
 from __future__ import annotations

@@ -56,12 +56,7 @@ def summary_plot(report, frame, metric: str, path: str) -> None:
         roofline_figure(report, path)
         return
     if metric == "timeline":
-        from cnnstat.analysis.timeline import memory_timeline
-
-        measured_on = torch_device(report.measured.machine.device) if report.measured is not None else None
-        timeline = memory_timeline(report, measured_on)
-        plots.memory_timeline_plot(timeline.live_bytes, timeline.backward_from, timeline.peak_layer,
-                                   timeline.measured_live_bytes, plot_title(report) + "  (one training step)", path)
+        timeline_figure(report, path)
         return
     if metric == "receptive-field":
         if report.receptive_field is None:
@@ -74,10 +69,19 @@ def summary_plot(report, frame, metric: str, path: str) -> None:
     plots.layer_bars(frame, plots.LAYER_METRICS[metric], plot_title(report), path)
 
 
-def torch_device(name: str):
+def timeline_figure(report, path: str | None) -> str | None:
+    """The live memory over one training step of the report's model, estimated, and measured
+    beside it where the report was measured on the CPU; written to ``path`` or returned as SVG."""
     import torch
 
-    return torch.device(name)
+    from cnnstat.analysis.timeline import memory_timeline
+    from cnnstat.render import plots
+
+    measured_on = torch.device(report.measured.machine.device) if report.measured is not None else None
+    timeline = memory_timeline(report, measured_on)
+    return plots.memory_timeline_plot(timeline.live_bytes, timeline.backward_from, timeline.peak_layer,
+                                      timeline.measured_live_bytes, plot_title(report) + "  (one training step)",
+                                      path)
 
 
 def _call_name(layer) -> str:

@@ -199,13 +199,14 @@ def emit_cost(report, fmt: str, output: str | None, columns: str | None, *, by: 
 
 def summary_html(report, table) -> str:
     """The summary's page, with the layers on the machine's roofline when it was measured."""
-    from cnnstat.cli.plotting import roofline_figure
+    from cnnstat.cli.plotting import roofline_figure, timeline_figure
     from cnnstat.render.html import summary_page
 
     from cnnstat.frame.cost import BY, by_view
 
+    trains = report.totals.est_peak_training_bytes is not None and report.recipe.spec is not None
     return summary_page(table, roofline_figure(report, None) if report.roofline is not None else None,
-                        [by_view(report, by) for by in BY])
+                        [by_view(report, by) for by in BY], timeline_figure(report, None) if trains else None)
 
 
 def say_how_measured(reports, warn: bool = True) -> None:

@@ -32,7 +32,7 @@ def sweep_html(view) -> str:
 def sweep_command(
     model: str = typer.Argument(..., help=MODEL_HELP),
     input: Optional[list[str]] = typer.Option(None, "--input", "-i", help="Input shapes without batch, comma-separated "
-                                              f"(default: {DEFAULT_INPUTS})."),
+                                              f"(default: {DEFAULT_INPUTS.replace(',', ', ')})."),  # spaces: a terminal may wrap there
     batch: str = typer.Option("1,8,32", "--batch", "-b", help="Batch sizes, comma-separated."),
     device: str = typer.Option("meta", "--device", help=DEVICE_HELP),
     mode: str = typer.Option("eval", "--mode", help="eval | train (train counts a training forward)."),
