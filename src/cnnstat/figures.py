@@ -89,10 +89,10 @@ def field_text(sizes: Iterable[int | None] | None) -> str | None:
     input (an axis alone: "all"); None where there is no spatial field."""
     if sizes is None:
         return None
-    sizes = list(sizes)
-    if all(size is None for size in sizes):
+    shown = list(sizes)
+    if all(size is None for size in shown):
         return "whole"
-    return shape_text(["all" if size is None else size for size in sizes])
+    return "x".join("all" if size is None else str(size) for size in shown)
 
 
 _FIGURES = [

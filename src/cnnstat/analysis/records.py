@@ -235,9 +235,9 @@ class RooflineSummary:
     dtype: str
     peak_flops_per_s: float
     bandwidth_bytes_per_s: float
-    achieved_flops_per_s: float | None
+    achieved_flops_per_s: float
     """Of the whole model (forward, or training step)."""
-    peak_fraction: float | None
+    peak_fraction: float
 
     @property
     def ridge_flop_per_byte(self) -> float:

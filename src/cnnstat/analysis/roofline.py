@@ -24,6 +24,7 @@ from torch.utils.benchmark import Timer
 from cnnstat.analysis.measure import device_name, using_threads
 from cnnstat.analysis.build import dtype_name
 from cnnstat.analysis.records import LayerRow, Machine, RooflineSummary
+from cnnstat.errors import CnnstatError
 
 if TYPE_CHECKING:
     from cnnstat.analysis.report import Report
@@ -163,10 +164,13 @@ def _on_roofline(row: LayerRow, weights: int, item: int, ridge: float) -> LayerR
 
 def place_on_roofline(report: Report, roof: Roof) -> Report:
     """A measured report with every row and the whole model placed on ``roof``."""
+    achieved = report.achieved_flops_per_s()
+    if achieved is None:
+        raise CnnstatError(f"{report.model} was not measured: no achieved FLOP/s to place on the roofline")
     item = torch.empty((), dtype=getattr(torch, report.dtype)).element_size()
     weights = {row.name: row.params for row in report.layers if row.call == 0}
     ridge = roof.ridge(report.dtype)
     rows = tuple(_on_roofline(row, weights.get(row.name, 0), item, ridge) for row in report.layers)
     summary = RooflineSummary(roof.machine, report.dtype, roof.peak_flops[report.dtype], roof.bandwidth_bytes_per_s,
-                              report.achieved_flops_per_s(), peak_fraction(report, roof))
+                              achieved, achieved / roof.peak_flops[report.dtype])
     return replace(report, layers=rows, roofline=summary)

@@ -100,7 +100,7 @@ def summary_command(
         if plot and plot_metric in MEASURED_PLOT_METRICS and report.measured is None:
             raise CnnstatError(f"--plot-metric {plot_metric} needs a measurement, and {report.model} was not "
                                f"measured (see the note above); use --plot-metric macs or memory, or a smaller --batch")
-        if report.measured is not None and (roofline or plot_metric == "roofline" and plot):
+        if report.measured is not None and measure_on is not None and (roofline or plot_metric == "roofline" and plot):
             from cnnstat.analysis.roofline import place_on_roofline, probe
 
             status.update(f"{model}: probing this machine's roofline")

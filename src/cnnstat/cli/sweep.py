@@ -17,7 +17,7 @@ DEFAULT_INPUTS = "3x128x128,3x224x224,3x320x320,3x512x512"
 
 def parse_shape_list(text: str) -> list[tuple[int, ...]]:
     """'3x128x128,3x224x224' -> [(3, 128, 128), (3, 224, 224)]."""
-    return [parse_shape(part.strip()) for part in text.split(",") if part.strip()]
+    return [shape for part in text.split(",") if (shape := parse_shape(part.strip())) is not None]
 
 
 def sweep_html(view) -> str:

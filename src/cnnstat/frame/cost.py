@@ -6,23 +6,27 @@ every format."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnstat.figures import figure, group
 from cnnstat.frame.view import Facts, View
 from cnnstat.frame.views import summary_view
 
+if TYPE_CHECKING:
+    from cnnstat.analysis.records import LayerRow
+    from cnnstat.analysis.report import Report
+
 BY = ("type", "operator")
 """What ``--by`` sums the cost by."""
 
 
-def full_name(report, layer) -> str:
+def full_name(report: Report, layer: LayerRow) -> str:
     """A layer's qualified name (the model's for the root), and which call: a flat list's rows
     need the whole name, a tree's only the last part."""
     return (layer.name or report.model) + (f" (call {layer.call + 1})" if layer.call else "")
 
 
-def ranked_view(report, sort: str | None = None, top: int | None = None, leaves: bool = False) -> View:
+def ranked_view(report: Report, sort: str | None = None, top: int | None = None, leaves: bool = False) -> View:
     """The summary's rows flat, with full names: leaf layers only (``leaves``; always when
     ranked: a container's figures include its children's), the largest ``sort`` figure first
     (missing figures last), the first ``top`` of them; the totals row and the lines under the
@@ -42,7 +46,7 @@ def ranked_view(report, sort: str | None = None, top: int | None = None, leaves:
     return View(tree.columns, shown, facts, total=tree.total)
 
 
-def by_type_rows(report) -> list[dict[str, Any]]:
+def by_type_rows(report: Report) -> list[dict[str, Any]]:
     """Each layer type's own work summed over its module calls (a container's own work, such
     as a residual add, under its own type), so the rows add up to the model; largest MACs first."""
     sums: dict[str, dict[str, Any]] = {}
@@ -61,7 +65,7 @@ def by_type_rows(report) -> list[dict[str, Any]]:
     return _with_shares(list(sums.values()), report.totals.macs)
 
 
-def by_operator_rows(report) -> list[dict[str, Any]]:
+def by_operator_rows(report: Report) -> list[dict[str, Any]]:
     """Each aten op's calls, MACs and FLOPs over the whole forward; largest MACs first."""
     sums: dict[str, dict[str, Any]] = {}
     for layer in report.layers:
@@ -79,7 +83,7 @@ def _with_shares(rows: list[dict[str, Any]], total_macs: int) -> list[dict[str, 
     return sorted(rows, key=lambda row: (-row["macs"], -row["flops"]))
 
 
-def by_view(report, by: str) -> View:
+def by_view(report: Report, by: str) -> View:
     """The model's cost summed by layer type or by operator, with a totals row."""
     rows = by_type_rows(report) if by == "type" else by_operator_rows(report)
     first = "layer_type" if by == "type" else "operator"

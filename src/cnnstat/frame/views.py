@@ -13,6 +13,7 @@ from cnnstat.frame.view import BenchFacts, Facts, ProbedPeak, SummaryFacts, Swee
 if TYPE_CHECKING:
     from cnnstat.analysis.crosscheck import CrossCheck
     from cnnstat.analysis.report import Report
+    from cnnstat.analysis.studies import Study
     from cnnstat.analysis.sweep import SweepResult
     from cnnstat.zoo._registry import ModelEntry
 
@@ -29,7 +30,7 @@ def list_view(entries: Sequence[ModelEntry], aliases: Mapping[str, str]) -> View
     return View(group("list"), rows, Facts(notes=notes))
 
 
-def study_list_view(studies: Sequence) -> View:
+def study_list_view(studies: Sequence[Study]) -> View:
     rows = [{"study": study.name, "title": study.title, "source": study.source} for study in studies]
     return View(group("study_list"), rows, Facts(title=["Studies (cnnstat study NAME)"]))
 

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from cnnstat.figures import RATIO_SUFFIX, is_missing
 from cnnstat.frame.view import View
 from cnnstat.render.footer import footer_lines
 from cnnstat.render.table import cell_text, formatted
 from cnnstat.render.text import csv_value
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+    from markupsafe import Markup
 
 STRIP_KEYS = ("macs", "params", "activation_bytes", "latency_ms")
 """The per-layer figures drawn as bars above a summary's table, when its table has them."""
@@ -30,7 +34,7 @@ CHAR_PIXELS = 7.5
 
 
 @functools.cache
-def _environment():
+def _environment() -> Environment:
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     return Environment(loader=PackageLoader("cnnstat.render", "templates"),
@@ -39,7 +43,7 @@ def _environment():
 
 
 def _render(template: str, **context: Any) -> str:
-    return _environment().get_template(template).render(**context)
+    return str(_environment().get_template(template).render(**context))
 
 
 @dataclass
@@ -71,7 +75,7 @@ def _html_table(table: View, table_id: str, tree: bool = False) -> _HtmlTable:
     tree (``table.indent``), each row's parent, depth and full name."""
     headers, bodies, total = formatted(table)
     numeric = [column.numeric for column in table.columns]
-    nodes = _tree([texts[0] for texts in bodies], table.indent) if tree else []
+    nodes = _tree([texts[0] for texts in bodies], table.indent or []) if tree else []
     rows = []
     for position, (row, texts) in enumerate(zip(table.rows, bodies)):
         cells = [{"text": text, "numeric": is_number, "value": csv_value(row.get(column.key)) if is_number else None}
@@ -88,7 +92,7 @@ def _html_table(table: View, table_id: str, tree: bool = False) -> _HtmlTable:
                       rows, total, max(table.indent or [0]))
 
 
-def _trusted(svg: str | None, prefix: str = ""):
+def _trusted(svg: str | None, prefix: str = "") -> Markup | None:
     """Our own plot's SVG markup, to insert as is (autoescaping would show it as text), its ids
     (and the references to them) prefixed: two plots on one page would otherwise share
     matplotlib's ids (figure_1, patch_1), and a reference would find the other plot's element."""
@@ -140,7 +144,7 @@ def _charts(table: View, labels: Sequence[str]) -> list[dict[str, Any]]:
     """Horizontal bars, one chart per figure of ``CHART_KEYS`` that some row has, one bar per
     row; the value is written as the table writes it, with its unit and the ratio where known."""
     label_width = 8 + CHAR_PIXELS * max((len(label) for label in labels), default=0)
-    charts = []
+    charts: list[dict[str, Any]] = []
     for column in table.columns:
         if column.key not in CHART_KEYS:
             continue
@@ -149,7 +153,7 @@ def _charts(table: View, labels: Sequence[str]) -> list[dict[str, Any]]:
         if not any(values):
             continue
         largest = max(values)
-        bars = []
+        bars: list[dict[str, Any]] = []
         for position, (label, row, value, original) in enumerate(zip(labels, table.rows, values, raw)):
             text = cell_text(column, original) + (f" {column.unit}" if column.unit else "")
             ratio = row.get(f"{column.key}{RATIO_SUFFIX}")

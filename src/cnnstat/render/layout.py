@@ -18,9 +18,12 @@ A tree's names hang from torchinfo's glyphs (``├─``, ``└─``, ``│``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence, TypeVar
 
 from cnnstat.figures import KEPT_PRIORITY, Figure
 from cnnstat.frame.view import View
+
+T = TypeVar("T")
 from cnnstat.render.table import formatted
 
 RULE_AND_PADDING = 3
@@ -112,7 +115,7 @@ def stacked(grid: Grid) -> Grid:
 
 def transposed(grid: Grid) -> Grid:
     """Models as columns (the first column's cells become the headers), figures as rows."""
-    columns = list(zip(*grid.body)) if grid.body else [[] for _ in grid.headers]
+    columns: list[Sequence[str]] = list(zip(*grid.body)) if grid.body else [[] for _ in grid.headers]
     body = [[header, *cells] for header, cells in zip(grid.headers[1:], columns[1:])]
     models = len(grid.body)
     figure = Figure("figure", "")
@@ -123,7 +126,7 @@ def transposed(grid: Grid) -> Grid:
 def without(grid: Grid, drop: set[int]) -> Grid:
     keep = [i for i in range(len(grid.headers)) if i not in drop]
 
-    def pick(cells):
+    def pick(cells: Sequence[T]) -> list[T]:
         return [cells[i] for i in keep]
 
     return Grid(pick(grid.headers), [pick(row) for row in grid.body], pick(grid.total) if grid.total else None,

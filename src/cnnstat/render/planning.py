@@ -3,15 +3,21 @@ was confirmed; ``cnnstat checkpoint``'s plain step."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cnnstat.figures import shape_text
 from cnnstat.render.units import human_bytes, human_count
 
+if TYPE_CHECKING:
+    from cnnstat.analysis.checkpointing import CheckpointResult
+    from cnnstat.analysis.fit import FitResult
 
-def fit_title(result) -> list[str]:
+
+def fit_title(result: FitResult) -> list[str]:
     return [result.model, "fit", result.mode, result.dtype, f"budget {human_bytes(result.budget_bytes)}"]
 
 
-def fit_notes(result) -> list[str]:
+def fit_notes(result: FitResult) -> list[str]:
     """What each answer leaves and what was confirmed, in sentences."""
     budget = human_bytes(result.budget_bytes)
     source = "given" if result.budget_source == "given" else f"the free memory of {result.budget_source}"
@@ -40,11 +46,11 @@ def fit_notes(result) -> list[str]:
     return notes + [f"Note: {note}" for note in result.notes]
 
 
-def checkpoint_title(result) -> list[str]:
+def checkpoint_title(result: CheckpointResult) -> list[str]:
     return [result.model, "checkpointing what-if", f"input {shape_text(result.input_shape)}", result.dtype]
 
 
-def checkpoint_notes(result) -> list[str]:
+def checkpoint_notes(result: CheckpointResult) -> list[str]:
     step = "training step" + (f" with {result.optimizer}" if result.optimizer else "")
     return [f"Plain {step}: estimated peak {human_bytes(result.peak_bytes)}, {human_count(result.step_macs)}MACs "
             f"(forward and backward). Each row checkpoints its block (torch.utils.checkpoint, non-reentrant): "

@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, TypeAlias
 
 from cnnstat.errors import CnnstatError
 from dataclasses import replace
@@ -21,13 +22,21 @@ from cnnstat.render.output import check_writable, write_atomic
 from cnnstat.render.table import column_unit, header_with_unit
 from cnnstat.render.units import human_bytes, human_count, human_flop_rate
 
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure as MplFigure
+
+PlotPath: TypeAlias = "str | Path | None"
+"""Where a plot goes: a PNG or SVG file, or None for SVG markup returned."""
+
 PLOT_FORMATS = {".png": "png", ".svg": "svg"}
 TOP_LAYERS = 15
 """How many layers a per-layer figure names; the rest are summed in its title."""
 
 
 
-def _axis(key: str, **changes) -> Figure:
+def _axis(key: str, **changes: Any) -> Figure:
     """A figure of the schema under its long name (and a plot's own scale, where given)."""
     return replace(figure(key), header=figure(key).long_name, **changes)
 
@@ -55,7 +64,7 @@ def check_plot_path(path: str | Path) -> Path:
     return check_writable(path)
 
 
-def _pyplot():
+def _pyplot() -> ModuleType:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -64,7 +73,7 @@ def _pyplot():
     return plt
 
 
-def _save(figure, path, inline: bool = False) -> str | None:
+def _save(figure: MplFigure, path: PlotPath, inline: bool = False) -> str | None:
     """Write the figure to ``path`` (PNG or SVG by its extension); with ``inline`` or no path,
     return it as SVG markup to put in a page: text kept as text, ids fixed, so the same figure
     gives the same bytes."""
@@ -74,9 +83,9 @@ def _save(figure, path, inline: bool = False) -> str | None:
     try:
         if path is not None:
             fmt = PLOT_FORMATS[check_plot_path(path).suffix.lower()]
-            buffer = io.BytesIO()
-            figure.savefig(buffer, format=fmt, dpi=110, bbox_inches="tight", metadata=metadata[fmt])
-            write_atomic(path, buffer.getvalue())
+            image = io.BytesIO()
+            figure.savefig(image, format=fmt, dpi=110, bbox_inches="tight", metadata=metadata[fmt])
+            write_atomic(path, image.getvalue())
         if path is not None and not inline:
             return None
         buffer = io.StringIO()
@@ -88,7 +97,7 @@ def _save(figure, path, inline: bool = False) -> str | None:
         plt.close(figure)
 
 
-def _present(values) -> list[float]:
+def _present(values: Iterable[Any]) -> list[float]:
     """Numbers as floats, a missing one (None, NaN, pandas NA) as 0: no bar."""
     return [0.0 if is_missing(value) else float(value) for value in values]
 
@@ -112,18 +121,20 @@ def plain_tick(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def _log_axis(axes, which: str, column: Figure) -> None:
+def _log_axis(axes: Axes, which: str, column: Figure) -> None:
     """A log axis with unit-prefixed ticks: powers of 2 for bytes (1 GiB) and batch sizes,
     of 10 otherwise (10 G); call it after plotting (a short base-10 span also labels 2 and 5)."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     base = 2 if column.scale in ("binary", "raw") else 10
     getattr(axes, f"set_{which}scale")("log", base=base)
+    tick: Callable[[float], str]
     if column.scale == "raw":
         tick = lambda value: f"{value:,.0f}"  # noqa: E731
-    elif column.scale in ("binary", "si"):
-        human = _human(column)
-        tick = lambda value: human(value, 0)  # noqa: E731
+    elif column.scale == "binary":
+        tick = lambda value: human_bytes(value, 0)  # noqa: E731
+    elif column.scale == "si":
+        tick = lambda value: human_count(value, 0)  # noqa: E731
     else:
         tick = plain_tick
     axis = getattr(axes, f"{which}axis")
@@ -145,7 +156,7 @@ LABEL_OFFSETS = sorted(((dx, 2 + 9 * step) for step in range(-11, 12) for dx in 
 """Where a point's label may go, in points from the point, nearest first (dx < 0: to its left)."""
 
 
-def _place_labels(figure, axes, points: Sequence[tuple[str, float, float]]) -> None:
+def _place_labels(figure: MplFigure, axes: Axes, points: Sequence[tuple[str, float, float]]) -> None:
     """Label every point, where its text overlaps no other label if any place near it is
     free, trying offsets nearest first; a label moved away from its point gets a thin
     leader line."""
@@ -153,7 +164,7 @@ def _place_labels(figure, axes, points: Sequence[tuple[str, float, float]]) -> N
     from matplotlib.transforms import Bbox
 
     figure.canvas.draw()  # settles the axis limits, so that data maps to its final place
-    renderer = figure.canvas.get_renderer()
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's canvas has one
     axes.set_autoscale_on(False)  # labels must not move the limits they were placed against
     frame_box = axes.get_window_extent(renderer)
     xy = [axes.transData.transform((x, y)) for _, x, y in points]
@@ -180,7 +191,7 @@ def _place_labels(figure, axes, points: Sequence[tuple[str, float, float]]) -> N
                       arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5") if far else None)
 
 
-def zoo_scatter(frame, path, inline: bool = False) -> str | None:
+def zoo_scatter(frame: pd.DataFrame, path: PlotPath, inline: bool = False) -> str | None:
     """Params against MACs (log-log), one colour per family, every model labelled; with
     ``inline``, also returned as SVG markup for a page."""
     plt = _pyplot()
@@ -200,7 +211,8 @@ def zoo_scatter(frame, path, inline: bool = False) -> str | None:
     return _save(figure, path, inline)
 
 
-def _bar_panels(labels: Sequence[str], series: Sequence[tuple[Figure, Sequence[Any]]], title: str, path) -> str | None:
+def _bar_panels(labels: Sequence[str], series: Sequence[tuple[Figure, Sequence[Any]]], title: str,
+                path: PlotPath) -> str | None:
     """One horizontal bar chart per (column, values), sharing the row labels; first row on top,
     each bar labelled with its value in units, each x axis naming its unit."""
     plt = _pyplot()
@@ -222,13 +234,13 @@ def _bar_panels(labels: Sequence[str], series: Sequence[tuple[Figure, Sequence[A
     return _save(figure, path)
 
 
-def study_bars(frame, title: str, path, figures: Sequence[Figure] = BAR_FIGURES) -> str | None:
+def study_bars(frame: pd.DataFrame, title: str, path: PlotPath, figures: Sequence[Figure] = BAR_FIGURES) -> str | None:
     """One horizontal bar chart per figure, rows in the study's (or comparison's) order."""
     present = [column for column in figures if column.key in frame and frame[column.key].notna().any()]
     return _bar_panels(list(frame["model"]), [(column, frame[column.key]) for column in present], title, path)
 
 
-def layer_bars(frame, column: Figure, title: str, path, top: int = TOP_LAYERS) -> str | None:
+def layer_bars(frame: pd.DataFrame, column: Figure, title: str, path: PlotPath, top: int = TOP_LAYERS) -> str | None:
     """The ``top`` leaf layers by ``column`` (a layer frame's key), largest first, with the
     share they hold of the model's total in the title."""
     leaves = frame[frame["is_leaf"]]
@@ -245,7 +257,7 @@ def layer_bars(frame, column: Figure, title: str, path, top: int = TOP_LAYERS) -
 
 
 def roofline_plot(layers: Sequence[Mapping[str, Any]], peak_flops_per_s: float, bandwidth_bytes_per_s: float,
-                  title: str, path, top: int = 10) -> str | None:
+                  title: str, path: PlotPath, top: int = 10) -> str | None:
     """The machine's roof (memory bandwidth x intensity, capped by the peak FLOP/s) and one dot
     per layer at (FLOPs per byte, achieved FLOP/s); the ``top`` layers by FLOPs are named.
     ``layers``: dicts with name, type, flops, intensity and achieved_flops_per_s."""
@@ -294,7 +306,7 @@ BATCH = _axis("batch")
 PEAK_MEMORY = Figure("peak", "Est. peak memory", "binary")
 
 
-def _curve_panel(axes, curves: Sequence[Curve], x: Figure, y: Figure) -> None:
+def _curve_panel(axes: Axes, curves: Sequence[Curve], x: Figure, y: Figure) -> None:
     for label, xs, ys, style, colour in curves:
         pairs = [(a, b) for a, b in zip(xs, _present(ys)) if b]
         if pairs:
@@ -305,21 +317,22 @@ def _curve_panel(axes, curves: Sequence[Curve], x: Figure, y: Figure) -> None:
     axes.legend(fontsize=7)
 
 
-def sweep_curves(view: View, path) -> str | None:
+def sweep_curves(view: View, path: PlotPath) -> str | None:
     """MACs and memory against pixels (a curve per batch) and against batch (a curve per input),
     log-log: a straight line of slope k is cost ~ x^k. ``view``: a sweep's (``frame.views.sweep_view``)."""
     plt = _pyplot()
     figure, panels = plt.subplots(2, 2, figsize=(11, 8.5))
     facts = view.facts
     fits = {(fit.figure, fit.against): fit for fit in facts.fits} if isinstance(facts, SweepFacts) else {}
-    groupings = ((PIXELS, lambda p: f"batch {p['batch']}"), (BATCH, lambda p: f"input {shape_text(p['input_size'])}"))
+    groupings: tuple[tuple[Figure, Callable[[dict[str, Any]], str]], ...] = (
+        (PIXELS, lambda p: f"batch {p['batch']}"), (BATCH, lambda p: f"input {shape_text(p['input_size'])}"))
     for col, (x, group_of) in enumerate(groupings):
-        groups: dict[str, list] = {}
+        groups: dict[str, list[dict[str, Any]]] = {}
         for point in view.rows:
             groups.setdefault(group_of(point), []).append(point)
         colours = {name: f"C{index % 10}" for index, name in enumerate(groups)}
 
-        def curve(name, key, style, labelled=True) -> Curve:
+        def curve(name: str, key: str, style: str, labelled: bool = True) -> Curve:
             group = groups[name]
             return (name if labelled else None, [p[x.key] for p in group], [p[key] for p in group], style, colours[name])
 
@@ -337,7 +350,7 @@ def sweep_curves(view: View, path) -> str | None:
     return _save(figure, path)
 
 
-def bench_curves(view: View, path) -> str | None:
+def bench_curves(view: View, path: PlotPath) -> str | None:
     """Latency and throughput against batch, one curve per model (log-log), from bench's view."""
     rows, title = view.rows, view.title
     plt = _pyplot()
@@ -354,7 +367,7 @@ def bench_curves(view: View, path) -> str | None:
 
 
 def receptive_field_plot(layers: Sequence[Mapping[str, Any]], input_size: Sequence[int], covers_at: str | None,
-                         title: str, path) -> str | None:
+                         title: str, path: PlotPath) -> str | None:
     """Each layer's receptive field (pixels per spatial axis) against its place in the forward,
     the input's size marked; a layer whose values see the whole input is drawn on that line.
     ``layers``: dicts with name and size (per axis, None for the whole input axis; the list
@@ -394,7 +407,7 @@ def receptive_field_plot(layers: Sequence[Mapping[str, Any]], input_size: Sequen
 
 
 def memory_timeline_plot(live_bytes: Sequence[int], backward_from: int, peak_layer: str,
-                         measured_live_bytes: Sequence[int] | None, title: str, path) -> str | None:
+                         measured_live_bytes: Sequence[int] | None, title: str, path: PlotPath) -> str | None:
     """Live bytes over one training step, forward then backward, each series against its own
     progress through the step (the estimate follows the meta device's allocations, the
     measurement the CPU allocator's); the estimated peak and the layer running at it marked."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from cnnstat.analysis.records import Measured, RooflineSummary
-from cnnstat.figures import shape_text
+from cnnstat.figures import field_text, shape_text
 from cnnstat.frame.view import SummaryFacts
 from cnnstat.render.machine import machine_line, threads_text
 from cnnstat.render.table import fixed
@@ -29,7 +29,8 @@ def summary_lines(facts: SummaryFacts) -> list[str]:
         f"Estimated peak memory, inference: {human_bytes(t.est_peak_inference_bytes)} "
         f"(activations at peak {human_bytes(t.peak_activation_bytes)})",
     ]
-    if t.est_peak_training_bytes is not None:
+    if (t.est_peak_training_bytes is not None and t.saved_for_backward_bytes is not None
+            and t.est_peak_training_sgd_bytes is not None and t.est_peak_training_adam_bytes is not None):
         lines.append(
             f"Estimated peak memory, training step: {human_bytes(t.est_peak_training_bytes)} "
             f"(saved for backward {human_bytes(t.saved_for_backward_bytes)}, "
@@ -71,7 +72,7 @@ def field_line(field: FieldSummary) -> str:
              f"input pixel the net reads)" if field.covers_at else f"never reaches the whole {size} input")
     last = field.last_spatial
     if last is not None:
-        reach += (f"; last local field {shape_text(last.size)}, jump {shape_text(last.jump)}, "
+        reach += (f"; last local field {field_text(last.size)}, jump {field_text(last.jump)}, "
                   f"at {field.last_spatial_at}")
     unread = field.output.last_pixel if field.output else None
     if unread and any(pixel is not None for pixel in unread):

@@ -9,15 +9,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnstat.figures import is_missing, shape_text
 from cnnstat.frame.view import View
 from cnnstat.render.footer import footer_lines
 from cnnstat.render.layout import fit, grid_of, width_of
 
+if TYPE_CHECKING:
+    from rich.console import Group, RenderableType
 
-def to_rich(view: View, width: int | None = None, chosen: bool = False):
+
+def to_rich(view: View, width: int | None = None, chosen: bool = False) -> tuple[Group, int]:
     """The title, the table laid out for ``width`` characters (None: its natural width) and the
     lines under it, as one Rich renderable; and the width that shows all of it unwrapped."""
     from rich.cells import cell_len
@@ -35,7 +38,8 @@ def to_rich(view: View, width: int | None = None, chosen: bool = False):
                          overflow="fold")
     for cells in grid.body:
         table.add_row(*(Text(cell) for cell in cells))
-    parts = [*([Text(view.title)] if view.title else []), table, *([Text("\n".join(lines))] if lines else [])]
+    parts: list[RenderableType] = [*([Text(view.title)] if view.title else []), table,
+                                   *([Text("\n".join(lines))] if lines else [])]
     natural = max([width_of(grid), *(cell_len(line) for line in [view.title, *lines])])
     return Group(*parts), natural
 
@@ -90,7 +94,7 @@ def to_markdown(view: View) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _json_default(value: Any):
+def _json_default(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     if isinstance(value, tuple):

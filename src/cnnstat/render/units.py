@@ -8,6 +8,7 @@ the raw numbers.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 SI_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")]
 BINARY_PREFIXES = [(2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")]
@@ -29,7 +30,7 @@ def significant(value: float, digits: int = SIGNIFICANT_DIGITS) -> str:
     return text
 
 
-def _prefixed(value: float, prefixes, base: str, joiner: str) -> str:
+def _prefixed(value: float, prefixes: Sequence[tuple[float, str]], base: str, joiner: str) -> str:
     for divisor, prefix in prefixes:
         if abs(value) >= divisor * (1 - 0.5 * 10 ** -SIGNIFICANT_DIGITS):
             return f"{significant(value / divisor)}{joiner}{prefix}"
