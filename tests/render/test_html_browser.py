@@ -149,7 +149,7 @@ def test_measured_summary_page(browser, quick_probe, tmp_path):
                        map(float, browser.run(COLUMN_VALUES, "layers", "latency_ms"))))
     longest = max(latency[row] for row, _ in heights)
     assert heights == [[row, pytest.approx(100 * latency[row] / longest, abs=0.01)] for row, _ in heights]
-    assert browser.run("return document.querySelectorAll('.plot svg').length") == 1
+    assert browser.run("return document.querySelectorAll('.plot svg').length") == 2  # the roofline, the timeline
     assert "Roofline of" in browser.run("return document.querySelector('ul.facts').textContent")
     browser.run("document.querySelector('.plot').scrollIntoView()")
     browser.screenshot("summary-measured-roofline.png")
