@@ -41,3 +41,28 @@ def test_a_hostile_model_is_one_clear_line(cli, folder, model, message):  # noqa
 def test_a_detection_model_in_training_says_it_needs_targets(cli):
     result = cli("summary", "torchvision:ssdlite320_mobilenet_v3_large", "--mode", "train", "--device", "meta")
     assert_one_clear_line(result, "is a detection model: in training its forward takes targets (boxes and labels)")
+
+
+HALF = """
+    import torch.nn as nn
+
+    class Half(nn.Module):
+        input_size = (16,)
+
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(16, 8).half()
+
+        def forward(self, x):
+            return self.proj(x)
+"""
+
+
+def test_a_model_files_own_dtype_is_counted(cli, folder):  # noqa: F811
+    import json
+
+    write(folder / "half.py", HALF)
+    result = cli("summary", "half.py:Half", "--device", "meta", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["dtype"] == "float16" and data["totals"]["param_bytes"] == (16 * 8 + 8) * 2
