@@ -199,3 +199,175 @@ def test_crosscheck_of_a_model_that_caches_in_forward(tmp_path, monkeypatch):
     conv_macs = 4 * 3 * 9 * 6 * 6
     assert result.totals.macs == conv_macs and result.tools
     assert all(comparison.explained for row in result.rows for comparison in row.tools.values())
+
+
+# -- state a forward reaches outside the module's own attributes -----------------------------------
+
+import collections  # noqa: E402
+import random  # noqa: E402
+import types  # noqa: E402
+
+import numpy  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from torch.utils.checkpoint import checkpoint  # noqa: E402
+
+SEEN_BY_EVERY_FORWARD = []
+"""A module-level list a forward appends to."""
+
+
+class KeepsHistory(nn.Module):
+    """Keeps what it computed in a deque, a list inside a dict, a SimpleNamespace and a
+    module-level list, and reads it back in the next forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(16, 16)
+        self.recent = collections.deque(maxlen=2)
+        self.cache = {"outputs": []}
+        self.last = types.SimpleNamespace(output=None)
+
+    def forward(self, x):
+        y = self.proj(x)
+        for earlier in (*self.recent, *self.cache["outputs"][-1:], self.last.output):
+            if earlier is not None and earlier.shape == y.shape:
+                y = y + earlier
+        self.recent.append(y.detach())
+        self.cache["outputs"].append(y.detach())
+        self.last.output = y.detach()
+        SEEN_BY_EVERY_FORWARD.append(y.detach())
+        return y
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+@pytest.mark.parametrize("warmed", [False, True])
+def test_state_a_forward_reaches_is_put_back(device, warmed):
+    model = KeepsHistory()
+    if warmed:
+        real_forward(model)
+    found = (list(model.recent), list(model.cache["outputs"]), model.last.output, list(SEEN_BY_EVERY_FORWARD))
+    profile(model, (8, 16), batch=2, device=device, mode="train")
+    now = (list(model.recent), list(model.cache["outputs"]), model.last.output, list(SEEN_BY_EVERY_FORWARD))
+    assert all(a is b for a, b in zip(found[0] + found[1] + found[3], now[0] + now[1] + now[3]))
+    assert [len(part) for part in (found[0], found[1], found[3])] == [len(part) for part in (now[0], now[1], now[3])]
+    assert now[2] is found[2] and model.recent.maxlen == 2
+    assert real_forward(model).device.type == "cpu"  # the next real forward reads no meta tensor
+
+
+class CheckpointedReentrant(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Linear(16, 16)
+        self.second = nn.Linear(16, 16)
+
+    def forward(self, x):
+        return self.second(checkpoint(self.first, x.requires_grad_(), use_reentrant=True))
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_a_reentrant_checkpoint_leaves_no_gradient(device):
+    """Its backward runs the forward again: under the pass, on the stand-ins, not the parameters."""
+    model = CheckpointedReentrant()
+    report = profile(model, (8, 16), batch=2, device=device, mode="train")
+    assert all(p.grad is None for p in model.parameters())
+    assert report.totals.backward_macs > 0
+    assert real_forward(model).device.type == "cpu"
+
+
+class Random(nn.Module):
+    """Draws from every global generator a forward may use."""
+
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+        self.proj = nn.Linear(16, 16)
+
+    def forward(self, x):
+        scale = random.random() + float(numpy.random.rand())
+        return self.drop(self.proj(x)) * scale + torch.rand_like(x)
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_profiling_draws_nothing_from_the_global_generators(device):
+    model = Random()
+    found = torch.get_rng_state(), random.getstate(), numpy.random.get_state()[1].copy()
+    profile(model, (8, 16), device=device, mode="train")
+    assert torch.equal(found[0], torch.get_rng_state())
+    assert found[1] == random.getstate() and (found[2] == numpy.random.get_state()[1]).all()
+
+
+# -- the property: any small model built from these layers is left as found --------------------------
+
+LAYERS = {
+    "conv": lambda: nn.Conv2d(4, 4, 3, padding=1),
+    "batchnorm": lambda: nn.BatchNorm2d(4),
+    "relu": lambda: nn.ReLU(),
+    "dropout": lambda: nn.Dropout(0.3),
+    "history": lambda: History(),
+    "counter": lambda: CallCounter(),
+    "frozen conv": lambda: nn.Conv2d(4, 4, 1).requires_grad_(False),
+    "checkpointed": lambda: Checkpointed(),
+}
+
+
+class History(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.kept = {"seen": collections.deque(maxlen=3)}
+
+    def forward(self, x):
+        self.kept["seen"].append(x.detach())
+        return x + torch.randn_like(x) * 0.0
+
+
+class CallCounter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.calls = types.SimpleNamespace(n=0, shapes=[])
+        self.register_buffer("total", torch.zeros(1))
+
+    def forward(self, x):
+        self.calls.n += 1
+        self.calls.shapes.append(tuple(x.shape))
+        self.total += 1
+        return x
+
+
+class Checkpointed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        return checkpoint(self.conv, x, use_reentrant=x.requires_grad) if torch.is_grad_enabled() else self.conv(x)
+
+
+def everything_reachable(model: nn.Module):
+    """Parameters, buffers, .grad, hooks, training flags, reachable Python state, as values."""
+    state = []
+    for name, module in model.named_modules():
+        state.append((name, type(module), module.training, len(module._forward_hooks), len(module._forward_pre_hooks)))
+        if isinstance(module, History):
+            state.append([t.device.type for t in module.kept["seen"]])
+        if isinstance(module, CallCounter):
+            state.append((module.calls.n, list(module.calls.shapes)))
+    for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+        state.append((name, tensor.device.type, tensor.requires_grad, tensor.grad is None, tensor.tolist()))
+    return state
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kinds=st.lists(st.sampled_from(sorted(LAYERS)), min_size=1, max_size=5), mode=st.sampled_from(["eval", "train"]),
+       device=st.sampled_from(["meta", "cpu"]), training=st.booleans(), warmed=st.booleans())
+def test_any_model_of_these_layers_is_left_as_found(kinds, mode, device, training, warmed):
+    torch.manual_seed(0)
+    model = nn.Sequential(*(LAYERS[kind]() for kind in kinds)).train(training)
+    model.register_forward_hook(lambda module, args, output: None)
+    if warmed:
+        model(torch.randn(2, 4, 6, 6))
+    before = everything_reachable(model)
+    generators = torch.get_rng_state(), random.getstate()
+    profile(model, (4, 6, 6), batch=2, device=device, mode=mode)
+    assert everything_reachable(model) == before
+    assert torch.equal(generators[0], torch.get_rng_state()) and generators[1] == random.getstate()
+    assert model(torch.randn(2, 4, 6, 6)).device.type == "cpu"

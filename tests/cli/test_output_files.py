@@ -221,3 +221,21 @@ def test_a_closed_stdout_is_one_line(tmp_path):
                             stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.close(1), timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr == "cnnstat: error: cannot write to stdout: it is closed; give -o FILE\n"
+
+
+def test_whether_the_table_is_on_a_terminal_is_asked_of_stdout(monkeypatch):
+    """While a command runs, sys.stdout is stderr: the question goes to the stdout it found."""
+    import io
+
+    from cnnstat.cli.progress import table_on_terminal
+    from cnnstat.render.output import stdout_for_data_only
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    for stdout, stderr, on_terminal in ((Terminal(), io.StringIO(), True), (io.StringIO(), Terminal(), False)):
+        monkeypatch.setattr(sys, "stdout", stdout)
+        monkeypatch.setattr(sys, "stderr", stderr)
+        with stdout_for_data_only():
+            assert table_on_terminal("table", None) is on_terminal

@@ -48,12 +48,13 @@ NET = """
 
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
-    """The test's folder, entered; the modules its files import are forgotten after."""
+    """The test's folder, entered; the modules its files define are forgotten after (only those:
+    torch's own lazily imported modules cannot be imported twice)."""
     monkeypatch.chdir(tmp_path)
-    before = set(sys.modules)
     yield tmp_path
-    for name in set(sys.modules) - before:
-        del sys.modules[name]
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
+            del sys.modules[name]
 
 
 def params(cli, *args):

@@ -137,7 +137,8 @@ def test_report_index(browser, fresh_reports):
 
 
 def test_measured_summary_page(browser, quick_probe, tmp_path):
-    """Measured, the page adds a latency strip whose bars are the table's latencies, and the roofline."""
+    """Measured, the page adds a latency strip whose bars are the table's latencies, the roofline and the
+    measured live memory beside the estimate."""
     page = tmp_path / "lenet.html"
     cnnstat("summary", "cifar_lenet", "--device", "cpu", "--min-run-time", "0.05", "--roofline", "-o", str(page))
     load(browser, page)
@@ -149,7 +150,9 @@ def test_measured_summary_page(browser, quick_probe, tmp_path):
                        map(float, browser.run(COLUMN_VALUES, "layers", "latency_ms"))))
     longest = max(latency[row] for row, _ in heights)
     assert heights == [[row, pytest.approx(100 * latency[row] / longest, abs=0.01)] for row, _ in heights]
-    assert browser.run("return document.querySelectorAll('.plot svg').length") == 1
+    # The roofline, and the live memory over a training step (estimated, and measured beside it)
+    assert browser.run("return document.querySelectorAll('.plot svg').length") == 2
+    assert "measured (CPU allocator)" in browser.run("return document.querySelectorAll('.plot svg')[1].textContent")
     assert "Roofline of" in browser.run("return document.querySelector('ul.facts').textContent")
     browser.run("document.querySelector('.plot').scrollIntoView()")
     browser.screenshot("summary-measured-roofline.png")

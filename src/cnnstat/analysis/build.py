@@ -15,7 +15,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from cnnstat.figures import shape_text
-from cnnstat.errors import CnnstatError, InputRankError, InputTooLarge, MissingInputSize, UnavailableDevice
+from cnnstat.errors import (CnnstatError, InputRankError, InputSizeError, InputTooLarge, MissingInputSize,
+                            UnavailableDevice)
 from cnnstat.zoo.loader import BuildError, LoadedModel
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -28,6 +29,15 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
     if dtype not in DTYPES:
         raise CnnstatError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
     return DTYPES[dtype]
+
+
+def own_dtype(model: nn.Module) -> torch.dtype:
+    """The element type a model computes in: its first floating-point parameter's or buffer's
+    (float32 for a model without one)."""
+    for tensor in itertools.chain(model.parameters(), model.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.float32
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -156,10 +166,19 @@ def input_specs(input_size: Any) -> list[InputSpec] | None:
         return None
     if isinstance(input_size, InputSpec):
         return [input_size]
-    items = list(input_size)
-    if items and all(isinstance(d, int) for d in items):
-        return [InputSpec(tuple(items))]
-    return [item if isinstance(item, InputSpec) else InputSpec(tuple(int(d) for d in item)) for item in items]
+    try:
+        items = list(input_size)
+        if items and all(isinstance(d, int) for d in items):
+            specs = [InputSpec(tuple(items))]
+        else:
+            specs = [item if isinstance(item, InputSpec) else InputSpec(tuple(item)) for item in items]
+    except TypeError:
+        raise InputSizeError(f"an input size is a sequence of whole numbers, e.g. (3, 224, 224), "
+                             f"not {input_size!r}") from None
+    for spec in specs:
+        if not all(isinstance(d, int) and not isinstance(d, bool) for d in spec.size):
+            raise InputSizeError(f"an input size is made of whole numbers, got {spec.size!r}")
+    return specs
 
 
 def default_inputs(loaded: LoadedModel) -> list[InputSpec]:
@@ -210,6 +229,21 @@ MAX_ELEMENT_BYTES = 16
 """The widest element a tensor may have (complex128): a storage's bytes must fit a signed 64-bit size."""
 
 
+def takes_tokens(model: nn.Module, args: tuple) -> bool:
+    """Whether the model's first input is tokens x features: 3-D (batch, tokens, features) and
+    read first by a layer over features (a linear layer, an embedding, attention, a recurrent
+    layer), not by a convolution."""
+    first = next((t for t in args if isinstance(t, torch.Tensor)), None)
+    if first is None or first.dim() != 3:
+        return False
+    for module in model.modules():
+        if type(module) in CONVOLUTIONS:
+            return False
+        if isinstance(module, (nn.Linear, nn.Embedding, nn.MultiheadAttention, nn.RNNBase)):
+            return True
+    return False
+
+
 def check_inputs(name: str, specs: list[InputSpec], model: nn.Module, batch: int,
                  default: tuple[int, ...] | None = None) -> None:
     """Sizes of at least 1, and a first input of the rank the model's first layer takes: a Conv1d
@@ -245,6 +279,7 @@ def ready_for_pass(model: nn.Module, name: str, args: tuple, kwargs: Mapping[str
     forward has given their shapes (the user's model keeps its uninitialised ones)."""
     if isinstance(model, torch.jit.ScriptModule):
         raise ScriptedModuleError(getattr(model, "original_name", name) if name == type(model).__name__ else name)
+    check_no_cycle(model, name)
     if channels_last:
         from torch.utils._pytree import tree_leaves
 
@@ -270,6 +305,31 @@ def ready_for_pass(model: nn.Module, name: str, args: tuple, kwargs: Mapping[str
     with torch.no_grad(), _SkipInitOnMeta():
         materialised(*meta_args, **meta_kwargs)
     return materialised
+
+
+def check_no_cycle(model: nn.Module, name: str) -> None:
+    """Refuse a module that registers one of its ancestors as a submodule (a child keeping its
+    parent): torch's own walks of such a graph (``named_modules``, ``state_dict``) never end."""
+    path: list[tuple[str, nn.Module]] = [(name, model)]
+    pending: list[Any] = [iter(model._modules.items())]
+    while pending:
+        entry = next(pending[-1], None)
+        if entry is None:
+            pending.pop()
+            path.pop()
+            continue
+        key, child = entry
+        if child is None:
+            continue
+        ancestors = [module for _, module in path]
+        if any(child is module for module in ancestors):
+            where = ".".join([*(part for part, _ in path[1:]), key])
+            found = next(part for part, module in path if module is child)
+            raise CnnstatError(f"{name}: submodule {where} is {found if found != name else 'the model itself'}, one "
+                               "of its own ancestors: a module graph with a cycle has no layers to list (attach "
+                               "it without registering it, e.g. in a plain list)")
+        path.append((key, child))
+        pending.append(iter(child._modules.items()))
 
 
 def meta_copy(tensor: torch.Tensor) -> torch.Tensor:

@@ -18,8 +18,10 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import torch
 from torch import nn
 
+from cnnstat.analysis.measure import check_fits, is_out_of_memory
+from cnnstat.analysis.memory import LiveMemory
 from cnnstat.analysis.profiler import PassResult, run_pass
-from cnnstat.errors import ForwardError
+from cnnstat.errors import ForwardError, OutOfMemory
 
 CPU = torch.device("cpu")
 
@@ -53,20 +55,30 @@ class Counting:
         ones for a second try); a meta pass that meets an op it cannot run moves this counting, and
         every later pass, to the CPU."""
         if self.fell_back is None:
+            memory = LiveMemory()
             try:
                 self.observed = observe()
-                return run_pass(self.model, args, kwargs, device=self.device, observers=self.observed, **settings)
+                return run_pass(self.model, args, kwargs, device=self.device, observers=self.observed, memory=memory,
+                                **settings)
             except ForwardError as error:
                 if self.device.type != "meta" or not needs_values(error):
                     raise
+                # What the meta pass held before it stopped (inputs, parameters, activations) is
+                # what the CPU must hold at least: refused up front, as a measurement is.
+                check_fits(memory.peak, CPU, f"counting {error.model} on the CPU (the meta device cannot run it)")
                 self.fell_back = _reason(error)
                 self.device = CPU
                 if self.real_model is not None:
                     with _seeded():
                         self.model = self.real_model()
         self.observed = observe()
-        with _seeded():  # how many boxes a detector keeps depends on the values: the same every run
-            return run_pass(self.model, args, kwargs, device=self.device, observers=self.observed, **settings)
+        try:
+            with _seeded():  # how many boxes a detector keeps depends on the values: the same every run
+                return run_pass(self.model, args, kwargs, device=self.device, observers=self.observed, **settings)
+        except ForwardError as error:
+            if self.device.type == "cpu" and is_out_of_memory(error.__cause__):
+                raise OutOfMemory(f"counting {error.model} on the CPU", "cpu") from None
+            raise
 
     def note(self) -> str | None:
         if self.fell_back is None:

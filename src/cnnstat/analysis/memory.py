@@ -36,6 +36,52 @@ def unvalidated_note(kinds: list[str]) -> str:
             "they do not decide whether a run fits the device")
 
 
+_COMPRESSED = {torch.sparse_csr: ("crow_indices", "col_indices"), torch.sparse_bsr: ("crow_indices", "col_indices"),
+               torch.sparse_csc: ("ccol_indices", "row_indices"), torch.sparse_bsc: ("ccol_indices", "row_indices")}
+
+
+def tensor_bytes(tensor: torch.Tensor, dtype: torch.dtype | None = None) -> int:
+    """The bytes a tensor's values take where they are kept: a sparse tensor's indices and
+    values, the span of memory a strided one reaches (an expanded tensor, of stride 0, keeps
+    one copy of what it repeats). ``dtype`` is the type a floating-point tensor is counted in
+    (None: its own)."""
+    def size(part: torch.Tensor) -> int:
+        item = (torch.empty((), dtype=dtype).element_size() if dtype is not None and part.is_floating_point()
+                else part.element_size())
+        return _span(part) * item
+
+    if tensor.layout == torch.sparse_coo:
+        return tensor._indices().numel() * tensor._indices().element_size() + size(tensor._values())
+    if tensor.layout in _COMPRESSED:
+        return sum(getattr(tensor, name)().numel() * getattr(tensor, name)().element_size()
+                   for name in _COMPRESSED[tensor.layout]) + size(tensor.values())
+    return size(tensor)
+
+
+def _span(tensor: torch.Tensor) -> int:
+    """Elements from a strided tensor's first to its last, each reached once."""
+    if tensor.numel() == 0:
+        return 0
+    return 1 + sum((length - 1) * abs(stride) for length, stride in zip(tensor.shape, tensor.stride()))
+
+
+def packed_weights(model: nn.Module) -> tuple[list[str], int, int]:
+    """Quantized layers' packed weights (``torch.ao.nn.quantized``): kinds of layer, values and
+    bytes. They are kept in an opaque object, not as parameters, so no parameter count has them."""
+    kinds, values, nbytes = set(), 0, 0
+    for module in model.modules():
+        packed = getattr(module, "_packed_params", None)
+        if packed is None or not callable(getattr(module, "weight", None)):
+            continue
+        kinds.add(type(module).__name__)
+        bias = module.bias() if callable(getattr(module, "bias", None)) else None
+        for tensor in (module.weight(), bias):
+            if tensor is not None:
+                values += tensor.numel()
+                nbytes += tensor_bytes(tensor)
+    return sorted(kinds), values, nbytes
+
+
 class LiveMemory:
     """Live bytes, their peak, which module call made each live storage, and the live bytes
     after every allocation and free (the timeline of a pass)."""

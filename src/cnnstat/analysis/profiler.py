@@ -17,9 +17,11 @@ The pass runs in the grad mode it needs whatever the caller's (``torch.inference
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import operator
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, Sequence
@@ -74,6 +76,9 @@ class PassResult:
     """Live bytes after every allocation and free of the pass, with the module call (record
     index) running then (``LiveMemory.timeline``); the backward's start at ``backward_from``."""
     backward_from: int | None = None
+    backward_ran: bool = False
+    """Whether a backward ran: a pass with backward has none to run where the model's output
+    holds no floating-point tensor that requires grad."""
 
     @property
     def backward_macs(self) -> int:
@@ -133,6 +138,34 @@ def _op_tensors(value: Any) -> list[torch.Tensor]:
     return found
 
 
+class CostRuleError(CnnstatError):
+    """A cost rule that failed or returned something other than two non-negative whole numbers."""
+
+    def __init__(self, op: str, reason: str) -> None:
+        self.op, self.reason = op, reason
+        super().__init__(f"the cost rule for {op} {reason}")
+
+
+def _cost(rule, call: OpCall, op: str) -> tuple[int, int]:
+    """A rule's (MACs, FLOPs), checked: a caller's rule may return anything."""
+    try:
+        macs, flops = rule(call)
+    except CnnstatError:
+        raise
+    except Exception as error:
+        raise CostRuleError(op, f"failed: {first_line(error)}") from error
+    if type(macs) is int and type(flops) is int and macs >= 0 and flops >= 0:
+        return macs, flops
+    try:
+        counted = operator.index(macs), operator.index(flops)
+    except TypeError:
+        counted = None
+    if counted is None or min(counted) < 0 or isinstance(macs, bool) or isinstance(flops, bool):
+        raise CostRuleError(op, f"returned {macs!r} MACs and {flops!r} FLOPs: a cost is two non-negative whole "
+                                "numbers")
+    return counted
+
+
 def _param_counts(module: nn.Module) -> tuple[int, int, int]:
     """(params, trainable params, own params not in a child)."""
     own = list(module.parameters(recurse=False))
@@ -142,8 +175,8 @@ def _param_counts(module: nn.Module) -> tuple[int, int, int]:
 
 
 class _Tracer:
-    def __init__(self, model: nn.Module, training: bool, backward: bool, channels_last: bool = False,
-                 observers: Sequence[PassObserver] = ()) -> None:
+    def __init__(self, model: nn.Module, training: bool, backward: bool, channels_last: bool,
+                 observers: Sequence[PassObserver], memory: LiveMemory) -> None:
         self.model = model
         self.observers = observers
         self.training = training
@@ -162,7 +195,7 @@ class _Tracer:
         self.node_owner: dict[int, LayerRecord | None] = {}
         """Autograd sequence number of a forward op's node -> the module call that ran the op
         (None for the loss cnnstat adds, whose backward is not the model's)."""
-        self.memory = LiveMemory()
+        self.memory = memory
         self.param_storages: dict[int, int] = {}
         """Storage id -> element count of each parameter stand-in, to find parameters never read."""
         self.read_storages: set[int] = set()
@@ -173,6 +206,8 @@ class _Tracer:
 
     # -- module hooks ---------------------------------------------------------------
     def pre_hook(self, module: nn.Module, args, kwargs) -> None:
+        if self.phase != FORWARD:  # a checkpoint's forward run again in the backward: its work is the backward's
+            return
         key = id(module)
         call = self.calls[key]
         self.calls[key] += 1
@@ -196,6 +231,8 @@ class _Tracer:
             observer.module_input(record, args, kwargs)
 
     def post_hook(self, module: nn.Module, args, kwargs, output) -> None:
+        if self.phase != FORWARD:
+            return
         record = self.stack.pop()
         record.output_shapes = _shapes(output)
         record.output_bytes = _tensor_bytes(output)
@@ -236,7 +273,7 @@ class _Tracer:
         if cost_rule is None:
             self.uncounted[self.phase][name] += 1
             return
-        macs, flops = cost_rule(OpCall(func, args, kwargs, out, self.training))
+        macs, flops = _cost(cost_rule, OpCall(func, args, kwargs, out, self.training), name)
         tallies = record.backward_ops if backward else record.forward_ops
         tally = tallies.get(name)
         if tally is None:
@@ -276,6 +313,8 @@ def _stand_in(tensor: torch.Tensor, device: torch.device, dtype: torch.dtype | N
               channels_last: bool = False):
     target_dtype = dtype if dtype is not None and tensor.is_floating_point() else tensor.dtype
     layout = torch.channels_last if channels_last and tensor.dim() == 4 else None
+    if tensor.layout != torch.strided:  # sparse: no strides to copy, no layout to choose
+        return tensor.detach().to(device=device, dtype=target_dtype, copy=True).requires_grad_(requires_grad)
     if device.type == "meta" and layout is not None:
         copy = torch.empty(tensor.shape, dtype=target_dtype, device="meta", memory_format=layout)
     elif device.type == "meta":
@@ -291,12 +330,14 @@ def _stand_in(tensor: torch.Tensor, device: torch.device, dtype: torch.dtype | N
 
 
 @contextlib.contextmanager
-def _gc_frozen():
-    """The objects that exist before the pass (the model: its modules, parameters, hooks) out
-    of the cyclic garbage collector's reach while it runs: a pass allocates objects by the ten
-    thousand, and each full collection would walk every module again. A caller's own frozen
-    objects are left as they are (then nothing is frozen here)."""
-    freeze = gc.get_freeze_count() == 0
+def _collector_held():
+    """The cyclic garbage collector stopped while a pass runs, so that what the pass counts
+    does not depend on when it would have run (a tensor held in a reference cycle lives
+    until the end of the pass, every time), and the objects that exist before the pass (the
+    model: its modules, parameters, hooks) out of its reach for the collection at the end. A
+    caller's own frozen objects are left as they are (then nothing is frozen here)."""
+    enabled, freeze = gc.isenabled(), gc.get_freeze_count() == 0
+    gc.disable()
     if freeze:
         gc.freeze()
     try:
@@ -304,6 +345,24 @@ def _gc_frozen():
     finally:
         if freeze:
             gc.unfreeze()
+        if enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def _room_for_depth(model: nn.Module):
+    """Python's recursion limit raised for a deep chain of modules, whose real forward fits
+    in the default limit but not with the frames of the counting mode's hooks added."""
+    depth = max((name.count(".") + 1 for name, _ in model.named_modules() if name), default=0)
+    found = sys.getrecursionlimit()
+    needed = 1000 + 8 * depth
+    if needed > found:
+        sys.setrecursionlimit(needed)
+    try:
+        yield
+    finally:
+        if needed > found:
+            sys.setrecursionlimit(found)
 
 
 def _finalise(records: list[LayerRecord]) -> None:
@@ -322,9 +381,30 @@ def _finalise(records: list[LayerRecord]) -> None:
             parent.backward_flops += record.backward_flops
 
 
+def output_tensors(output: Any) -> list[torch.Tensor]:
+    """The tensors a forward returned, wherever it put them: tuples, lists, dicts, dataclasses
+    and other plain objects (a ``ModelOutput``, a named tuple)."""
+    found, seen, pending = [], set(), [output]
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, torch.Tensor):
+            found.append(value)
+        elif isinstance(value, (tuple, list, set, frozenset)):
+            pending.extend(reversed(list(value)))
+        elif isinstance(value, Mapping):
+            pending.extend(reversed(list(value.values())))
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            pending.extend(reversed([getattr(value, f.name) for f in dataclasses.fields(value)]))
+        elif hasattr(value, "__dict__") and not isinstance(value, (type, nn.Module)):
+            pending.extend(reversed(list(vars(value).values())))
+    return found
+
+
 def _loss(output: Any) -> torch.Tensor | None:
-    terms = [t.sum() for t in tree_leaves(output)
-             if isinstance(t, torch.Tensor) and t.is_floating_point() and t.requires_grad]
+    terms = [t.sum() for t in output_tensors(output) if t.is_floating_point() and t.requires_grad]
     return functools.reduce(operator.add, terms) if terms else None
 
 
@@ -341,26 +421,33 @@ def run_pass(
     channels_last: bool = False,
     rules: OpRules | None = None,
     observers: Sequence[PassObserver] = (),
+    memory: LiveMemory | None = None,
 ) -> PassResult:
     """One forward (and, if asked, backward) of ``model`` under the counting mode; with
     ``channels_last``, 4-D parameters and inputs are in that layout, as after
-    ``model.to(memory_format=torch.channels_last)``. ``rules`` (default: cnnstat's) say what
-    each op costs and returns; ``observers`` follow the pass op by op. A failing forward
-    raises :class:`ForwardError`, a failing backward :class:`BackwardError`."""
-    tracer = _Tracer(model, training, backward, channels_last, observers)
+    ``model.to(memory_format=torch.channels_last)``. ``dtype`` converts floating-point
+    tensors (None: each keeps its own). ``rules`` (default: cnnstat's) say what each op costs
+    and returns; ``observers`` follow the pass op by op; ``memory`` (a fresh one by default)
+    follows its live tensors, also up to a failure. A failing forward raises
+    :class:`ForwardError`, a failing backward :class:`BackwardError`."""
+    tracer = _Tracer(model, training, backward, channels_last, observers, memory or LiveMemory())
     handles = []
     modes = {module: module.training for module in model.modules()}
     try:
         for module in model.modules():
+            if module is model:  # the model's row is opened around its call, whatever its __call__
+                continue
             # First among the module's pre-hooks and last among its hooks: work in the model's
             # own hooks is the module's.
             handles.append(module.register_forward_pre_hook(tracer.pre_hook, with_kwargs=True, prepend=True))
             handles.append(module.register_forward_hook(tracer.post_hook, with_kwargs=True))
-        model.train(training)
+        for module in modes:  # not model.train(): a model may define its own train(loader)
+            module.training = training
         # The caller's grad mode (inference_mode, no_grad) must not change what is counted.
-        with torch.inference_mode(False), torch.enable_grad() if backward else torch.no_grad(), _gc_frozen():
-            peak, end_of_forward, unused = _run(model, args, kwargs, tracer, device, dtype, model_name,
-                                                channels_last, rules or RULES)
+        with torch.inference_mode(False), torch.enable_grad() if backward else torch.no_grad(), \
+                _collector_held(), _room_for_depth(model):
+            peak, end_of_forward, unused, backward_ran = _run(model, args, kwargs, tracer, device, dtype, model_name,
+                                                              channels_last, rules or RULES)
     finally:
         for handle in handles:
             handle.remove()
@@ -368,13 +455,30 @@ def run_pass(
             module.training = mode
     _finalise(tracer.records)
     return PassResult(tracer.records, tracer.uncounted[FORWARD], tracer.uncounted[BACKWARD], peak, end_of_forward,
-                      unused, tracer.step_timeline, tracer.backward_from if backward else None)
+                      unused, tracer.step_timeline, tracer.backward_from if backward else None, backward_ran)
 
 
-def _run(model, args, kwargs, tracer: _Tracer, device, dtype, model_name, channels_last, rules) -> tuple[int, int, int]:
-    state = {name: _stand_in(p, device, dtype, tracer.backward and p.requires_grad, channels_last)
+class _Step(nn.Module):
+    """The model's forward and, in a pass with backward, the backward of its output, in one
+    call: ``functional_call`` keeps the stand-ins in place for both (a reentrant activation
+    checkpoint runs its forward again inside the backward, and must not reach the real
+    parameters)."""
+
+    def __init__(self, model: nn.Module, step) -> None:
+        super().__init__()
+        self.model = model
+        self.step = step
+
+    def forward(self, args, kwargs):
+        return self.step(args, kwargs)
+
+
+def _run(model, args, kwargs, tracer: _Tracer, device, dtype, model_name, channels_last,
+         rules) -> tuple[int, int, int, bool]:
+    state = {f"model.{name}": _stand_in(p, device, dtype, tracer.backward and p.requires_grad, channels_last)
              for name, p in model.named_parameters()}
-    state.update({name: _stand_in(b, device, dtype, False, channels_last) for name, b in model.named_buffers()})
+    state.update({f"model.{name}": _stand_in(b, device, dtype, False, channels_last)
+                  for name, b in model.named_buffers()})
     inputs = tree_map(lambda t: _stand_in(t, device, dtype, False, channels_last)
                       if isinstance(t, torch.Tensor) else t, (args, dict(kwargs)))
     for tensor in tree_leaves((state, inputs)):
@@ -382,19 +486,25 @@ def _run(model, args, kwargs, tracer: _Tracer, device, dtype, model_name, channe
             tracer.memory.add(tensor)
     tracer.memory.timeline = [(tracer.memory.live, None)]  # the step's timeline starts from what is resident
     for name, param in model.named_parameters():
-        tracer.param_storages[id(state[name].untyped_storage())] = param.numel()
-        if state[name].requires_grad:  # its gradient, as big as the stand-in, belongs to every enclosing module
+        stand_in = state[f"model.{name}"]
+        tracer.param_storages[id(stand_in.untyped_storage())] = param.numel()
+        if stand_in.requires_grad:  # its gradient, as big as the stand-in, belongs to every enclosing module
             parts = name.split(".")[:-1]
             for depth in range(len(parts) + 1):
                 prefix = ".".join(parts[:depth])
-                tracer.grad_bytes[prefix] = tracer.grad_bytes.get(prefix, 0) + state[name].nbytes
-    with _CountingMode(tracer, rules, on_meta=device.type == "meta"):
+                tracer.grad_bytes[prefix] = tracer.grad_bytes.get(prefix, 0) + stand_in.nbytes
+    end_of_forward = 0
+
+    def step(args, kwargs) -> bool:
+        nonlocal end_of_forward
+        tracer.pre_hook(model, args, kwargs)
         try:
-            output = functional_call(model, state, inputs[0], inputs[1], tie_weights=True, strict=False)
+            output = model(*args, **kwargs)
         except CnnstatError:
             raise
-        except Exception as error:
+        except (Exception, SystemExit) as error:
             raise _forward_error(error, tracer, model_name) from error
+        tracer.post_hook(model, args, kwargs, output)
         end_of_forward = tracer.memory.live
         for maker, nbytes in tracer.memory.live_by_maker().items():
             if maker is not None:  # what each module call made and the backward still holds
@@ -403,22 +513,32 @@ def _run(model, args, kwargs, tracer: _Tracer, device, dtype, model_name, channe
         tracer.phase = LOSS
         loss = _loss(output) if tracer.backward else None
         del output
-        if loss is not None:
-            tracer.phase = BACKWARD
-            try:
-                loss.backward()
-            except CnnstatError:
-                raise
-            except Exception as error:
-                raise BackwardError(model_name, first_line(error)) from error
-            del loss
+        if loss is None:
+            return False
+        tracer.phase = BACKWARD
+        try:
+            loss.backward()
+        except CnnstatError:
+            raise
+        except (Exception, SystemExit) as error:
+            raise BackwardError(model_name, _reason(error)) from error
+        return True
+
+    with _CountingMode(tracer, rules, on_meta=device.type == "meta"):
+        backward_ran = functional_call(_Step(model, step), state, inputs, tie_weights=True, strict=False)
     tracer.step_timeline = list(tracer.memory.timeline)  # before the stand-ins go with this frame
     unused = sum(n for key, n in tracer.param_storages.items() if key not in tracer.read_storages)
-    return tracer.memory.peak, end_of_forward, unused
+    return tracer.memory.peak, end_of_forward, unused, backward_ran
 
 
-def _forward_error(error: Exception, tracer: _Tracer, model_name: str) -> ForwardError:
-    reason = first_line(error)
+def _reason(error: BaseException) -> str:
+    if isinstance(error, SystemExit):
+        return f"the model called sys.exit({error.code!r})"
+    return first_line(error)
+
+
+def _forward_error(error: BaseException, tracer: _Tracer, model_name: str) -> ForwardError:
+    reason = _reason(error)
     failing = tracer.failing_module()
     if failing is None:
         return ForwardError(model_name, reason)

@@ -240,6 +240,10 @@ def _union_fields(fields: Sequence[TensorField], out_shape: Sequence[int], shape
     return TensorField(tuple(tuple(sorted(d)) for d in dims), tuple(axes), _lengths(fields))
 
 
+class FieldStopped(Exception):
+    """An op after which no field can be stated: its reason names the op and why."""
+
+
 def elementwise(op: _Op) -> Any:
     inputs = [t for t in _tensors((op.args, op.kwargs)) if op.field_of(t) is not None]
     fields = [op.field_of(t) for t in inputs]
@@ -252,12 +256,19 @@ def elementwise(op: _Op) -> Any:
 def _convolution(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     stride, padding, dilation, transposed = op.args[3], op.args[4], op.args[5], op.args[6]
     kernel = op.args[1].shape[2:]
+    if source.dim() > 1 and field.dims[1]:
+        # An axis taken as spatial reaches the convolution's channels: the input was not laid
+        # out channels-first (N x H x W x C permuted), or a spatial axis was folded into them.
+        raise FieldStopped("a convolution mixes an input axis taken as spatial in its channels (an input that is "
+                           "not channels-first, or a spatial axis moved into the channels)")
+    if transposed and any(field.dims[len(field.dims) - len(kernel) + i] for i in range(len(kernel))):
+        raise FieldStopped("a transposed convolution (each output position sees a varying set of inputs)")
     updates = {}
     first = len(field.dims) - len(kernel)
     for i, k in enumerate(kernel):
         held = field.dims[first + i]
         for axis in held:
-            updates[axis] = None if transposed or len(held) > 1 else _window(
+            updates[axis] = None if len(held) > 1 else _window(
                 field.axes[axis], k, stride[i], padding[i], dilation[i], op.out.shape[first + i])
     return [(op.out, field.with_axes(updates))]
 
@@ -309,9 +320,11 @@ def _adaptive_pooling(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
         dim = first + i
         size_in, size_out = source.shape[dim], outputs[0].shape[dim]
         for axis in field.dims[dim]:
+            if size_in % size_out:
+                raise FieldStopped(f"an adaptive pooling from {size_in} to {size_out} positions (uneven windows)")
             ratio = size_in // size_out
-            exact = size_in % size_out == 0 and len(field.dims[dim]) == 1
-            updates[axis] = _window(field.axes[axis], ratio, ratio, 0, 1, size_out) if exact else None
+            updates[axis] = _window(field.axes[axis], ratio, ratio, 0, 1, size_out) if len(field.dims[dim]) == 1 \
+                else None
     return [(out, field.with_axes(updates)) for out in outputs]
 
 
@@ -591,10 +604,9 @@ def _concatenate(op: _Op) -> Any:
         shapes = [list(op.out.shape)] * len(fields)
     else:
         shapes = [[op.out.shape[d] if d == dim % rank else t.shape[d] for d in range(rank)] for t in tensors]
-    field = _union_fields(fields, op.out.shape, shapes)
-    if op.name == "cat":
-        field = field.with_axes({axis: None for f in fields for axis in f.dims[dim % rank]})
-    return [(op.out, field)]
+    if op.name == "cat" and any(f.dims[dim % rank] for f in fields):
+        raise FieldStopped("a concatenation along a spatial axis (positions of different inputs side by side)")
+    return [(op.out, _union_fields(fields, op.out.shape, shapes))]
 
 
 @_rule("constant_pad_nd")
@@ -646,6 +658,8 @@ class ReceptiveFields:
         """Record indices in the order their calls returned."""
         self.input_size: tuple[int, ...] = ()
         self.no_rule: Counter = Counter()
+        self.stopped: Counter = Counter()
+        """Why the field of the model's input stopped at an op that has a rule (FieldStopped), and how often."""
 
     # -- module calls ------------------------------------------------------------------
     def module_input(self, record: LayerRecord, args: Any, kwargs: Any) -> None:
@@ -717,6 +731,10 @@ class ReceptiveFields:
                      if isinstance(t, torch.Tensor) else None, self.origins[origin])
             try:
                 results = self._no_rule(op, origin) if rule is None else rule(op)
+            except FieldStopped as stop:
+                if origin == MODEL_INPUT:
+                    self.stopped[str(stop)] += 1
+                results = self._unknown(op)
             except Exception:  # a rule that cannot read this call's arguments: the field is unknown, and said so
                 results = self._no_rule(op, origin)
             for tensor, field in results:
@@ -725,6 +743,10 @@ class ReceptiveFields:
                     entry.pop(origin, None)
                 else:
                     entry[origin] = field
+
+    def _unknown(self, op: _Op) -> list:
+        axes = next(len(op.field_of(t).axes) for t in _tensors((op.args, op.kwargs)) if op.field_of(t) is not None)
+        return [(out, TensorField(((),) * out.dim(), (None,) * axes)) for out in _tensors(op.out)]
 
     def _no_rule(self, op: _Op, origin: int) -> list:
         """Every output field unknown, unless every input already sees its whole input."""

@@ -12,12 +12,13 @@ from torch import nn
 from torch.utils._pytree import tree_leaves
 
 from cnnstat.analysis.build import (BuildRecipe, InputSpec, build_model, check_inputs, check_mode, default_inputs,
-                                    dict_for_forward, dtype_name, example_inputs, input_specs, load_on, peer_inputs,
-                                    ready_for_pass, resolve_device, resolve_dtype)
+                                    dict_for_forward, dtype_name, example_inputs, input_specs, load_on, own_dtype,
+                                    peer_inputs, ready_for_pass, resolve_device, resolve_dtype, takes_tokens)
 from cnnstat.analysis.fallback import Counting
 from cnnstat.analysis.measure import check_report_fits, measure_reports
 from cnnstat.analysis.parts import Part, parts_of
-from cnnstat.analysis.memory import carry_training_memory, unvalidated_layers, unvalidated_note
+from cnnstat.analysis.memory import (carry_training_memory, packed_weights, tensor_bytes, unvalidated_layers,
+                                     unvalidated_note)
 from cnnstat.analysis.preserve import leaves_model_as_found, plain_tensors_to_meta
 from cnnstat.analysis.profiler import BackwardError, PassResult
 from cnnstat.analysis.receptive_field import FieldSummary, ReceptiveFields, field_summary
@@ -218,7 +219,7 @@ def profile(
     input_size: Any = None,
     batch: int = 1,
     mode: str = "eval",
-    dtype: str | torch.dtype = torch.float32,
+    dtype: str | torch.dtype | None = None,
     device: str | torch.device = "meta",
     *,
     inputs: Any = None,
@@ -240,25 +241,33 @@ def profile(
     CPU convolutions then need no reordered copies). ``rules`` add cost and shape rules for
     ops cnnstat has none for (``cnnstat.analysis.registry.OpRules``; one for an op it already
     covers raises ``DuplicateRule``). The figures are the same in any grad mode of the caller.
+    ``dtype`` converts every floating-point tensor; None keeps a module's own (float32 for a spec).
     """
     check_mode(mode)
-    torch_dtype = resolve_dtype(dtype)
+    if rules is not None and not isinstance(rules, OpRules):
+        raise CnnstatError(f"rules must be an OpRules (cnnstat.analysis.registry), not {type(rules).__name__}")
+    convert = resolve_dtype(dtype) if dtype is not None else None
     input_size, inputs = peer_inputs(input_size, inputs)
     subject = _subject(model_or_name, input_size, inputs, name, num_classes, in_channels, options)
+    if subject.takes_list and mode == "train":
+        raise CnnstatError(f"{subject.name} is a detection model: in training its forward takes targets (boxes and "
+                           "labels) with the images, which a pass from an input size does not have; profile it in "
+                           "eval (the training-memory estimate is given there where it can be)")
+    torch_dtype = convert or own_dtype(subject.model)
     if inputs is None:
         if subject.specs is None:
             raise CnnstatError(f"{subject.name}: give input_size (C, H, W) or example inputs")
         check_inputs(subject.name, subject.specs, subject.model, batch, subject.default)
     args, kwargs = example_inputs(dict_for_forward(subject.model, inputs), subject.specs, batch, torch_dtype,
                                   subject.takes_list)
-    passes = _count(subject, args, kwargs, mode, torch_dtype, resolve_device(device), channels_last,
+    passes = _count(subject, args, kwargs, mode, convert, resolve_device(device), channels_last,
                     RULES.extended(rules))
     input_shapes = tuple(tuple(t.shape) for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor))
     recipe = BuildRecipe(subject.spec, input_shapes, mode, dtype_name(torch_dtype), num_classes, in_channels,
                          dict(options or {}), channels_last,
                          tuple(item.dtype for item in subject.specs) if subject.specs and inputs is None else (),
                          subject.takes_list)
-    return _report(subject, passes, mode, torch_dtype, args, kwargs, batch, recipe)
+    return _report(subject, passes, mode, torch_dtype, convert, args, kwargs, batch, recipe)
 
 
 def _subject(model_or_name: nn.Module | str, input_size: Any, inputs: Any, name: str | None,
@@ -277,17 +286,20 @@ def _subject(model_or_name: nn.Module | str, input_size: Any, inputs: Any, name:
                     functools.partial(build_model, loaded.name, num_classes, in_channels, options, device="cpu"))
 
 
-def _count(subject: _Subject, args: tuple, kwargs: dict[str, Any], mode: str, dtype: torch.dtype,
+def _count(subject: _Subject, args: tuple, kwargs: dict[str, Any], mode: str, dtype: torch.dtype | None,
            device: torch.device, channels_last: bool, rules: OpRules) -> _Passes:
     """The eval forward (with its receptive fields) and a training step, on ``device`` or, where
-    the meta device cannot count the model, on the CPU."""
+    the meta device cannot count the model, on the CPU; ``dtype`` converts floating-point tensors."""
     model = ready_for_pass(subject.model, subject.name, args, kwargs, channels_last)
     if device.type == "meta":
         plain_tensors_to_meta(model)  # profile() leaves the model as found: the real ones come back
     common: dict[str, Any] = dict(dtype=dtype, model_name=subject.name, channels_last=channels_last, rules=rules)
     counting = Counting(model, device, subject.real_model)
-    # Receptive fields follow batched inputs; a detector's list of unbatched images has none to show.
-    observe: Callable[[], Sequence[Any]] = tuple if subject.takes_list else lambda: [ReceptiveFields()]
+    # Receptive fields follow batched inputs whose first layer is a convolution: a detector's list
+    # of unbatched images has none to show, and tokens x features (a Transformer, an LSTM, a
+    # per-token Linear) none along the features.
+    spatial = not subject.takes_list and not takes_tokens(model, args)
+    observe: Callable[[], Sequence[Any]] = (lambda: [ReceptiveFields()]) if spatial else tuple
     inference = counting.run(args, kwargs, training=False, backward=False, observe=observe, **common)
     fields = counting.observed[0] if counting.observed else None
     notes = list(subject.notes)
@@ -301,15 +313,18 @@ def _count(subject: _Subject, args: tuple, kwargs: dict[str, Any], mode: str, dt
         # estimate is left out and the reason is shown.
         training = None
         notes.append(f"no training-memory estimate: {error}")
+    if training is not None and not training.backward_ran:
+        notes.append("no backward counted: the model's output holds no floating-point tensor that requires grad")
     counting_note = counting.note()
     if counting_note:
         notes.append(counting_note)
     return _Passes(inference, training, fields, counting.model, counting.device, notes)
 
 
-def _report(subject: _Subject, passes: _Passes, mode: str, dtype: torch.dtype, args: tuple,
-            kwargs: dict[str, Any], batch: int, recipe: BuildRecipe) -> Report:
-    """The report of the counted passes: the rows of the pass shown, totals, notes."""
+def _report(subject: _Subject, passes: _Passes, mode: str, dtype: torch.dtype, converted: torch.dtype | None,
+            args: tuple, kwargs: dict[str, Any], batch: int, recipe: BuildRecipe) -> Report:
+    """The report of the counted passes: the rows of the pass shown, totals (floating-point
+    tensors counted in ``converted``, or their own type), notes."""
     shown = passes.training if mode == "train" and passes.training is not None else passes.inference
     if passes.training is not None:
         carry_training_memory(shown.records, passes.training.records)
@@ -321,6 +336,11 @@ def _report(subject: _Subject, passes: _Passes, mode: str, dtype: torch.dtype, a
         if fields.no_rule:
             ops = ", ".join(f"{op} x{count}" for op, count in sorted(fields.no_rule.items()))
             notes.append(f"receptive field unknown after ops without a receptive-field rule: {ops}")
+        notes += [f"receptive field unknown after {reason}" for reason in sorted(fields.stopped)]
+    packed_kinds, packed_values, packed_bytes = packed_weights(passes.model)
+    if packed_kinds:
+        notes.append(f"the packed weights of quantized layers ({', '.join(packed_kinds)}: {packed_values:,} values, "
+                     f"{packed_bytes:,} bytes) are not parameters: the parameter counts and bytes leave them out")
     unvalidated = unvalidated_layers(passes.model)
     if unvalidated:
         notes.append(unvalidated_note(unvalidated))
@@ -334,7 +354,7 @@ def _report(subject: _Subject, passes: _Passes, mode: str, dtype: torch.dtype, a
         dtype=dtype_name(dtype),
         device=str(passes.device),
         layers=tuple(_row(record) for record in shown.records),
-        totals=_totals(passes.model, shown, passes.inference, passes.training, dtype, args, kwargs),
+        totals=_totals(passes.model, shown, passes.inference, passes.training, converted, args, kwargs),
         uncounted_ops=_uncounted(shown, passes.training),
         notes=tuple(notes),
         memory_validated=not unvalidated,
@@ -365,16 +385,12 @@ def _uncounted(shown: PassResult, training: PassResult | None) -> dict[str, int]
     return dict(sorted(found.items()))
 
 
-def _bytes_of(tensors: Any, dtype: torch.dtype) -> int:
-    total = 0
-    for tensor in tensors:
-        item = torch.empty((), dtype=dtype).element_size() if tensor.is_floating_point() else tensor.element_size()
-        total += tensor.numel() * item
-    return total
+def _bytes_of(tensors: Any, dtype: torch.dtype | None) -> int:
+    return sum(tensor_bytes(tensor, dtype) for tensor in tensors)
 
 
 def _totals(model: nn.Module, shown: PassResult, inference: PassResult, training: PassResult | None,
-            dtype: torch.dtype, args: tuple, kwargs: dict[str, Any]) -> Totals:
+            dtype: torch.dtype | None, args: tuple, kwargs: dict[str, Any]) -> Totals:
     params = list(model.parameters())
     trainable = [p for p in params if p.requires_grad]
     param_bytes = _bytes_of(params, dtype)

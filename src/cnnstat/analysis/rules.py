@@ -122,12 +122,38 @@ def one_per_output(call: OpCall) -> Cost:
     return Cost(0, _numel(_first_tensor(call.out)))
 
 
+def _argument(call: OpCall, name: str, default: Any = None) -> Any:
+    """An op's argument by its name in the op's schema, given by position or keyword."""
+    if name in call.kwargs:
+        return call.kwargs[name]
+    for index, argument in enumerate(call.func._schema.arguments):
+        if argument.name == name:
+            return call.args[index] if index < len(call.args) else argument.default_value
+    return default
+
+
+_WITHOUT_STATISTICS = (aten._native_batch_norm_legit_no_training, aten._batch_norm_no_update)
+_WITH_STATISTICS = (aten.native_layer_norm, aten.native_group_norm, aten.instance_norm, aten._batch_norm_with_update,
+                    aten.native_layer_norm_backward, aten.native_group_norm_backward, aten.cudnn_batch_norm_backward,
+                    aten.miopen_batch_norm_backward)
+
+
+def _computes_statistics(call: OpCall) -> bool:
+    """Whether a norm computes its input's mean and variance: layer, group and instance norms
+    always; a batch norm as its ``training`` argument says (eval uses the running ones)."""
+    packet = call.func.overloadpacket
+    if packet in _WITHOUT_STATISTICS:
+        return False
+    if packet in _WITH_STATISTICS:
+        return True
+    return bool(_argument(call, "training", _argument(call, "train", call.training)))
+
+
 @COSTS.cost(*NORMS, *NORM_BACKWARDS)
 def normalisation(call: OpCall) -> Cost:
     """A norm, or its gradient (by the same rule, over the gradient's elements)."""
     elements = _numel(call.args[0])
-    batch_statistics = call.training and call.func.overloadpacket is not aten._native_batch_norm_legit_no_training
-    return Cost(0, 2 * elements + (2 * elements if batch_statistics else 0))
+    return Cost(0, 2 * elements + (2 * elements if _computes_statistics(call) else 0))
 
 
 @COSTS.cost(*_ops("max_pool1d max_pool2d max_pool3d max_pool2d_with_indices max_pool3d_with_indices "
@@ -222,11 +248,14 @@ def convolution_backward(call: OpCall) -> Cost:
 
 @COSTS.cost(*_ops("_scaled_dot_product_flash_attention_for_cpu _scaled_dot_product_fused_attention_overrideable"))
 def fused_attention(call: OpCall) -> Cost:
-    """CPU/CUDA fused attention kernels the flop counter has no formula for: the two batched
-    matmuls, as for the math path that the meta device takes."""
+    """CPU/CUDA fused attention kernels the flop counter has no formula for, counted as the
+    math path that the meta device takes: the two batched matmuls, the queries and keys each
+    scaled by the square root of the scale, the mask added, the softmax."""
     query, key, value = call.args[:3]
     macs = sdpa_flop_count(query.shape, key.shape, value.shape) // 2
-    return Cost(macs, 2 * macs)
+    scores = query.numel() // query.shape[-1] * key.shape[-2]
+    masked = scores if _argument(call, "attn_mask") is not None or _argument(call, "is_causal") else 0
+    return Cost(macs, 2 * macs + query.numel() + key.numel() + masked + 3 * scores)
 
 
 @COSTS.cost(*_ops("_scaled_dot_product_flash_attention_for_cpu_backward "
@@ -248,9 +277,15 @@ def fused_multi_head_attention(call: OpCall) -> Cost:
     projections = batch * (q_len + 2 * k_len) * embed_dim * embed_dim + batch * q_len * embed_dim * embed_dim
     attention = 2 * batch * q_len * k_len * embed_dim
     biases = batch * (q_len + 2 * k_len) * embed_dim + batch * q_len * embed_dim
-    softmax = 3 * batch * heads * q_len * k_len
+    scores = batch * heads * q_len * k_len
+    need_weights = _argument(call, "need_weights")
+    # As the unfused path: with the weights returned, the queries are scaled by 1/sqrt(head
+    # size); without, attention scales queries and keys each by its square root.
+    scaling = batch * q_len * embed_dim if need_weights else batch * (q_len + k_len) * embed_dim
+    masked = scores if _argument(call, "mask") is not None else 0
+    averaged = scores if need_weights and _argument(call, "average_attn_weights") else 0
     macs = projections + attention
-    return Cost(macs, 2 * macs + biases + softmax)
+    return Cost(macs, 2 * macs + biases + scaling + masked + 3 * scores + averaged)
 
 
 @COSTS.cost(*_ops("mkldnn_rnn_layer mkldnn_rnn_layer_backward"))

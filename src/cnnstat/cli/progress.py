@@ -34,7 +34,10 @@ def table_on_terminal(fmt: str, output: str | None) -> bool:
     stderr need not say them again."""
     from rich.console import Console
 
-    return fmt == "table" and not output and Console().is_terminal
+    from cnnstat.render.output import data_stream
+
+    # data_stream: while a command runs, sys.stdout is stderr (what a model prints goes there)
+    return fmt == "table" and not output and Console(file=data_stream()).is_terminal
 
 
 class _Quiet:

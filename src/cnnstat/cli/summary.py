@@ -26,7 +26,9 @@ def summary_command(
     classes: Optional[int] = typer.Option(None, "--classes", help="Number of classes of the classifier."),
     in_channels: Optional[int] = typer.Option(None, "--in-channels", help="Input channels of the first layer."),
     mode: str = typer.Option("eval", "--mode", help="eval | train (train counts a training forward)."),
-    dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
+    dtype: Optional[str] = typer.Option(None, "--dtype",
+                                        help="float32 | float16 | bfloat16 (default: the model's own; float32 for a "
+                                             "named model)"),
     device: str = typer.Option("auto", "--device",
                                help=AUTO_DEVICE_HELP),
     threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),

@@ -92,11 +92,21 @@ def _html_table(table: View, table_id: str, tree: bool = False) -> _HtmlTable:
                       rows, total, max(table.indent or [0]))
 
 
-def _trusted(svg: str | None) -> Markup | None:
-    """Our own plot's SVG markup, to insert as is (autoescaping would show it as text)."""
+def _trusted(svg: str | None, prefix: str = "") -> Markup | None:
+    """Our own plot's SVG markup, to insert as is (autoescaping would show it as text), its ids
+    (and the references to them) prefixed: two plots on one page would otherwise share
+    matplotlib's ids (figure_1, patch_1), and a reference would find the other plot's element."""
+    import re
+
     from markupsafe import Markup
 
-    return Markup(svg) if svg else None
+    if not svg:
+        return None
+    if prefix:
+        ids = set(re.findall(r'\bid="([^"]+)"', svg))
+        svg = re.sub(r'(\bid="|url\(#|href="#)([^")]+)',
+                     lambda m: m.group(1) + (prefix + m.group(2) if m.group(2) in ids else m.group(2)), svg)
+    return Markup(svg)
 
 
 def _number(value: Any) -> float:
@@ -175,8 +185,8 @@ def summary_page(table: View, roofline_svg: str | None = None, costs: Sequence[V
              "table": _html_table(view, f"cost-{position}")} for position, view in enumerate(costs)]
     return _render("summary.html.j2", page_title=table.title, heading=heading(table),
                    subtitle="cnnstat summary: what each layer costs", fact_lines=footer_lines(table), table=layers,
-                   bar_strips=_strips(table, layers), roofline_svg=_trusted(roofline_svg), costs=sums,
-                   timeline_svg=_trusted(timeline_svg))
+                   bar_strips=_strips(table, layers), roofline_svg=_trusted(roofline_svg, "roofline-"), costs=sums,
+                   timeline_svg=_trusted(timeline_svg, "timeline-"))
 
 
 def figures_page(table: View, subtitle: str, plot_svg: str | None = None, charts: bool = True) -> str:
@@ -209,5 +219,5 @@ def report_index_page(title: str, subtitle: str, guide: Sequence[str], sections:
         labels = [row["name"] for row in table.rows]
         shown.append({"heading": section.heading, "anchor": section.anchor, "files": section.files, "table": table, "notes": footer_lines(section.table),
                       "charts": _charts(section.table, labels) if section.charts else [],
-                      "plot_svg": _trusted(section.plot_svg)})
+                      "plot_svg": _trusted(section.plot_svg, f"{section.anchor}-")})
     return _render("index.html.j2", page_title=title, heading=title, subtitle=subtitle, guide=guide, sections=shown)

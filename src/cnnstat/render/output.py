@@ -78,8 +78,8 @@ def write_stdout(text: str) -> None:
         stream.flush()
 
 
-_DESCRIPTOR_PATH = re.compile(rf"/dev/(?P<std>stdin|stdout|stderr)|/dev/fd/(?P<fd>\d+)"
-                              rf"|/proc/(?:self|thread-self|{os.getpid()})/fd/(?P<proc_fd>\d+)")
+_DESCRIPTOR_PATH = re.compile(r"/dev/(?P<std>stdin|stdout|stderr)|/dev/fd/(?P<fd>\d+)"
+                              r"|/proc/(?P<process>self|thread-self|\d+)/fd/(?P<proc_fd>\d+)")
 _STANDARD = {"stdin": 0, "stdout": 1, "stderr": 2}
 MAX_LINKS = 40
 """Symbolic links followed to a descriptor path, as the kernel follows them."""
@@ -91,6 +91,8 @@ def descriptor_of(path: str | os.PathLike) -> int | None:
     current = os.path.abspath(path)
     for _ in range(MAX_LINKS):
         match = _DESCRIPTOR_PATH.fullmatch(current)
+        if match and match["process"] not in (None, "self", "thread-self", str(os.getpid())):
+            return None  # another process's descriptor: its file is written as a file
         if match:
             return _STANDARD[match["std"]] if match["std"] else int(match["fd"] or match["proc_fd"])
         try:

@@ -433,4 +433,13 @@ def memory_timeline_plot(live_bytes: Sequence[int], backward_from: int, peak_lay
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=7, loc="upper left")
     axes.set_title(title, fontsize=10)
-    return _save(figure_, path)
+    markup = _save(figure_, path)
+    return _prefixed_ids(markup, "timeline-") if markup is not None else None
+
+
+def _prefixed_ids(markup: str, prefix: str) -> str:
+    """SVG markup whose ids (and the references to them) carry ``prefix``: matplotlib names every
+    figure's parts alike (figure_1, axes_1), and a page with two figures needs each id once."""
+    import re
+
+    return re.sub(r'(\bid="|url\(#|href="#)([^")]+)', lambda match: match.group(1) + prefix + match.group(2), markup)
