@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import itertools
 import math
 import os
 import platform
@@ -157,6 +158,12 @@ def peak_memory(run: Callable[[], Any], device: torch.device, resident: list) ->
         run()
         torch.cuda.synchronize(device)
         return torch.cuda.max_memory_allocated(device)
+    return sum(_storages(resident).values()) + max([0, *cpu_live_bytes(run)])
+
+
+def cpu_live_bytes(run: Callable[[], Any]) -> list[int]:
+    """The bytes ``run()`` holds on the CPU after each of its allocations and frees, in order,
+    from the allocator's own record (``torch.autograd.profiler`` with ``profile_memory``)."""
     # The autograd profiler that torch.profiler.profile wraps: the wrapper's first session asks
     # `hasattr(torch, "_inductor")`, which imports the compiler stack (1.4 s of CPU) to read one setting.
     from torch.autograd.profiler import profile
@@ -169,11 +176,7 @@ def peak_memory(run: Callable[[], Any], device: torch.device, resident: list) ->
     # Raw allocator records (prof.events() folds them into the ops that made them, hiding peaks inside an op).
     records = sorted((event.start_ns(), event.nbytes()) for event in prof.kineto_results.events()
                      if event.name() == "[memory]" and event.device_type() == torch.autograd.DeviceType.CPU)
-    live = peak = 0
-    for _start, nbytes in records:
-        live += nbytes
-        peak = max(peak, live)
-    return sum(_storages(resident).values()) + peak
+    return list(itertools.accumulate(nbytes for _start, nbytes in records))
 
 
 def resident_bytes(model: nn.Module, inputs: tuple, optimizer: torch.optim.Optimizer | None) -> int:

@@ -54,9 +54,7 @@ def memory_timeline(report, measure_on: torch.device | None = None) -> MemoryTim
 def measured_live_bytes(report, device: torch.device) -> tuple[int, ...]:
     """Live bytes after each allocation and free of one real training step on the CPU (after a
     warm-up step), from the allocator's own record, on top of what was resident before it."""
-    from torch.autograd.profiler import profile
-
-    from cnnstat.analysis.measure import make_step, resident_bytes
+    from cnnstat.analysis.measure import cpu_live_bytes, make_step, resident_bytes
 
     model = report.recipe.build(device).train()
     inputs = report.recipe.inputs(device)
@@ -64,12 +62,4 @@ def measured_live_bytes(report, device: torch.device) -> tuple[int, ...]:
     step()
     model.zero_grad(set_to_none=True)  # the step's own allocations only (as step_peak_bytes)
     resident = resident_bytes(model, inputs, None)
-    with profile(use_cpu=True, profile_memory=True, use_kineto=True) as prof:
-        step()
-    records = sorted((event.start_ns(), event.nbytes()) for event in prof.kineto_results.events()
-                     if event.name() == "[memory]" and event.device_type() == torch.autograd.DeviceType.CPU)
-    live, series = resident, []
-    for _start, nbytes in records:
-        live += nbytes
-        series.append(live)
-    return tuple(series)
+    return tuple(resident + live for live in cpu_live_bytes(step))
