@@ -164,3 +164,12 @@ def test_checkpointed_models_are_counted(reentrant):
 def test_a_compiled_model_is_counted():
     compiled = profile(torch.compile(nn.Linear(8, 8)), (8,), mode="train")
     assert (compiled.totals.macs, compiled.totals.backward_macs) == (64, 64)  # the weight's gradient
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_a_model_with_its_own_train_method_is_measured(mode):
+    from cnnstat.analysis.measure import measure
+
+    model = OwnTrain()
+    measured = measure(model, (torch.randn(2, 4),), mode=mode, min_run_time=0.01, per_layer=False)
+    assert measured.latency_ms > 0 and model.training

@@ -443,8 +443,9 @@ def measure_in_turns(subjects: Sequence[Subject], *, mode: str = "eval", optimiz
             if mode == "eval":
                 for subject in subjects:
                     stack.enter_context(left_as_found(subject.model))
-            for subject in subjects:
-                subject.model.train(mode == "train")
+            for subject in subjects:  # not model.train(): a model may define its own train(loader)
+                for module in subject.model.modules():
+                    module.training = mode == "train"
             peaks = [step_peak_bytes(subject.model, subject.inputs, step, device, torch_optimizer) if peak_warms_up
                      else step()  # first run: lazy inits (cuDNN, optimizer state) stay out of the timing and the peak
                      for subject, step, torch_optimizer in zip(subjects, steps, optimizers)]
