@@ -371,3 +371,16 @@ def test_any_model_of_these_layers_is_left_as_found(kinds, mode, device, trainin
     assert everything_reachable(model) == before
     assert torch.equal(generators[0], torch.get_rng_state()) and generators[1] == random.getstate()
     assert model(torch.randn(2, 4, 6, 6)).device.type == "cpu"
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_a_measurement_draws_nothing_from_the_global_generators(mode):
+    from cnnstat.analysis.measure import measure_report
+
+    model = Random()
+    inputs = (torch.randn(2, 8, 16),)
+    found = torch.get_rng_state(), random.getstate(), numpy.random.get_state()[1].copy()
+    measure(model, inputs, mode=mode, min_run_time=0.01, per_layer=False)
+    measure_report(profile("cifar_lenet", mode=mode), torch.device("cpu"), min_run_time=0.01, per_layer=False)
+    assert torch.equal(found[0], torch.get_rng_state())
+    assert found[1] == random.getstate() and (found[2] == numpy.random.get_state()[1]).all()

@@ -34,7 +34,7 @@ from torch.utils._pytree import tree_leaves
 
 from cnnstat.analysis.build import resolve_device
 from cnnstat.analysis.conditions import Conditions, CpuClock, conditions_over, contention_line, idle_cores, read_clock
-from cnnstat.analysis.preserve import left_as_found
+from cnnstat.analysis.preserve import left_as_found, random_state_kept
 from cnnstat.analysis.profiler import _loss as loss_of
 from cnnstat.analysis.records import Machine, Measured
 from cnnstat.errors import CnnstatError, OutOfMemory
@@ -412,6 +412,7 @@ def default_threads(since: CpuClock) -> int:
     return min(torch.get_num_threads(), idle_cores(since))
 
 
+@random_state_kept()  # a dropout, a random input: the caller's generators are not advanced
 def measure_in_turns(subjects: Sequence[Subject], *, mode: str = "eval", optimizer: str | None = None,
                      threads: int | None = None, min_run_time: float = 1.0, per_layer: bool = True,
                      since: CpuClock | None = None) -> list[Measured]:
@@ -442,8 +443,9 @@ def measure_in_turns(subjects: Sequence[Subject], *, mode: str = "eval", optimiz
             if mode == "eval":
                 for subject in subjects:
                     stack.enter_context(left_as_found(subject.model))
-            for subject in subjects:
-                subject.model.train(mode == "train")
+            for subject in subjects:  # not model.train(): a model may define its own train(loader)
+                for module in subject.model.modules():
+                    module.training = mode == "train"
             peaks: list[int] = []
             for subject, step, torch_optimizer in zip(subjects, steps, optimizers):
                 if peak_warms_up:
@@ -532,6 +534,7 @@ def check_report_fits(report, device: torch.device, optimizer: str | None, besid
     return estimate
 
 
+@random_state_kept()  # building the model and its inputs draws random numbers
 def measure_reports(reports, device: torch.device, *, optimizer: str | None = None, threads: int | None = None,
                     min_run_time: float = 1.0, per_layer: bool = True, compile: bool = False) -> list[Measured]:
     """``measure_report`` of several reports (of one mode), their models built together and timed in

@@ -145,7 +145,7 @@ for _name, _params in [
 # each at its default input. num_classes=0: a block outputs a feature map, not class scores.
 # The conv comparisons count conv weights only, as the articles do (bias off, no BatchNorm);
 # the residual blocks carry their BatchNorms, so the articles' figures are their conv weights.
-for _name, _builder, _paper, _input, _params, _options, _note in [
+_BLOCKS: list[tuple[str, str, Paper, tuple[int, ...], int, dict[str, int | None], str]] = [
     ("block/conv", "conv", VGG, (16, 32, 32), 25_088, {},
      "one 7x7 conv, 16 -> 32, no padding: 32x26x26"),
     # The article states 13,824 = 3x3x16x32 x 3, counting all three convs as 16 -> 32; the second
@@ -169,6 +169,7 @@ for _name, _builder, _paper, _input, _params, _options, _note in [
      "ResNet-50 bottleneck, 256 -> 64 -> 256 (conv weights 69,632)"),
     ("block/resnext_bottleneck", "bottleneck", RESNEXT, (256, 56, 56), 71_168, {"C": 32, "d": 4},
      "ResNeXt 32x4d bottleneck, 256 -> 128 (32 groups) -> 256 (conv weights 70,144 vs 69,632)"),
-]:
+]
+for _name, _builder, _paper, _input, _params, _options, _note in _BLOCKS:
     register_model(_name, f"blocks:{_builder}", family="block", paper=_paper, input_size=_input,
                    num_params=_params, num_classes=0, options=_options, note=_note)
