@@ -82,7 +82,7 @@ class OutOfMemory(CnnstatError):
 
     def __init__(self, what: str, device: str, needed_bytes: int | None = None, free_bytes: int | None = None) -> None:
         self.what, self.device, self.needed_bytes, self.free_bytes = what, device, needed_bytes, free_bytes
-        if needed_bytes is None:
+        if needed_bytes is None or free_bytes is None:
             message = f"{what} ran out of memory on {device}"
         else:
             message = (f"{what} needs about {needed_bytes / 2**30:.2f} GiB (static estimate) but {device} has "

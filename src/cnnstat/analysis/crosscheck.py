@@ -105,8 +105,8 @@ def _norm_elements(leaf: Leaf, per_element: int) -> int:
 
 
 def _adaptive_avg_kernel(leaf: Leaf) -> int:
-    return sum(math.prod(record.output_shape) * (math.prod(record.input_shapes[0][2:])
-                                                 // math.prod(record.output_shape[2:]) + 1)
+    return sum(math.prod(record.output_shapes[0]) * (math.prod(record.input_shapes[0][2:])
+                                                     // math.prod(record.output_shapes[0][2:]) + 1)
                for record in leaf.records)
 
 
@@ -336,8 +336,9 @@ def crosscheck(spec: str, input_size: tuple[int, ...] | None = None, batch: int 
     torch.manual_seed(0)
     loaded = load_on(spec, options=options, device="cpu")
     model = loaded.module.eval()
-    if input_size is not None:
-        check_inputs(loaded.name, input_specs(input_size), model, batch, loaded.input_size)
+    specs = input_specs(input_size)
+    if specs is not None:
+        check_inputs(loaded.name, specs, model, batch, loaded.input_size)
     report = profile(model, input_size or default_input_size(loaded.name, loaded.input_size), batch=batch,
                      name=loaded.name)
     example = torch.randn(report.input_shape)

@@ -76,7 +76,7 @@ class Counting:
             with _seeded():  # how many boxes a detector keeps depends on the values: the same every run
                 return run_pass(self.model, args, kwargs, device=self.device, observers=self.observed, **settings)
         except ForwardError as error:
-            if self.device.type == "cpu" and is_out_of_memory(error.__cause__):
+            if self.device.type == "cpu" and error.__cause__ is not None and is_out_of_memory(error.__cause__):
                 raise OutOfMemory(f"counting {error.model} on the CPU", "cpu") from None
             raise
 

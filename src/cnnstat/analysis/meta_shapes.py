@@ -13,11 +13,14 @@ kernel, tests/analysis/test_shape_differential.py to real CPU tensors over gener
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import torch
 
 from cnnstat.analysis.registry import OpRules
 
 aten = torch.ops.aten
+T = TypeVar("T")
 
 SHAPES = OpRules()
 """cnnstat's shape rules (``cnnstat.analysis.rules.RULES`` holds them with the cost rules)."""
@@ -26,6 +29,13 @@ SHAPES = OpRules()
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise RuntimeError(message)
+
+
+def _required(value: T | None, message: str) -> T:
+    """``value``, raising ``message`` as torch does where it is None."""
+    if value is None:
+        raise RuntimeError(message)
+    return value
 
 
 def _wrap_dim(dim: int, rank: int) -> int:
@@ -349,13 +359,13 @@ def _pool_shape(self, kernel_size, stride, padding, dilation, ceil_mode, name) -
     pooling checks do; None for a layout or rank it leaves to torch."""
     if self.dim() != 4 or not self.is_contiguous():
         return None
-    kernel = _spatial(kernel_size, 2)
-    _require(kernel is not None, f"{name}: kernel_size must either be a single int, or a tuple of two ints")
-    stride = _spatial(stride, 2) if stride else kernel
-    padding, dilation = (_spatial([v] if isinstance(v, int) else v, 2) for v in (padding, dilation))
-    _require(stride is not None, f"{name}: stride must either be omitted, a single int, or a tuple of two ints")
-    _require(padding is not None, f"{name}: padding must either be a single int, or a tuple of two ints")
-    _require(dilation is not None, f"{name}: dilation must be either a single int, or a tuple of two ints")
+    kernel = _required(_spatial(kernel_size, 2),
+                       f"{name}: kernel_size must either be a single int, or a tuple of two ints")
+    strides = _spatial(stride, 2) if stride else kernel
+    paddings, dilations = (_spatial([v] if isinstance(v, int) else v, 2) for v in (padding, dilation))
+    stride = _required(strides, f"{name}: stride must either be omitted, a single int, or a tuple of two ints")
+    padding = _required(paddings, f"{name}: padding must either be a single int, or a tuple of two ints")
+    dilation = _required(dilations, f"{name}: dilation must be either a single int, or a tuple of two ints")
     _require(min(kernel) > 0, "kernel size should be greater than zero")
     _require(min(stride) != 0, "stride should not be zero")
     _require(min(stride) > 0, "stride should be greater than zero")

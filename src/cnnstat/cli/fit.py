@@ -63,7 +63,8 @@ def fit_command(
     if output:
         check_writable(output)
     budget_bytes = parse_budget(budget) if budget is not None else None
-    sizes = [parse_shape(part) for text in input or [] for part in text.split(",") if part.strip()] or [None]
+    sizes: list[tuple[int, ...] | None] = [parse_shape(part) for text in input or [] for part in text.split(",")
+                                           if part.strip()] or [None]
     options = parse_set(set_)
 
     from cnnstat.analysis.build import check_mode

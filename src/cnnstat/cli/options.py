@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import math
 import os
-from typing import Any, Optional
+from typing import Any, Optional, overload
 
 import typer
 
@@ -27,6 +27,18 @@ TIMING_HELP = ("Seconds of timing{what}; sooner done where the spread is already
 SET_HELP = "Model options, e.g. --set k=7,cin=16, --set width_mult=0.5 or --set sizes=[64,128]."
 INPUT_DTYPES = {"long": "int64", "int64": "int64", "int": "int64", "int32": "int32", "bool": "bool"}
 """Element types an --input may name; unnamed, an input takes the model's --dtype."""
+
+
+@overload
+def parse_shape(text: str) -> tuple[int, ...]: ...
+
+
+@overload
+def parse_shape(text: None) -> None: ...
+
+
+@overload
+def parse_shape(text: str | None) -> tuple[int, ...] | None: ...
 
 
 def parse_shape(text: Optional[str]) -> tuple[int, ...] | None:
@@ -149,7 +161,8 @@ def check_positive(value: Optional[int], option: str) -> Optional[int]:
 
 
 def check_batch(batch: int) -> int:
-    return check_positive(batch, "--batch")
+    check_positive(batch, "--batch")
+    return batch
 
 
 def check_measure_options(threads: Optional[int], min_run_time: float, optimizer: Optional[str] = None,

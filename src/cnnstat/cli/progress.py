@@ -5,12 +5,16 @@ meanwhile (``say``): printed above the live line, never onto it, wrapped to the 
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
-_live = []
+if TYPE_CHECKING:
+    from rich.console import Console
+
+_live: list[Console] = []
 """The stderr console of the spinner or bar now running, if any: ``say`` prints through it."""
 
 
-def _stderr():
+def _stderr() -> Console:
     from rich.console import Console
 
     return Console(stderr=True, highlight=False, markup=False, emoji=False)

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Iterator, TextIO
 
 from cnnstat.errors import CnnstatError
 
@@ -35,7 +35,7 @@ class OutputFailed(CnnstatError):
 
 
 @contextlib.contextmanager
-def stdout_errors():
+def stdout_errors() -> Iterator[None]:
     """Around writes to stdout: a closed pipe is ``PipeClosed``, any other failure (``> /dev/full``)
     one clear error."""
     try:
@@ -51,7 +51,7 @@ _DATA: contextvars.ContextVar[Any] = contextvars.ContextVar("data_stream", defau
 
 
 @contextlib.contextmanager
-def stdout_for_data_only():
+def stdout_for_data_only() -> Iterator[None]:
     """Meanwhile anything printed (a model's forward, a builder, a library) goes to stderr, and
     only ``data_stream()`` reaches stdout: ``--format json`` stays JSON."""
     token = _DATA.set(sys.stdout)
@@ -85,7 +85,7 @@ MAX_LINKS = 40
 """Symbolic links followed to a descriptor path, as the kernel follows them."""
 
 
-def descriptor_of(path: str | os.PathLike) -> int | None:
+def descriptor_of(path: str | os.PathLike[str]) -> int | None:
     """The open descriptor ``path`` names, directly or through symbolic links (out.csv ->
     /dev/stdout -> /proc/self/fd/1); None for any other path."""
     current = os.path.abspath(path)
@@ -103,7 +103,7 @@ def descriptor_of(path: str | os.PathLike) -> int | None:
     return None
 
 
-def _check_descriptor(path: str | os.PathLike, fd: int) -> None:
+def _check_descriptor(path: str | os.PathLike[str], fd: int) -> None:
     try:
         flags = fcntl.fcntl(fd, fcntl.F_GETFL)
     except OSError:
@@ -112,7 +112,7 @@ def _check_descriptor(path: str | os.PathLike, fd: int) -> None:
         raise CnnstatError(f"cannot write {path}: descriptor {fd} is open for reading only")
 
 
-def _write_descriptor(path: str | os.PathLike, fd: int, payload: bytes) -> None:
+def _write_descriptor(path: str | os.PathLike[str], fd: int, payload: bytes) -> None:
     """Through the open descriptor, at its offset (appending where it was opened to append)."""
     if fd in (1, 2):  # through Python's own stream (what it holds is written first), as bytes: a plot too
         stream = data_stream() if fd == 1 else sys.stderr
@@ -131,7 +131,7 @@ def _write_descriptor(path: str | os.PathLike, fd: int, payload: bytes) -> None:
         raise CnnstatError(f"cannot write {path}: {error.strerror}") from None
 
 
-def _resolved(path: str | os.PathLike) -> Path:
+def _resolved(path: str | os.PathLike[str]) -> Path:
     """The file a write to ``path`` reaches: a symlink's final target."""
     target = Path(path)
     if not target.is_symlink():
@@ -151,12 +151,12 @@ def _is_special(target: Path) -> bool:
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
-def is_stream(path: str | os.PathLike) -> bool:
+def is_stream(path: str | os.PathLike[str]) -> bool:
     """A path written through, not replaced: an open descriptor, a device node, a FIFO."""
     return descriptor_of(path) is not None or _is_special(Path(path))
 
 
-def check_writable(path: str | os.PathLike) -> Path:
+def check_writable(path: str | os.PathLike[str]) -> Path:
     """Fail early, before any work, when ``path`` could not be written."""
     fd = descriptor_of(path)
     if fd is not None:
@@ -168,7 +168,7 @@ def check_writable(path: str | os.PathLike) -> Path:
         raise CnnstatError(f"cannot write {path}: {error.strerror or error}") from None
 
 
-def _check_file(path: str | os.PathLike) -> Path:
+def _check_file(path: str | os.PathLike[str]) -> Path:
     if _is_special(Path(path)):  # through any symlink: a FIFO, /dev/null
         if not os.access(path, os.W_OK):
             raise CnnstatError(f"cannot write {path}: permission denied")
@@ -186,7 +186,7 @@ def _check_file(path: str | os.PathLike) -> Path:
     return target
 
 
-def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
+def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
     """Write to a temporary file beside ``path`` and rename it over: readers see the old
     file or the new one, never a part; a failure leaves no file behind."""
     target = check_writable(path)
@@ -226,7 +226,7 @@ HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
-def signals_held():
+def signals_held() -> Iterator[None]:
     """SIGINT and SIGTERM that arrive meanwhile take effect after it, as if they arrived then:
     a file being written is finished and renamed (or removed) first. Only the main thread
     handles signals; elsewhere this holds nothing."""
