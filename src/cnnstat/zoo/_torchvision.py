@@ -65,11 +65,13 @@ def _weights_not_read(torchvision) -> Iterator[None]:
             return None
         return original_load(module, state_dict, *args, **kwargs)
 
-    enum.get_state_dict, nn.Module.load_state_dict = get_state_dict, load_state_dict
+    setattr(enum, "get_state_dict", get_state_dict)
+    setattr(nn.Module, "load_state_dict", load_state_dict)
     try:
         yield
     finally:
-        enum.get_state_dict, nn.Module.load_state_dict = original_get, original_load
+        setattr(enum, "get_state_dict", original_get)
+        setattr(nn.Module, "load_state_dict", original_load)
 
 
 def task_of(builder) -> str:
@@ -128,7 +130,8 @@ def _note(name: str, weights) -> str:
 
 def _input_sizes(task: str, weights, module: nn.Module) -> tuple[tuple[int, ...], ...]:
     if task == "detection":
-        side = module.transform.min_size[-1]
+        transform: Any = module.transform
+        side = transform.min_size[-1]
         return ((3, side, side),)
     if task == "optical_flow":
         return ((3, OPTICAL_FLOW_SIZE, OPTICAL_FLOW_SIZE),) * 2
@@ -144,5 +147,5 @@ def _image_side(weights, module: nn.Module) -> int:
     if weights is None:
         return int(getattr(module, "image_size", 224))
     transforms = weights.transforms()
-    size = getattr(transforms, "crop_size", None) or getattr(transforms, "resize_size", None)
+    size: Any = getattr(transforms, "crop_size", None) or getattr(transforms, "resize_size", None)
     return int(size[0])
