@@ -121,9 +121,9 @@ def _announce_operators() -> None:
     def check() -> None:
         return None
 
-    boxes._assert_has_ops = check
-    roi_align_module._has_ops = defined
-    roi_align_module._assert_has_ops = check
+    setattr(boxes, "_assert_has_ops", check)
+    setattr(roi_align_module, "_has_ops", defined)
+    setattr(roi_align_module, "_assert_has_ops", check)
 
 
 def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
