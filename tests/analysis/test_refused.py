@@ -151,12 +151,25 @@ class Checkpointed(nn.Module):
 
 
 @pytest.mark.parametrize("reentrant", [True, False])
-def test_checkpointed_and_compiled_models_are_counted(reentrant):
+def test_checkpointed_models_are_counted(reentrant):
     plain = profile(Checkpointed(None), (8,), mode="train")
     report = profile(Checkpointed(reentrant), (8,), mode="train")
     assert report.totals.macs == plain.totals.macs == 128
     # A reentrant checkpoint runs the layer's forward again in the backward: backward work. The
     # other kind recomputes only the saved tensors it needs, and a linear layer saves its inputs.
     assert report.totals.backward_macs == plain.totals.backward_macs + (64 if reentrant else 0)
-    compiled = profile(torch.compile(nn.Linear(8, 8)), (8,))
-    assert compiled.totals.macs == 64
+
+
+@pytest.mark.slow  # torch.compile imports torch._dynamo: 7 s, which no other test pays
+def test_a_compiled_model_is_counted():
+    compiled = profile(torch.compile(nn.Linear(8, 8)), (8,), mode="train")
+    assert (compiled.totals.macs, compiled.totals.backward_macs) == (64, 64)  # the weight's gradient
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_a_model_with_its_own_train_method_is_measured(mode):
+    from cnnstat.analysis.measure import measure
+
+    model = OwnTrain()
+    measured = measure(model, (torch.randn(2, 4),), mode=mode, min_run_time=0.01, per_layer=False)
+    assert measured.latency_ms > 0 and model.training

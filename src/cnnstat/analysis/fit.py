@@ -38,7 +38,7 @@ class FitPoint:
     """Without the batch."""
     batch: int | None
     """The largest batch whose estimated peak fits the budget; None where batch 1 does not fit."""
-    est_peak_bytes: int | None
+    est_peak_bytes: int
     """The estimate at ``batch`` (at batch 1 where that does not fit)."""
     next_est_peak_bytes: int | None
     """The estimate at ``batch + 1``: over the budget (None at ``MAX_BATCH``)."""
@@ -173,9 +173,12 @@ def confirm(report: Report, optimizer: str | None, device, budget_bytes: int) ->
     from cnnstat.analysis.measure import make_optimizer, make_step, out_of_memory_as_error, step_peak_bytes
 
     what = f"{report.model} at batch {report.batch}"
+    recipe = report.recipe
+    if recipe is None:
+        raise CnnstatError(f"{report.model}: a module passed in cannot be built again for a real step")
     with out_of_memory_as_error(device, what):
-        model = report.recipe.build(device).train(report.mode == "train")
-        inputs = report.recipe.inputs(device)
+        model = recipe.build(device).train(report.mode == "train")
+        inputs = recipe.inputs(device)
         torch_optimizer = make_optimizer(optimizer, model)
         step = make_step(model, inputs, report.mode, torch_optimizer)
         if torch_optimizer is not None:

@@ -26,7 +26,7 @@ import os
 import platform
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable, ContextManager, Iterator, Sequence
+from typing import Any, Callable, ContextManager, Iterator, Sequence, cast
 
 import torch
 from torch import nn
@@ -347,10 +347,10 @@ def make_optimizer(name: str | None, model: nn.Module) -> torch.optim.Optimizer 
 def make_step(model: nn.Module, inputs: tuple, mode: str, optimizer: torch.optim.Optimizer | None) -> Callable[[], None]:
     """One inference forward (no_grad) or one training step (forward, backward, optimizer step)."""
     if mode == "eval":
-        def step() -> None:
+        def forward() -> None:
             with torch.no_grad():
                 model(*inputs)
-        return step
+        return forward
 
     def step() -> None:
         model.zero_grad(set_to_none=True)
@@ -443,12 +443,17 @@ def measure_in_turns(subjects: Sequence[Subject], *, mode: str = "eval", optimiz
             if mode == "eval":
                 for subject in subjects:
                     stack.enter_context(left_as_found(subject.model))
-            for subject in subjects:
-                subject.model.train(mode == "train")
-            peaks = [step_peak_bytes(subject.model, subject.inputs, step, device, torch_optimizer) if peak_warms_up
-                     else step()  # first run: lazy inits (cuDNN, optimizer state) stay out of the timing and the peak
-                     for subject, step, torch_optimizer in zip(subjects, steps, optimizers)]
-            turns, layer_timers = [], []
+            for subject in subjects:  # not model.train(): a model may define its own train(loader)
+                for module in subject.model.modules():
+                    module.training = mode == "train"
+            peaks: list[int] = []
+            for subject, step, torch_optimizer in zip(subjects, steps, optimizers):
+                if peak_warms_up:
+                    peaks.append(step_peak_bytes(subject.model, subject.inputs, step, device, torch_optimizer))
+                else:
+                    step()  # first run: lazy inits (cuDNN, optimizer state) stay out of the timing and the peak
+            turns: list[tuple[Callable[[], Any], Callable[[], ContextManager]]] = []
+            layer_timers = []
             for subject, step in zip(subjects, steps):
                 turns.append((step, contextlib.nullcontext))
                 if per_layer:
@@ -544,7 +549,7 @@ def measure_reports(reports, device: torch.device, *, optimizer: str | None = No
         with out_of_memory_as_error(device, what):
             model = report.recipe.build(device)
             inputs = report.recipe.inputs(device)
-        subjects.append(Subject(torch.compile(model) if compile else model, inputs, what, estimate))
+        subjects.append(Subject(cast(nn.Module, torch.compile(model)) if compile else model, inputs, what, estimate))
     modes = {report.mode for report in reports}
     if len(modes) != 1:
         raise CnnstatError(f"reports measured together need one mode, got {', '.join(sorted(modes))}")

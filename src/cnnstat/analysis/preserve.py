@@ -90,6 +90,7 @@ class _Snapshot:
     tensors: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
     """(plain tensor, a clone of its values)."""
     seen: set[int] = field(default_factory=set)
+    functions: set[Any] = field(default_factory=set)
     pending: list[Any] = field(default_factory=list)
 
     def reach(self, value: Any) -> None:
@@ -119,8 +120,6 @@ class _Snapshot:
             elif isinstance(value, (types.MethodType, functools.partial)):
                 self.reach(getattr(value, "__func__", None) or value.func)
                 self.reach(getattr(value, "__self__", None))
-            elif _is_user_code(value):
-                self.function(value)
             elif isinstance(value, types.SimpleNamespace) or (
                     hasattr(value, "__dict__") and not type(value).__module__.startswith(("torch", "builtins"))):
                 self.reach(vars(value))
@@ -128,10 +127,16 @@ class _Snapshot:
     def module(self, module: nn.Module) -> None:
         self.modules.append((module, type(module), module.__dict__.copy()))
         self.reach(module.__dict__)
-        for function in _class_functions(type(module)):
-            self.reach(function)
+        hooks = [hook for key, value in module.__dict__.items() if key.endswith("hooks") and isinstance(value, dict)
+                 for hook in value.values()]
+        for function in [*_class_functions(type(module)), *hooks]:
+            if _is_user_code(function) and function not in self.functions:
+                self.function(function)
 
     def function(self, function: types.FunctionType) -> None:
+        """The globals and closure cells the function names (those of the functions it calls are
+        not followed: a walk through a library's functions would reach the whole library)."""
+        self.functions.add(function)
         namespace = function.__globals__
         for name in _names_used(function.__code__):
             value = namespace.get(name, _MISSING)

@@ -25,7 +25,7 @@ def fit_notes(result: FitResult) -> list[str]:
     notes = [f"Budget {budget} ({source}); peak memory of one {step} in {result.dtype}, estimated on the meta device."]
     for point in result.points:
         at = f"Input {shape_text(point.input_shape)}"
-        if point.batch is None:
+        if point.batch is None or point.headroom_bytes is None:
             notes.append(f"{at}: not even batch 1 fits: its estimated peak is {human_bytes(point.est_peak_bytes)}.")
             continue
         over = ("" if point.next_est_peak_bytes is None else

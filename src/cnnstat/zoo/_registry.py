@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 import importlib
 import re
 from dataclasses import dataclass, field
@@ -83,18 +84,19 @@ def register_model(
     its entry. As a decorator it returns the function unchanged: ``@register_model`` (the name is
     the function's, the input size its ``input_size`` attribute), ``@register_model("net")`` or
     ``@register_model(input_size=(3, 32, 32))``."""
-    settings = dict(family=family, paper=paper, input_size=input_size, num_params=num_params, gmacs=gmacs,
-                    num_classes=num_classes, options=options, note=note)
+    add_entry = functools.partial(_add_entry, family=family, paper=paper, input_size=input_size,
+                                  num_params=num_params, gmacs=gmacs, num_classes=num_classes, options=options,
+                                  note=note)
     if callable(name):  # bare @register_model
-        _add_entry(name.__name__, name, **settings)
+        add_entry(name.__name__, name)
         return name
     if builder is not None:
         if name is None:
             raise ValueError("register_model needs a name for its builder")
-        return _add_entry(name, builder, **settings)
+        return add_entry(name, builder)
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
-        _add_entry(name or function.__name__, function, **settings)
+        add_entry(name or function.__name__, function)
         return function
 
     return decorate

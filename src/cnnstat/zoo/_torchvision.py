@@ -65,13 +65,12 @@ def _weights_not_read(torchvision) -> Iterator[None]:
             return None
         return original_load(module, state_dict, *args, **kwargs)
 
-    setattr(enum, "get_state_dict", get_state_dict)
-    setattr(nn.Module, "load_state_dict", load_state_dict)
+    # Replaced for the with-block only, and put back after it.
+    enum.get_state_dict, nn.Module.load_state_dict = get_state_dict, load_state_dict  # type: ignore[method-assign, assignment]
     try:
         yield
     finally:
-        setattr(enum, "get_state_dict", original_get)
-        setattr(nn.Module, "load_state_dict", original_load)
+        enum.get_state_dict, nn.Module.load_state_dict = original_get, original_load  # type: ignore[method-assign]
 
 
 def task_of(builder) -> str:
@@ -130,7 +129,7 @@ def _note(name: str, weights) -> str:
 
 def _input_sizes(task: str, weights, module: nn.Module) -> tuple[tuple[int, ...], ...]:
     if task == "detection":
-        transform: Any = module.transform
+        transform: Any = module.transform  # every detection model's GeneralizedRCNNTransform
         side = transform.min_size[-1]
         return ((3, side, side),)
     if task == "optical_flow":
@@ -147,5 +146,5 @@ def _image_side(weights, module: nn.Module) -> int:
     if weights is None:
         return int(getattr(module, "image_size", 224))
     transforms = weights.transforms()
-    size: Any = getattr(transforms, "crop_size", None) or getattr(transforms, "resize_size", None)
+    size = getattr(transforms, "crop_size", None) or transforms.resize_size
     return int(size[0])

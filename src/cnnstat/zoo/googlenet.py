@@ -194,9 +194,10 @@ class InceptionV3Aux(nn.Module):
         super().__init__()
         self.conv0 = BasicConv2d(in_channels, 128, kernel_size=1)
         self.conv1 = BasicConv2d(128, 768, kernel_size=5)
-        self.conv1.stddev = 0.01  # read by Inception3's init
+        # Module.__setattr__ is typed for tensors and modules only; a plain float attribute, as torchvision sets it.
+        self.conv1.stddev = 0.01  # type: ignore[assignment]  # read by Inception3's init
         self.fc = nn.Linear(768, num_classes)
-        self.fc.stddev = 0.001
+        self.fc.stddev = 0.001  # type: ignore[assignment]  # as above
 
     def forward(self, x: Tensor) -> Tensor:
         x = F.avg_pool2d(x, kernel_size=5, stride=3)  # 17x17 -> 5x5

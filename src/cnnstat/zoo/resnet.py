@@ -16,6 +16,7 @@ plain50 = resnet50 - 2,776,576, which are precisely the parameters of those mode
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import torch
@@ -136,10 +137,11 @@ class ResNet(nn.Module):
         if self.residual and (stride != 1 or self.inplanes != out_planes):
             # Projection shortcut where the identity would not match the main path's shape.
             downsample = nn.Sequential(_conv1x1(self.inplanes, out_planes, stride), nn.BatchNorm2d(out_planes))
-        options = dict(groups=self.groups, width_per_group=self.width_per_group, residual=self.residual)
-        layers = [block(self.inplanes, planes, stride, downsample, **options)]
+        make_block = functools.partial(block, groups=self.groups, width_per_group=self.width_per_group,
+                                       residual=self.residual)
+        layers = [make_block(self.inplanes, planes, stride, downsample)]
         self.inplanes = out_planes
-        layers += [block(self.inplanes, planes, **options) for _ in range(1, blocks)]
+        layers += [make_block(self.inplanes, planes) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -57,6 +57,11 @@ class InvertedResidual(nn.Module):
 
 
 class ShuffleNetV2(nn.Module):
+    # Set by name in __init__'s loop.
+    stage2: nn.Sequential
+    stage3: nn.Sequential
+    stage4: nn.Sequential
+
     def __init__(
         self,
         stages_repeats: list[int],

@@ -48,7 +48,7 @@ class SqueezeNet(nn.Module):
                                    nn.ReLU(inplace=True)]
         channels = stem_channels
         for item in body:
-            if item == "M":
+            if isinstance(item, str):  # "M"
                 layers.append(nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True))
             else:
                 squeeze, expand = item
@@ -67,7 +67,8 @@ class SqueezeNet(nn.Module):
                     nn.init.normal_(m.weight, mean=0.0, std=0.01)
                 else:
                     nn.init.kaiming_uniform_(m.weight)
-                nn.init.zeros_(m.bias)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.flatten(self.classifier(self.features(x)), 1)

@@ -23,7 +23,7 @@ _CONFIGS: dict[str, list[int | str]] = {
 def _make_features(config: Sequence[int | str], batch_norm: bool, in_channels: int) -> nn.Sequential:
     layers: list[nn.Module] = []
     for value in config:
-        if value == "M":
+        if isinstance(value, str):  # "M"
             layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
             continue
         layers.append(nn.Conv2d(in_channels, value, kernel_size=3, padding=1))
@@ -53,7 +53,8 @@ class VGG(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
