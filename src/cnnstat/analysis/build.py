@@ -214,7 +214,7 @@ EXAMPLES = {2: (16000,), 3: (224, 224), 4: (16, 112, 112)}
 """Typical sizes after the channels, by rank, for an error's example."""
 
 
-def first_convolution(model: nn.Module) -> nn.Module | None:
+def first_convolution(model: nn.Module) -> nn.modules.conv._ConvNd | None:
     """The first convolution a model registers (of any class derived from torch's), unless
     another layer that sets the input's rank (a linear layer, an embedding) comes before it."""
     for module in model.modules():

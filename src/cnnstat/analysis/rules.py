@@ -314,9 +314,10 @@ def _packet(op: Any) -> torch._ops.OpOverloadPacket | None:
 # formulas in new releases (2.15: the CPU flash attention above, by the same count).
 _BIAS_ARGUMENT = {aten.convolution: 2, aten._convolution: 2, aten.convolution_overrideable: 2,
                   aten._slow_conv2d_forward: 3}
-for _op, _formula in [(op, formula) for op, formula in flop_registry.items()
-                      if _packet(op) is not None and not COSTS.has_cost_rule(_packet(op))]:
-    COSTS.cost(_op)(_torch_formula(_formula, _BIAS_ARGUMENT.get(_packet(_op))))
+_THEIRS = [(op, packet, formula) for op, formula in flop_registry.items()
+           if (packet := _packet(op)) is not None and not COSTS.has_cost_rule(packet)]
+for _op, _op_packet, _formula in _THEIRS:
+    COSTS.cost(_op)(_torch_formula(_formula, _BIAS_ARGUMENT.get(_op_packet)))
 
 RULES = COSTS.extended(SHAPES)
 """The rules cnnstat counts with: the costs above and the shapes of ``cnnstat.analysis.meta_shapes``."""

@@ -38,7 +38,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, cast
 
 from torch import nn
 
@@ -199,7 +199,7 @@ def check_options(spec: str, options: Mapping[str, Any]) -> None:
         if value is None:
             continue
         if kind is numbers.Integral:
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or int(value) < 1:
                 raise CnnstatError(f"{spec}: option {name} must be a whole number of at least 1, got {value!r}")
         elif not isinstance(value, numbers.Real) or isinstance(value, bool) or not (math.isfinite(value) and value > 0):
             raise CnnstatError(f"{spec}: option {name} must be a finite number above 0, got {value!r}")
@@ -381,7 +381,7 @@ class _Held(io.TextIOBase):
     written through to ``target``; a logging handler or a stream the file kept stays usable after."""
 
     def __init__(self, target: Any) -> None:
-        self.target, self.held = target, []
+        self.target, self.held = target, cast("list[str] | None", [])
 
     def write(self, text: str) -> int:
         if self.held is None:
@@ -430,7 +430,9 @@ def _load_file(spec: str, path: Path):
     module_name = f"cnnstat_user_{path.stem}_{hashlib.sha1(str(resolved).encode()).hexdigest()[:8]}"
     # The loader named outright: a file.py link to a file without the .py suffix loads as python would.
     loader = importlib.machinery.SourceFileLoader(module_name, str(resolved))
-    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(module_name, resolved, loader=loader))
+    import_spec = importlib.util.spec_from_file_location(module_name, resolved, loader=loader)
+    assert import_spec is not None  # given a loader, there is always one
+    module = importlib.util.module_from_spec(import_spec)
     sys.modules[module_name] = module  # dataclasses and pickling look their module up here
     try:
         with _importable_from(resolved.parent), _run_as_script_would(path) as (argv, printed):
