@@ -192,6 +192,8 @@ def example_inputs(inputs: Any, specs: list[InputSpec] | None, batch: int, dtype
     """``(args, kwargs)`` for the forward: the given example inputs, or one meta tensor of
     ``batch`` x size per input spec (a list of ``batch`` images for a model that takes one)."""
     if inputs is None:
+        if specs is None:
+            raise CnnstatError("give input_size (C, H, W) or example inputs")
         if takes_list:
             spec = specs[0]
             return ([torch.empty(spec.size, dtype=spec.torch_dtype(dtype), device="meta") for _ in range(batch)],), {}
@@ -296,10 +298,10 @@ def ready_for_pass(model: nn.Module, name: str, args: tuple, kwargs: Mapping[str
 
     materialised = copy.deepcopy(model)
     for module in materialised.modules():  # not .to("meta"): it would make a lazy parameter a plain empty one
-        for tensors in (module._parameters, module._buffers):
-            for key, tensor in tensors.items():
-                if tensor is not None:
-                    tensors[key] = meta_copy(tensor)
+        for registered in (module._parameters, module._buffers):
+            for key, tensor in registered.items():
+                if tensor is not None:  # meta_copy keeps the kind: a parameter's copy is a Parameter
+                    registered[key] = meta_copy(tensor)  # type: ignore[assignment]
     meta_args, meta_kwargs = tree_map(lambda t: t.to("meta") if isinstance(t, torch.Tensor) else t,
                                       (args, dict(kwargs)))
     with torch.no_grad(), _SkipInitOnMeta():
@@ -336,7 +338,8 @@ def meta_copy(tensor: torch.Tensor) -> torch.Tensor:
     """The same shape, strides, dtype and kind (parameter, lazy or not) on meta."""
     if nn.parameter.is_lazy(tensor):
         kind = nn.UninitializedParameter if isinstance(tensor, nn.Parameter) else nn.UninitializedBuffer
-        return kind(requires_grad=tensor.requires_grad, device="meta", dtype=tensor.dtype)
+        # torch's parameter.pyi types their __init__ without device and dtype, which their __new__ takes
+        return kind(requires_grad=tensor.requires_grad, device="meta", dtype=tensor.dtype)  # type: ignore[call-arg]
     on_meta = torch.empty_strided(tensor.shape, tensor.stride(), dtype=tensor.dtype, device="meta")
     return nn.Parameter(on_meta, tensor.requires_grad) if isinstance(tensor, nn.Parameter) else on_meta
 

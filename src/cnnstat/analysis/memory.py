@@ -70,12 +70,11 @@ def packed_weights(model: nn.Module) -> tuple[list[str], int, int]:
     bytes. They are kept in an opaque object, not as parameters, so no parameter count has them."""
     kinds, values, nbytes = set(), 0, 0
     for module in model.modules():
-        packed = getattr(module, "_packed_params", None)
-        if packed is None or not callable(getattr(module, "weight", None)):
+        packed, weight, bias = (getattr(module, name, None) for name in ("_packed_params", "weight", "bias"))
+        if packed is None or not callable(weight):
             continue
         kinds.add(type(module).__name__)
-        bias = module.bias() if callable(getattr(module, "bias", None)) else None
-        for tensor in (module.weight(), bias):
+        for tensor in (weight(), bias() if callable(bias) else None):
             if tensor is not None:
                 values += tensor.numel()
                 nbytes += tensor_bytes(tensor)

@@ -28,7 +28,7 @@ import random
 import sys
 import types
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, TypeVar, cast
 
 import torch
 from torch import nn
@@ -118,7 +118,7 @@ class _Snapshot:
                     else:
                         self.reach(item)
             elif isinstance(value, (types.MethodType, functools.partial)):
-                self.reach(getattr(value, "__func__", None) or value.func)
+                self.reach(value.__func__ if isinstance(value, types.MethodType) else value.func)
                 self.reach(getattr(value, "__self__", None))
             elif isinstance(value, types.SimpleNamespace) or (
                     hasattr(value, "__dict__") and not type(value).__module__.startswith(("torch", "builtins"))):
@@ -152,6 +152,14 @@ class _Snapshot:
             self.reach(contents)
 
     def restore(self) -> None:
+        self._restore_modules()
+        self._restore_containers()
+        self._restore_bindings()
+        self._restore_cells()
+        self._restore_tensors()
+
+    def _restore_modules(self) -> None:
+        """Each module's class and attributes (those added since removed)."""
         for module, cls, attributes in self.modules:
             if type(module) is not cls:
                 module.__class__ = cls
@@ -161,6 +169,8 @@ class _Snapshot:
             for key, value in attributes.items():
                 if found.get(key, _MISSING) is not value:
                     found[key] = value
+
+    def _restore_containers(self) -> None:
         for container, saved in self.containers:
             if not _same(container, saved):
                 container.clear()
@@ -170,14 +180,22 @@ class _Snapshot:
                     container.update(saved)
                 else:
                     container.extend(saved)
+
+    def _restore_bindings(self) -> None:
+        """The globals the functions name (one added since removed)."""
         for namespace, name, value in self.bindings:
             if value is _MISSING:
                 namespace.pop(name, None)
             elif namespace.get(name, _MISSING) is not value:
                 namespace[name] = value
+
+    def _restore_cells(self) -> None:
         for cell, contents in self.cells:
             if cell.cell_contents is not contents:
                 cell.cell_contents = contents
+
+    def _restore_tensors(self) -> None:
+        """Values written in place; a tensor resized since is left as it is."""
         for tensor, clone in self.tensors:
             if tensor.shape == clone.shape and not torch.equal(tensor, clone):
                 with torch.no_grad():
@@ -207,7 +225,7 @@ def random_state_kept() -> Iterator[None]:
             yield
     finally:
         random.setstate(python_state)
-        if numpy_state is not None:
+        if numpy is not None and numpy_state is not None:
             numpy.random.set_state(numpy_state)
 
 
@@ -230,7 +248,7 @@ def left_as_found(model: nn.Module) -> Iterator[None]:
                 param.requires_grad_(flag)
             if param.grad is not grad:
                 param.grad = grad
-            if grad is not None and not torch.equal(grad, values):
+            if grad is not None and values is not None and not torch.equal(grad, values):
                 grad.copy_(values)
 
 
@@ -255,4 +273,4 @@ def leaves_model_as_found(function: Function) -> Function:
         with left_as_found(model) if isinstance(model, nn.Module) else contextlib.nullcontext():
             return function(model, *args, **kwargs)
 
-    return wrapper
+    return cast(Function, wrapper)

@@ -189,7 +189,7 @@ class _Tracer:
         self.records: list[LayerRecord] = []
         self.stack: list[LayerRecord] = []
         self.calls: Counter = Counter()
-        self.uncounted = {FORWARD: Counter(), BACKWARD: Counter()}
+        self.uncounted: dict[str, Counter[str]] = {FORWARD: Counter(), BACKWARD: Counter()}
         self.op_names: dict = {}
         self.phase = FORWARD
         self.node_owner: dict[int, LayerRecord | None] = {}

@@ -19,11 +19,12 @@ kernel, a block's field over the block's input.
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 from torch.utils._pytree import tree_leaves
@@ -204,6 +205,11 @@ class _Op:
     def arg(self, index: int, name: str, default: Any = None) -> Any:
         return self.args[index] if len(self.args) > index else self.kwargs.get(name, default)
 
+    def fields_of(self, tensors: Iterable[Any]) -> tuple[list[Any], list[TensorField]]:
+        """Those of ``tensors`` that depend on the origin, and their fields."""
+        pairs = [(tensor, field) for tensor in tensors if (field := self.field_of(tensor)) is not None]
+        return [tensor for tensor, _ in pairs], [field for _, field in pairs]
+
     def reduced(self, field: TensorField, tensor: torch.Tensor, dims: Sequence[int]) -> TensorField:
         """``field`` with the axes laid along ``dims`` of ``tensor`` reduced (each value then
         sees every position) and no longer held by any dimension."""
@@ -245,8 +251,7 @@ class FieldStopped(Exception):
 
 
 def elementwise(op: _Op) -> Any:
-    inputs = [t for t in _tensors((op.args, op.kwargs)) if op.field_of(t) is not None]
-    fields = [op.field_of(t) for t in inputs]
+    inputs, fields = op.fields_of(_tensors((op.args, op.kwargs)))
     outputs = _tensors(op.out)
     return [(out, _union_fields(fields, out.shape, [t.shape for t in inputs])) for out in outputs]
 
@@ -275,7 +280,10 @@ def _convolution(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
 
 def _spatial_count(name: str) -> int:
     """1, 2 or 3: the spatial dimensions of a pooling op, from its name (its sizes may be given once)."""
-    return int(re.search(r"([123])d", name).group(1))
+    match = re.search(r"([123])d", name)
+    if match is None:
+        raise ValueError(f"{name} is no 1d, 2d or 3d pooling")
+    return int(match.group(1))
 
 
 def _listed(value: Any, count: int, default: Any = None) -> list[int]:
@@ -397,9 +405,9 @@ def _matmul(op: _Op) -> Any:
     bias = op.field_of(op.args[0]) if op.name in ("addmm", "baddbmm") else None
     if bias is not None:
         axes = [_union(a, b) for a, b in zip(axes, bias.axes)]
-    if not fields and bias is None:
-        return []
     if not fields:
+        if bias is None:
+            return []
         axes = list(bias.axes)
     return [(op.out, TensorField(tuple(tuple(sorted(d)) for d in out_dims), tuple(axes), _lengths(fields)))]
 
@@ -421,7 +429,8 @@ def _attention(op: _Op) -> Any:
     axes = list(fields[0].axes)
     for field in fields[1:]:
         axes = [_union(a, b) for a, b in zip(axes, field.axes)]
-    dims = op.field_of(query).dims if op.field_of(query) is not None else ((),) * query.dim()
+    query_field = op.field_of(query)
+    dims = query_field.dims if query_field is not None else ((),) * query.dim()
     return [(out, TensorField(dims if out.dim() == query.dim() else ((),) * out.dim(), tuple(axes), _lengths(fields)))
             for out in _tensors(op.out)]
 
@@ -592,11 +601,10 @@ def _split(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
 @_rule("cat", "stack")
 def _concatenate(op: _Op) -> Any:
     """Side by side along a channel: the union; along a spatial axis, no single field."""
-    tensors = [t for t in op.args[0] if op.field_of(t) is not None]
+    tensors, fields = op.fields_of(op.args[0])
     if not tensors:
         return []
     dim = op.arg(1, "dim", 0)
-    fields = [op.field_of(t) for t in tensors]
     rank = tensors[0].dim()
     if op.name == "stack":
         fields = [f.with_axes({}, list(f.dims[:dim % (rank + 1)]) + [()] + list(f.dims[dim % (rank + 1):]))
@@ -638,9 +646,12 @@ class _TensorFields:
         key = id(tensor)
         entry = self._entries.get(key)
         if entry is None or entry[0]() is not tensor:
-            entry = (weakref.ref(tensor, lambda _, key=key: self._entries.pop(key, None)), {})
+            entry = (weakref.ref(tensor, functools.partial(self._forget, key)), {})
             self._entries[key] = entry
         return entry[1]
+
+    def _forget(self, key: int, _: weakref.ref) -> None:
+        self._entries.pop(key, None)
 
 
 class ReceptiveFields:
@@ -676,7 +687,9 @@ class ReceptiveFields:
         # The call's own origin: its first input laid along the model's spatial axes.
         for tensor in tensors:
             field = self.fields.get(tensor).get(MODEL_INPUT)
-            along = {d: held[0] for d, held in enumerate(field.dims) if len(held) == 1} if field else {}
+            if field is None:
+                continue
+            along = {d: held[0] for d, held in enumerate(field.dims) if len(held) == 1}
             if along:
                 if record.index not in self.origins:
                     sizes = {axis: tensor.shape[d] for d, axis in along.items()}
@@ -704,7 +717,7 @@ class ReceptiveFields:
         size, jump, start = _figures(whole)
         kernel, kernel_stride, _ = _figures(local) if local is not None else (None, None, None)
         ends = self.origins[MODEL_INPUT].sizes
-        last = None if size is None else [state.high if state.high < ends[axis] - 1 else None
+        last = None if size is None else [state.high if state is not None and state.high < ends[axis] - 1 else None
                                           for axis, state in enumerate(whole.axes)]
         self.figures[record.index] = FieldFigures(
             size=size, jump=jump, start=start, covers_input=self._covers(whole, outputs[0]),
@@ -727,8 +740,7 @@ class ReceptiveFields:
             rule = elementwise
         origins = [o for o in self.active if any(o in self.fields.get(t) for t in inputs)]
         for origin in origins:
-            op = _Op(name, args, kwargs, out, lambda t, o=origin: self.fields.get(t).get(o)
-                     if isinstance(t, torch.Tensor) else None, self.origins[origin])
+            op = _Op(name, args, kwargs, out, functools.partial(self._field_in, origin), self.origins[origin])
             try:
                 results = self._no_rule(op, origin) if rule is None else rule(op)
             except FieldStopped as stop:
@@ -744,15 +756,17 @@ class ReceptiveFields:
                 else:
                     entry[origin] = field
 
+    def _field_in(self, origin: int, value: Any) -> TensorField | None:
+        return self.fields.get(value).get(origin) if isinstance(value, torch.Tensor) else None
+
     def _unknown(self, op: _Op) -> list:
-        axes = next(len(op.field_of(t).axes) for t in _tensors((op.args, op.kwargs)) if op.field_of(t) is not None)
+        axes = next(len(field.axes) for field in op.fields_of(_tensors((op.args, op.kwargs)))[1])
         return [(out, TensorField(((),) * out.dim(), (None,) * axes)) for out in _tensors(op.out)]
 
     def _no_rule(self, op: _Op, origin: int) -> list:
         """Every output field unknown, unless every input already sees its whole input."""
-        fields = [op.field_of(t) for t in _tensors((op.args, op.kwargs)) if op.field_of(t) is not None]
-        axes = tuple(Whole(max(f.axes[a].high for f in fields)) if all(isinstance(f.axes[a], Whole) for f in fields)
-                     else None for a in range(len(fields[0].axes)))
+        _, fields = op.fields_of(_tensors((op.args, op.kwargs)))
+        axes = tuple(_whole([f.axes[a] for f in fields]) for a in range(len(fields[0].axes)))
         if origin == MODEL_INPUT and any(a is None for a in axes):
             self.no_rule[op.name] += 1
         return [(out, TensorField(((),) * out.dim(), axes)) for out in _tensors(op.out)]
@@ -773,6 +787,12 @@ class ReceptiveFields:
             if figures is not None and figures.covers_input:
                 return records[index]
         return None
+
+
+def _whole(states: Sequence[Axis]) -> Whole | None:
+    """The axis every input sees entirely, as far as the furthest; None unless every one does."""
+    wholes = [state for state in states if isinstance(state, Whole)]
+    return Whole(max(whole.high for whole in wholes)) if len(wholes) == len(states) else None
 
 
 def _figures(field: TensorField) -> tuple[list[int | None] | None, ...]:

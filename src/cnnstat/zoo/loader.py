@@ -201,7 +201,8 @@ def check_options(spec: str, options: Mapping[str, Any]) -> None:
         if kind is numbers.Integral:
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or int(value) < 1:
                 raise CnnstatError(f"{spec}: option {name} must be a whole number of at least 1, got {value!r}")
-        elif not isinstance(value, numbers.Real) or isinstance(value, bool) or not (math.isfinite(value) and value > 0):
+        elif (not isinstance(value, numbers.Real) or isinstance(value, bool)
+              or not (math.isfinite(value) and float(value) > 0)):
             raise CnnstatError(f"{spec}: option {name} must be a finite number above 0, got {value!r}")
 
 
