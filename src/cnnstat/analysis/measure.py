@@ -412,6 +412,23 @@ def default_threads(since: CpuClock) -> int:
     return min(torch.get_num_threads(), idle_cores(since))
 
 
+def _turns(subjects: Sequence[Subject], steps: Sequence[Callable[[], Any]], mode: str, device: torch.device,
+           per_layer: bool) -> tuple[list[tuple[Callable[[], Any], Callable[[], ContextManager]]], list[LayerTimer]]:
+    """What ``time_in_turns`` runs: each subject's step and, with ``per_layer``, after it its
+    forward under a ``LayerTimer`` (the timers come back with the turns)."""
+    turns: list[tuple[Callable[[], Any], Callable[[], ContextManager]]] = []
+    layer_timers = []
+    for subject, step in zip(subjects, steps):
+        turns.append((step, contextlib.nullcontext))
+        if per_layer:
+            layer_timer = LayerTimer(subject.model, device)
+            forward = (make_step(subject.model, subject.inputs, "eval", None) if mode == "eval"
+                       else functools.partial(subject.model, *subject.inputs))
+            turns.append((forward, functools.partial(lambda timer: timer, layer_timer)))
+            layer_timers.append(layer_timer)
+    return turns, layer_timers
+
+
 @random_state_kept()  # a dropout, a random input: the caller's generators are not advanced
 def measure_in_turns(subjects: Sequence[Subject], *, mode: str = "eval", optimizer: str | None = None,
                      threads: int | None = None, min_run_time: float = 1.0, per_layer: bool = True,
@@ -452,16 +469,7 @@ def measure_in_turns(subjects: Sequence[Subject], *, mode: str = "eval", optimiz
                     peaks.append(step_peak_bytes(subject.model, subject.inputs, step, device, torch_optimizer))
                 else:
                     step()  # first run: lazy inits (cuDNN, optimizer state) stay out of the timing and the peak
-            turns: list[tuple[Callable[[], Any], Callable[[], ContextManager]]] = []
-            layer_timers = []
-            for subject, step in zip(subjects, steps):
-                turns.append((step, contextlib.nullcontext))
-                if per_layer:
-                    layer_timer = LayerTimer(subject.model, device)
-                    forward = (make_step(subject.model, subject.inputs, "eval", None) if mode == "eval"
-                               else functools.partial(subject.model, *subject.inputs))
-                    turns.append((forward, functools.partial(lambda timer: timer, layer_timer)))
-                    layer_timers.append(layer_timer)
+            turns, layer_timers = _turns(subjects, steps, mode, device, per_layer)
             started = read_clock()
             timed = time_in_turns(turns, min_run_time, BLOCK_SECONDS[device.type])
             conditions = conditions_over(started, read_clock(), used_threads) if device.type == "cpu" else None
