@@ -24,7 +24,8 @@ def test_every_difference_is_explained(model):
 def test_a_wrong_rule_is_reported_unexplained(monkeypatch):
     wrong = Rule("batch_norm: 3 per element (wrong on purpose)", lambda leaf: leaf.type == "BatchNorm2d",
                  lambda leaf: 3 * leaf.input_elements)
-    monkeypatch.setitem(crosscheck_module.RULES, "fvcore", [wrong, *crosscheck_module.RULES["fvcore"]])
+    conventions = crosscheck_module.TOOL_CONVENTIONS
+    monkeypatch.setitem(conventions, "fvcore", [wrong, *conventions["fvcore"]])
     result = crosscheck("cifar_resnet20", tools=["fvcore"])
     layers = {row.layer for row, _ in result.unexplained}
     assert "bn1" in layers and "total" in layers

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from cnnstat.analysis.meta_shapes import meta_outputs
-from cnnstat.analysis.rules import RULES
+from cnnstat.analysis.rules import OP_RULES
 
 aten = torch.ops.aten
 META = "meta"
@@ -353,7 +353,7 @@ def test_every_rule_is_exercised():
     exercised |= {getattr(aten, name).default for name in ACTIVATIONS}
     exercised |= {getattr(aten, name + "_").default for name in ACTIVATIONS}
     exercised |= {func for func, _ in BACKWARDS}
-    assert set(RULES.shape_ops()) == exercised
+    assert set(OP_RULES.shape_ops()) == exercised
 
 
 def test_resnet50_static_pass_runs_no_python_meta_kernel():

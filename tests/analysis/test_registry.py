@@ -12,7 +12,7 @@ from torch.utils.flop_counter import flop_registry
 
 import cnnstat
 from cnnstat.analysis.registry import Cost, DuplicateRule, OpCall, OpRules
-from cnnstat.analysis.rules import RULES
+from cnnstat.analysis.rules import OP_RULES
 
 aten = torch.ops.aten
 
@@ -31,7 +31,7 @@ def test_a_second_rule_for_an_op_raises():
     with pytest.raises(DuplicateRule, match="convolution"):  # a caller's rule for an op cnnstat covers
         own = OpRules()
         own.cost(aten.convolution)(lambda call: Cost(0, 0))
-        RULES.extended(own)
+        OP_RULES.extended(own)
 
 
 class Erf(nn.Module):
@@ -132,5 +132,5 @@ def test_our_rule_and_torchs_formula_count_the_same_macs(name, args, out):
     theirs = flop_registry.get(packet)
     if theirs is None:
         pytest.skip(f"torch {torch.__version__} has no formula for {name}")
-    ours = RULES.lookup(packet.default)[0](OpCall(packet.default, args, {}, out, training=False))
+    ours = OP_RULES.lookup(packet.default)[0](OpCall(packet.default, args, {}, out, training=False))
     assert 2 * ours.macs == theirs(*args, out_val=out)

@@ -17,7 +17,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cnnstat.analysis.rules import RULES
+from cnnstat.analysis.rules import OP_RULES
 
 aten = torch.ops.aten
 EXAMPLES = 1000
@@ -55,7 +55,7 @@ def summary(value):
 def differential(func, *spec):
     cpu_args, meta_args = materialise(spec, "cpu"), materialise(spec, "meta")
     expected = outcome(lambda: func(*cpu_args))
-    rule = RULES.lookup(func)[1]
+    rule = OP_RULES.lookup(func)[1]
     assert rule is not None, f"{func} has no shape rule"
     ours = outcome(lambda: rule(*meta_args))
     if ours is None:  # a case the rule leaves to torch's meta kernel, as the static pass does

@@ -112,7 +112,7 @@ def _adaptive_avg_kernel(leaf: Leaf) -> int:
 
 ONE_PER_MAC = Rule("1 per MAC of conv/linear/matmul, bias not counted", lambda leaf: True, lambda leaf: leaf.macs)
 
-RULES: dict[str, list[Rule]] = {
+TOOL_CONVENTIONS: dict[str, list[Rule]] = {
     "fvcore": [
         Rule("batch_norm: 1 per element, 2 when affine (eval)", _is(*BATCH_NORM), lambda l: _norm_elements(l, 1)),
         Rule("adaptive_avg_pool: 1 per input element", _is(*ADAPTIVE_AVG), lambda l: l.input_elements),
@@ -324,7 +324,7 @@ def _leaves(model: nn.Module, report: Report) -> dict[str, Leaf]:
 
 
 def _compare(tool: str, leaf: Leaf, reported: int) -> Comparison:
-    rule = next(rule for rule in RULES[tool] if rule.covers(leaf))
+    rule = next(rule for rule in TOOL_CONVENTIONS[tool] if rule.covers(leaf))
     return Comparison(tool, reported, rule.predict(leaf), rule.name)
 
 

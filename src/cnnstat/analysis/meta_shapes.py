@@ -23,7 +23,7 @@ aten = torch.ops.aten
 T = TypeVar("T")
 
 SHAPES = OpRules()
-"""cnnstat's shape rules (``cnnstat.analysis.rules.RULES`` holds them with the cost rules)."""
+"""cnnstat's shape rules (``cnnstat.analysis.rules.OP_RULES`` holds them with the cost rules)."""
 
 
 def _require(condition: bool, message: str) -> None:

@@ -36,7 +36,7 @@ from cnnstat.analysis.describe import describe
 from cnnstat.analysis.memory import LiveMemory, convolution_workspace_bytes
 from cnnstat.analysis.records import LayerRecord, OpTally
 from cnnstat.analysis.registry import OpCall, OpRules
-from cnnstat.analysis.rules import NORMS, RULES, tensors_in
+from cnnstat.analysis.rules import NORMS, OP_RULES, tensors_in
 from cnnstat.errors import CnnstatError, ForwardError, first_line
 
 _current_node = torch._C._current_autograd_node
@@ -447,7 +447,7 @@ def run_pass(
         with torch.inference_mode(False), torch.enable_grad() if backward else torch.no_grad(), \
                 _collector_held(), _room_for_depth(model):
             peak, end_of_forward, unused, backward_ran = _run(model, args, kwargs, tracer, device, dtype, model_name,
-                                                              channels_last, rules or RULES)
+                                                              channels_last, rules or OP_RULES)
     finally:
         for handle in handles:
             handle.remove()

@@ -167,15 +167,15 @@ class _Origin:
 # tensor that does not depend on the origin) to the field of every output tensor.
 
 Rule = Callable[..., Any]
-RULES: dict[str, Rule] = {}
+FIELD_RULES: dict[str, Rule] = {}
 
 
 def _rule(*names: str) -> Callable[[Rule], Rule]:
     def register(rule: Rule) -> Rule:
         for name in names:
-            if name in RULES:
+            if name in FIELD_RULES:
                 raise ValueError(f"two receptive-field rules for {name}")
-            RULES[name] = rule
+            FIELD_RULES[name] = rule
         return rule
 
     return register
@@ -735,7 +735,7 @@ class ReceptiveFields:
         if not inputs:
             return
         name = func._overloadpacket.__name__
-        rule = RULES.get(name)
+        rule = FIELD_RULES.get(name)
         if rule is None and (func.overloadpacket in ONE_PER_OUTPUT or torch.Tag.pointwise in func.tags):
             rule = elementwise
         origins = [o for o in self.active if any(o in self.fields.get(t) for t in inputs)]

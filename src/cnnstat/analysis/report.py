@@ -25,7 +25,7 @@ from cnnstat.analysis.receptive_field import FieldSummary, ReceptiveFields, fiel
 from cnnstat.analysis.records import (CONVENTIONS, LAYER_IDENTITY, ROW_LABEL, LayerRecord, LayerRow, Measured,
                                       RooflineSummary, Shape, Totals)
 from cnnstat.analysis.registry import OpRules
-from cnnstat.analysis.rules import RULES
+from cnnstat.analysis.rules import OP_RULES
 from cnnstat.errors import CnnstatError, ForwardError, OutOfMemory
 from cnnstat.figures import keys
 from cnnstat.shown import Shown
@@ -261,7 +261,7 @@ def profile(
     args, kwargs = example_inputs(dict_for_forward(subject.model, inputs), subject.specs, batch, torch_dtype,
                                   subject.takes_list)
     passes = _count(subject, args, kwargs, mode, convert, resolve_device(device), channels_last,
-                    RULES.extended(rules))
+                    OP_RULES.extended(rules))
     input_shapes = tuple(tuple(t.shape) for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor))
     recipe = BuildRecipe(subject.spec, input_shapes, mode, dtype_name(torch_dtype), num_classes, in_channels,
                          dict(options or {}), channels_last,

@@ -34,7 +34,7 @@ from cnnstat.analysis.registry import Cost, OpCall, OpRules
 aten = torch.ops.aten
 
 COSTS = OpRules()
-"""cnnstat's cost rules (``RULES`` below holds them with the shape rules)."""
+"""cnnstat's cost rules (``OP_RULES`` below holds them with the shape rules)."""
 
 
 def _ops(names: str) -> frozenset[torch._ops.OpOverloadPacket]:
@@ -319,5 +319,5 @@ _THEIRS = [(op, packet, formula) for op, formula in flop_registry.items()
 for _op, _op_packet, _formula in _THEIRS:
     COSTS.cost(_op)(_torch_formula(_formula, _BIAS_ARGUMENT.get(_op_packet)))
 
-RULES = COSTS.extended(SHAPES)
+OP_RULES = COSTS.extended(SHAPES)
 """The rules cnnstat counts with: the costs above and the shapes of ``cnnstat.analysis.meta_shapes``."""
