@@ -30,7 +30,8 @@ python_of() {  # python_of 3.13: that interpreter, pyenv's or on PATH
 }
 
 checks() {  # checks VENV [REPORT-OPTION]: each command exits 0
-    local venv=$1 report=${2:-} files command
+    local venv report=${2:-} files command
+    venv=$(cd "$1" && pwd)  # the commands run in a folder of their own
     files=$(mktemp -d "$WORK/checks.XXXXXX")
     printf 'import torchvision\n\n\ndef build():\n    return torchvision.models.resnet18()\n' >"$files/net.py"
     for command in "summary resnet18" "summary torchvision:resnet18" \
