@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import (COLUMNS_OPTION, DTYPE_HELP, FORMAT_OPTION, SHAPE_HELP, MODELS_HELP, OUTPUT_OPTION,
-                                 REPROBE_OPTION, THREADS_HELP, TIMING_HELP, check_measure_options, choose_columns,
+from cnnstat.cli.options import (COLUMNS_OPTION, DTYPE_HELP, FORMAT_OPTION, INPUTS_OPTION, SHAPE_HELP, MODELS_HELP, OUTPUT_OPTION,
+                                 REPROBE_OPTION, THREADS_HELP, TIMING_HELP, called_inputs, check_inputs_alone, check_measure_options, choose_columns,
                                  parse_int_list, parse_one_shape, parse_shape)
 from cnnstat.errors import CnnstatError
 
@@ -17,6 +17,7 @@ from cnnstat.errors import CnnstatError
 def bench_command(
     models: list[str] = typer.Argument(..., metavar="MODEL", help=MODELS_HELP),
     input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
+    make_inputs: Optional[str] = INPUTS_OPTION,
     batch: str = typer.Option("1", "--batch", "-b", help="Batch sizes, e.g. 1,8,32."),
     device: str = typer.Option("auto", "--device", help="auto (cuda if present, else cpu) | cpu | cuda"),
     mode: str = typer.Option("eval", "--mode", help="eval (a forward) | train (a training step)."),
@@ -40,6 +41,7 @@ def bench_command(
     fmt = check_format(fmt, output)
     batches = parse_int_list(batch, "--batch")
     shape = parse_shape(parse_one_shape(input, "bench"))
+    check_inputs_alone(make_inputs, input, batch != "1")
     check_measure_options(threads, min_run_time, optimizer, mode)
     if output:
         check_writable(output)
@@ -60,8 +62,9 @@ def bench_command(
     if measure_on is None:
         raise CnnstatError("bench measures on a real device; use --device auto, cpu or cuda (summary shows meta figures)")
     # Every static pass first: a mistake in the last model is reported before any timing starts.
-    reports = [profile(model, shape, batch=size, mode=mode, dtype=dtype, channels_last=channels_last, name=model)
-               for model in models for size in batches]
+    examples = called_inputs(make_inputs) if make_inputs else None
+    reports = [profile(model, shape, batch=size, mode=mode, dtype=dtype, channels_last=channels_last, name=model,
+                       inputs=examples) for model in models for size in batches]
     computed_in = ", ".join(dict.fromkeys(report.dtype for report in reports))  # each model's own unless --dtype
     probed = [dtype_name(probed) for probed in PROBED_DTYPES]
     if roofline and computed_in not in probed:

@@ -207,4 +207,37 @@ def choose_columns(view, text: Optional[str]):
     return view.only(chosen), True
 
 
+INPUTS_OPTION = typer.Option(None, "--inputs", metavar="pkg.module:make_inputs",
+                             help="A function (or file.py:make_inputs) returning the example inputs: a tensor, a tuple "
+                                  "of them, a dict of keyword inputs, or (args, kwargs); instead of --input and --batch.")
+
+
+def check_inputs_alone(make_inputs: Optional[str], input: Optional[list[str]], batch_given: bool) -> None:
+    """--inputs' examples hold the batch and every size: neither --input nor --batch beside them."""
+    if make_inputs and (input or batch_given):
+        raise CnnstatError("--inputs gives the example inputs, batch included: drop --input and --batch")
+
+
+def called_inputs(spec: str):
+    """What ``--inputs pkg.module:make_inputs`` returns, as ``profile`` takes example inputs: a
+    tensor, a tuple or list of them, a dict of keyword inputs, or ``(args, kwargs)``."""
+    import torch
+
+    from cnnstat.zoo.loader import load_callable
+
+    made = load_callable(spec)()
+    if (isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], (tuple, list))
+            and isinstance(made[1], dict)):
+        args, kwargs = made
+        if kwargs and args:
+            raise CnnstatError(f"{spec} returned positional and keyword inputs together; cnnstat takes one kind: "
+                               "return a tuple of tensors or a dict of keyword inputs")
+        return kwargs or tuple(args)
+    if isinstance(made, (torch.Tensor, tuple, list, dict)):
+        return made
+    raise CnnstatError(f"{spec} returned {type(made).__name__}; return a tensor, a tuple or dict of them, "
+                       "or (args, kwargs)")
+
+
+
 REPROBE_OPTION = typer.Option(False, "--reprobe", help="Probe the machine again instead of using the cached figures.")
