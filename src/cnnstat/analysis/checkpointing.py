@@ -89,10 +89,11 @@ def _peak(report: Report, optimizer: str | None) -> int:
 
 
 def checkpoint_what_if(model: str, input_size: Any = None, batch: int = 1, *, blocks: Sequence[str] | None = None,
-                       dtype: str = "float32", optimizer: str | None = None,
+                       dtype: str | None = None, optimizer: str | None = None,
                        options: dict[str, Any] | None = None) -> CheckpointResult:
     """For each block (default: the top-level blocks), the training peak saved and the MACs
-    recomputed by checkpointing it; named ``blocks`` are also checkpointed all together."""
+    recomputed by checkpointing it; named ``blocks`` are also checkpointed all together.
+    ``dtype`` converts the model; None keeps its own (float32 for a named model)."""
     from cnnstat.analysis.build import load_on
     from cnnstat.analysis.measure import check_optimizer
 

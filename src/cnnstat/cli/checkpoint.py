@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from cnnstat.cli.options import (FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, SHAPE_HELP, check_batch,
+from cnnstat.cli.options import (DTYPE_HELP, FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, SHAPE_HELP, check_batch,
                                  parse_one_shape, parse_set, parse_shape)
 from cnnstat.errors import CnnstatError
 
@@ -18,7 +18,7 @@ def checkpoint_command(
                                               "then all together). Default: each top-level block."),
     input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
-    dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help=DTYPE_HELP),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam: count its state in the peak."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     fmt: Optional[str] = FORMAT_OPTION,

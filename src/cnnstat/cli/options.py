@@ -24,6 +24,7 @@ THREADS_HELP = ("CPU threads while measuring (default: torch's, but no more than
                 "idle: a thread that shares a busy core stalls the others at every op).")
 TIMING_HELP = ("Seconds of timing{what}; sooner done where the spread is already tight (IQR within 3% of the median "
                "over 5 or more blocks).")
+DTYPE_HELP = "float32 | float16 | bfloat16 (default: the model's own; float32 for a named model)"
 SET_HELP = "Model options, e.g. --set k=7,cin=16, --set width_mult=0.5 or --set sizes=[64,128]."
 INPUT_DTYPES = {"long": "int64", "int64": "int64", "int": "int64", "int32": "int32", "bool": "bool"}
 """Element types an --input may name; unnamed, an input takes the model's --dtype."""

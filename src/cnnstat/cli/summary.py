@@ -10,7 +10,7 @@ from cnnstat.errors import CnnstatError
 
 from cnnstat.cli.compare import AUTO_DEVICE_HELP
 from cnnstat.cli.plotting import MEASURED_PLOT_METRICS, PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
-from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION,
+from cnnstat.cli.options import (COLUMNS_OPTION, DTYPE_HELP, FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION,
                                  REPROBE_OPTION, SET_HELP, THREADS_HELP, TIMING_HELP, check_batch, check_depth, check_measure_options,
                                  check_positive, choose_columns, parse_inputs, parse_set)
 
@@ -26,9 +26,7 @@ def summary_command(
     classes: Optional[int] = typer.Option(None, "--classes", help="Number of classes of the classifier."),
     in_channels: Optional[int] = typer.Option(None, "--in-channels", help="Input channels of the first layer."),
     mode: str = typer.Option("eval", "--mode", help="eval | train (train counts a training forward)."),
-    dtype: Optional[str] = typer.Option(None, "--dtype",
-                                        help="float32 | float16 | bfloat16 (default: the model's own; float32 for a "
-                                             "named model)"),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help=DTYPE_HELP),
     device: str = typer.Option("auto", "--device",
                                help=AUTO_DEVICE_HELP),
     threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
