@@ -51,7 +51,10 @@ class ModelFigures:
     """One model's row: what it is, its figures (raw counts and bytes), and ratios to the baseline."""
 
     label: str
+    """The model as the user wrote it (or a study named it)."""
     spec: str
+    """The spec resolved: the registered name (an alias resolved) and every option, as ``cnnstat
+    compare`` takes it back (``mobilenet_v1`` for ``mobilenet``)."""
     model: str
     """The registered name (an alias resolved), or the spec of a model from outside the zoo."""
     family: str
@@ -118,7 +121,8 @@ def static_figures(model: str | ModelSpec, input_size: tuple[int, ...] | None = 
     report = profile(spec.name, input_size, batch=batch, dtype=dtype, options=spec.options, device="meta",
                      name=spec.shown_as, inputs=inputs)
     figures: dict[str, float | None] = {key: getattr(report.totals, key) for key in STATIC_FIGURES}
-    return ModelFigures(label=spec.shown_as, spec=spec.spec, model=entry.name if entry else spec.name,
+    resolved = ModelSpec(entry.name, spec.options) if entry else spec
+    return ModelFigures(label=spec.shown_as, spec=resolved.spec, model=resolved.name,
                         family=entry.family if entry else "", input_shape=report.input_shape,
                         output_shape=report.layers[0].output_shape or (), device="meta", figures=figures,
                         report=report)
