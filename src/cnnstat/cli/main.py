@@ -104,7 +104,7 @@ def console() -> NoReturn:
 
     try:
         run()
-        code: object = 0
+        code: str | int | None = 0
     except SystemExit as exit:
         code = exit.code
     if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
