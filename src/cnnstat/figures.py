@@ -98,7 +98,7 @@ def field_text(sizes: Iterable[int | None] | None) -> str | None:
 _FIGURES = [
     # identity of a compared row
     Figure("model", "Model", priority=9),
-    Figure("spec", "Spec"),
+    Figure("spec", "Spec", label="The registered name and every option (where it says more than Model)"),
     Figure("name", "Registered name"),
     Figure("family", "Family", priority=3),
     Figure("input_shape", "Input", "shape", priority=4, label="Input shape, batch included"),
