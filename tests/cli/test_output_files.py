@@ -58,6 +58,18 @@ def test_dev_stdout_and_stderr_are_the_commands_own_streams(invoke):
     assert result.exit_code == 0 and json.loads(result.stdout)["model"] == "cifar_lenet"
 
 
+@pytest.mark.parametrize("command", [SUMMARY, ["fit", "cifar_lenet", "--device", "meta", "--budget", "1GiB"]],
+                         ids=["summary", "fit"])
+def test_a_dash_is_stdout_in_the_format_given(invoke, tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*command, "--format", "json", "-o", "-")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["model"] == "cifar_lenet" and "wrote" not in result.stderr
+    assert_one_clear_line(in_process(invoke)(*command, "-o", "-"), "-o - writes to stdout, which has no extension "
+                                                                 "to name the format: give --format (table, csv")
+    assert list(tmp_path.iterdir()) == []  # no file named "-"
+
+
 def test_a_descriptor_that_cannot_be_written(invoke, tmp_path):
     log = tmp_path / "log.txt"
     log.write_text("kept\n")

@@ -189,7 +189,8 @@ FORMAT_OPTION = typer.Option(None, "--format", metavar="FORMAT",
                              help="table | csv | md | json | html (a page to open in a browser) (default: the extension of -o FILE, "
                                   "else table).")
 OUTPUT_OPTION = typer.Option(None, "--output", "-o", metavar="FILE",
-                             help="Write to FILE instead of stdout, atomically; .csv .md .json .txt .html name the format.")
+                             help="Write to FILE instead of stdout, atomically; .csv .md .json .txt .html name the format "
+                                  "(-o - is stdout, with --format).")
 COLUMNS_OPTION = typer.Option(None, "--columns", metavar="KEY,...",
                               help="Show only these columns of the table (keys as in --format csv, e.g. "
                                    "params,macs); the first column always shows.")

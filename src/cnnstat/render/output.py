@@ -3,7 +3,7 @@
 A symlink is followed: its target is replaced atomically and the link stays a link. A path that
 names an open descriptor (``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``, ``/proc/self/fd/N``)
 is written through that descriptor, at its offset, appending where it was opened to append
-(``-o /dev/stdout >> log.txt``). A device node or a FIFO (``-o /dev/null``, a named pipe) is
+(``-o /dev/stdout >> log.txt``); ``-o -`` is stdout, as in most tools. A device node or a FIFO (``-o /dev/null``, a named pipe) is
 written through, never replaced by a regular file. SIGINT and SIGTERM wait while a file is
 written and renamed, so that no temporary file is left behind.
 """
@@ -81,13 +81,17 @@ def write_stdout(text: str) -> None:
 _DESCRIPTOR_PATH = re.compile(r"/dev/(?P<std>stdin|stdout|stderr)|/dev/fd/(?P<fd>\d+)"
                               r"|/proc/(?P<process>self|thread-self|\d+)/fd/(?P<proc_fd>\d+)")
 _STANDARD = {"stdin": 0, "stdout": 1, "stderr": 2}
+STDOUT_NAME = "-"
+"""What ``-o`` takes for stdout (a file of that name is ``./-``)."""
 MAX_LINKS = 40
 """Symbolic links followed to a descriptor path, as the kernel follows them."""
 
 
 def descriptor_of(path: str | os.PathLike[str]) -> int | None:
     """The open descriptor ``path`` names, directly or through symbolic links (out.csv ->
-    /dev/stdout -> /proc/self/fd/1); None for any other path."""
+    /dev/stdout -> /proc/self/fd/1), ``-`` for stdout; None for any other path."""
+    if os.fspath(path) == STDOUT_NAME:
+        return 1
     current = os.path.abspath(path)
     for _ in range(MAX_LINKS):
         match = _DESCRIPTOR_PATH.fullmatch(current)
