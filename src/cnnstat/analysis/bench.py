@@ -50,13 +50,14 @@ class BenchResult(Shown):
 def bench(models: str | Sequence[str], input_size: Any = None, batches: int | Sequence[int] = 1, *,
           device: str = "auto", mode: str = "eval", dtype: str | None = None, channels_last: bool = False,
           compile: bool = False, threads: int | None = None, min_run_time: float = 1.0, optimizer: str | None = None,
-          roofline: bool = False, reprobe: bool = False) -> BenchResult:
+          roofline: bool = False, reprobe: bool = False, inputs: Any = None) -> BenchResult:
     """Time every model at every batch size on ``device`` (``auto``: cuda if present, else cpu,
     and a configuration the device cannot hold keeps its static figures; ``cpu`` or ``cuda``:
     that is an error). ``input_size`` without the batch (default: each model's own);
     ``min_run_time`` seconds of timing per configuration; ``mode="train"`` times a training step
     (with an ``optimizer`` step: ``"sgd"`` or ``"adam"``); ``roofline`` adds the fraction of
     this machine's probed peak FLOP/s (probed once and cached; ``reprobe`` probes again).
+    ``inputs``: example inputs instead of ``input_size`` x batch, as ``profile()`` takes them.
     Example: ``cnnstat.bench(["resnet18", "mobilenet_v2"], batches=[1, 8])``."""
     from cnnstat.analysis.build import dtype_name
     from cnnstat.analysis.measure import check_optimizer, pick_device
@@ -71,8 +72,9 @@ def bench(models: str | Sequence[str], input_size: Any = None, batches: int | Se
     measure_on = pick_device(device)
     if measure_on is None:
         raise CnnstatError("bench measures on a real device: auto, cpu or cuda (summary and profile() count on meta)")
-    reports = [profile(model, input_size, batch=size, mode=mode, dtype=dtype, channels_last=channels_last, name=model)
-               for model in names for size in sizes]
+    # Every static pass first: a mistake in the last model is reported before any timing starts.
+    reports = [profile(model, input_size, batch=size, mode=mode, dtype=dtype, channels_last=channels_last, name=model,
+                       inputs=inputs) for model in names for size in sizes]
     computed_in = ", ".join(dict.fromkeys(report.dtype for report in reports))
     probed = [dtype_name(probed) for probed in PROBED_DTYPES]
     if roofline and computed_in not in probed:

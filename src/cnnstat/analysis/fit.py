@@ -34,7 +34,7 @@ class Confirmation:
 class FitPoint:
     """The largest batch for one input size."""
 
-    input_shape: tuple[int, ...]
+    input_size: tuple[int, ...]
     """Without the batch."""
     batch: int | None
     """The largest batch whose estimated peak fits the budget; None where batch 1 does not fit."""
@@ -66,13 +66,13 @@ class FitResult:
     def largest_input(self) -> FitPoint | None:
         """The largest input size (by elements) at which some batch fits."""
         fitting = [point for point in self.points if point.batch is not None]
-        return max(fitting, key=lambda point: _elements(point.input_shape), default=None)
+        return max(fitting, key=lambda point: _elements(point.input_size), default=None)
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
 
         largest = self.largest_input
-        return asdict(self) | {"largest_input_shape": list(largest.input_shape) if largest else None}
+        return asdict(self) | {"largest_input_size": list(largest.input_size) if largest else None}
 
 
 def _elements(shape: Sequence[int]) -> int:

@@ -7,14 +7,15 @@ from typing import Optional
 import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import (COLUMNS_OPTION, DTYPE_HELP, FORMAT_OPTION, SHAPE_HELP, MODELS_HELP, OUTPUT_OPTION,
-                                 REPROBE_OPTION, THREADS_HELP, TIMING_HELP, check_measure_options, choose_columns,
+from cnnstat.cli.options import (COLUMNS_OPTION, DTYPE_HELP, FORMAT_OPTION, INPUTS_OPTION, SHAPE_HELP, MODELS_HELP, OUTPUT_OPTION,
+                                 REPROBE_OPTION, THREADS_HELP, TIMING_HELP, called_inputs, check_inputs_alone, check_measure_options, choose_columns,
                                  parse_int_list, parse_one_shape, parse_shape)
 
 
 def bench_command(
     models: list[str] = typer.Argument(..., metavar="MODEL", help=MODELS_HELP),
     input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
+    make_inputs: Optional[str] = INPUTS_OPTION,
     batch: str = typer.Option("1", "--batch", "-b", help="Batch sizes, e.g. 1,8,32."),
     device: str = typer.Option("auto", "--device", help="auto (cuda if present, else cpu) | cpu | cuda"),
     mode: str = typer.Option("eval", "--mode", help="eval (a forward) | train (a training step)."),
@@ -38,6 +39,7 @@ def bench_command(
     fmt = check_format(fmt, output)
     batches = parse_int_list(batch, "--batch")
     shape = parse_shape(parse_one_shape(input, "bench"))
+    check_inputs_alone(make_inputs, input, batch != "1")
     check_measure_options(threads, min_run_time, optimizer, mode)
     if output:
         check_writable(output)
@@ -50,11 +52,12 @@ def bench_command(
     from cnnstat.render.bench import bench_page
     from cnnstat.render.emit import emit
 
+    examples = called_inputs(make_inputs) if make_inputs else None
     with counting(1, "bench") as progress:
         progress.update(f"{len(models) * len(batches)} configuration(s): profiled, then timed in turns")
         result = bench(models, shape, batches, device=device, mode=mode, dtype=dtype, channels_last=channels_last,
                        compile=compile_, threads=threads, min_run_time=min_run_time, optimizer=optimizer,
-                       roofline=roofline, reprobe=reprobe)
+                       roofline=roofline, reprobe=reprobe, inputs=examples)
         progress.advance()
     say_how_measured(result.reports, warn=not table_on_terminal(fmt, output))
     view = bench_view(result)

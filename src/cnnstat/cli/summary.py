@@ -10,18 +10,16 @@ from cnnstat.errors import CnnstatError
 
 from cnnstat.cli.compare import AUTO_DEVICE_HELP
 from cnnstat.cli.plotting import MEASURED_PLOT_METRICS, PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
-from cnnstat.cli.options import (COLUMNS_OPTION, DTYPE_HELP, FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION,
-                                 REPROBE_OPTION, SET_HELP, THREADS_HELP, TIMING_HELP, check_batch, check_depth, check_measure_options,
-                                 check_positive, choose_columns, parse_inputs, parse_set)
+from cnnstat.cli.options import (COLUMNS_OPTION, DTYPE_HELP, FORMAT_OPTION, INPUT_HELP, INPUTS_OPTION, MODEL_HELP,
+                                 OUTPUT_OPTION, REPROBE_OPTION, SET_HELP, THREADS_HELP, TIMING_HELP, called_inputs,
+                                 check_batch, check_depth, check_inputs_alone, check_measure_options, check_positive,
+                                 choose_columns, parse_inputs, parse_set)
 
 
 def summary_command(
     model: str = typer.Argument(..., help=MODEL_HELP),
     input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=INPUT_HELP),
-    make_inputs: Optional[str] = typer.Option(None, "--inputs", metavar="pkg.module:make_inputs",
-                                              help="A function (or file.py:make_inputs) returning the example "
-                                                   "inputs: a tensor, a tuple of them, a dict of keyword inputs, "
-                                                   "or (args, kwargs); instead of --input and --batch."),
+    make_inputs: Optional[str] = INPUTS_OPTION,
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
     classes: Optional[int] = typer.Option(None, "--classes", help="Number of classes of the classifier."),
     in_channels: Optional[int] = typer.Option(None, "--in-channels", help="Input channels of the first layer."),
@@ -70,8 +68,7 @@ def summary_command(
         sort = "macs"
     inputs = parse_inputs(input)
     options = parse_set(set_)
-    if make_inputs and (input or batch != 1):
-        raise CnnstatError("--inputs gives the example inputs, batch included: drop --input and --batch")
+    check_inputs_alone(make_inputs, input, batch != 1)
 
     from cnnstat.analysis.measure import check_optimizer, pick_device
     from cnnstat.analysis.report import measured_report, profile
@@ -137,27 +134,6 @@ def screen_sized(report) -> int | None:
     from cnnstat.render.layout import screen_depth
 
     return screen_depth([layer.depth for layer in report.layers], Console().height)
-
-
-def called_inputs(spec: str):
-    """What ``--inputs pkg.module:make_inputs`` returns, as ``profile`` takes example inputs: a
-    tensor, a tuple or list of them, a dict of keyword inputs, or ``(args, kwargs)``."""
-    import torch
-
-    from cnnstat.zoo.loader import load_callable
-
-    made = load_callable(spec)()
-    if (isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], (tuple, list))
-            and isinstance(made[1], dict)):
-        args, kwargs = made
-        if kwargs and args:
-            raise CnnstatError(f"{spec} returned positional and keyword inputs together; cnnstat takes one kind: "
-                               "return a tuple of tensors or a dict of keyword inputs")
-        return kwargs or tuple(args)
-    if isinstance(made, (torch.Tensor, tuple, list, dict)):
-        return made
-    raise CnnstatError(f"{spec} returned {type(made).__name__}; return a tensor, a tuple or dict of them, "
-                       "or (args, kwargs)")
 
 
 SORT_KEYS = ("params", "macs", "flops", "backward_macs", "activation_bytes", "latency_ms", "latency_pct",
