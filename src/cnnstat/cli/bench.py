@@ -49,7 +49,7 @@ def bench_command(
     from cnnstat.cli.progress import counting, table_on_terminal
     from cnnstat.cli.summary import say_how_measured
     from cnnstat.frame.bench import bench_json, bench_view
-    from cnnstat.render.bench import bench_page
+    from cnnstat.render.bench_page import bench_page
     from cnnstat.render.emit import emit
 
     examples = called_inputs(make_inputs) if make_inputs else None

@@ -73,7 +73,7 @@ def html(result: Any) -> str:
     if kind == "comparison":
         return figures_page(_view(result), "cnnstat: the models side by side")
     if kind == "bench":
-        from cnnstat.render.bench import bench_page
+        from cnnstat.render.bench_page import bench_page
 
         return bench_page(_view(result))
     from cnnstat.cli.sweep import sweep_html

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnstat.frame.view import BenchFacts, View
+from cnnstat.frame.view import BenchFacts
 from cnnstat.render.machine import machine_line
 from cnnstat.render.units import human_bytes, human_flop_rate
 
@@ -19,12 +19,3 @@ def bench_lines(facts: BenchFacts) -> list[str]:
                      f"{peak.dtype}, memory bandwidth {human_bytes(peak.bandwidth_bytes_per_s)}/s")
     return lines
 
-
-def bench_page(view: View) -> str:
-    """The bench table and its latency and throughput curves on one page (``-o x.html``, and a
-    bench result in a notebook)."""
-    from cnnstat.render.html import figures_page
-    from cnnstat.render.plots import bench_curves
-
-    return figures_page(view, "cnnstat bench: latency and throughput against batch",
-                        bench_curves(view, None), charts=False)
