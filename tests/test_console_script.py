@@ -7,6 +7,8 @@ an interpreter and importing torch."""
 import io
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
 import textwrap
 from pathlib import Path
@@ -118,3 +120,15 @@ def test_fit(runs):
 
 def test_checkpoint(runs):
     assert list(pd.read_csv(io.StringIO(succeeded(runs, "checkpoint")))["block"]) == ["layer1", "layer2", "layer3"]
+
+
+def test_the_script_ends_after_the_atexit_handlers_with_the_commands_status():
+    """``console`` skips the interpreter's teardown, not what a user's or a library's atexit
+    handler would do at exit, nor the exit status or a line still buffered."""
+    code = ("import atexit, sys; atexit.register(lambda: sys.stderr.write('handler ran\\n')); "
+            "sys.argv = ['cnnstat'] + sys.argv[1:]; from cnnstat.cli.main import console; "
+            "print('buffered', end=''); console()")
+    ran = subprocess.run([sys.executable, "-c", code, "study", "--frobnicate"], capture_output=True, text=True,
+                         timeout=120)
+    assert ran.returncode == 2 and ran.stdout == "buffered"
+    assert ran.stderr.startswith("cnnstat: error: ") and ran.stderr.endswith("handler ran\n"), ran.stderr

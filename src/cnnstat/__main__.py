@@ -1,3 +1,3 @@
-from cnnstat.cli.main import run
+from cnnstat.cli.main import console
 
-run()
+console()

@@ -98,7 +98,7 @@ def field_text(sizes: Iterable[int | None] | None) -> str | None:
 _FIGURES = [
     # identity of a compared row
     Figure("model", "Model", priority=9),
-    Figure("spec", "Spec"),
+    Figure("spec", "Spec", label="The registered name and every option (where it says more than Model)"),
     Figure("name", "Registered name"),
     Figure("family", "Family", priority=3),
     Figure("input_shape", "Input", "shape", priority=4, label="Input shape, batch included"),
@@ -230,11 +230,11 @@ GROUPS: dict[str, tuple[str, ...]] = {
               "stated_rounded_group_width", "block", "blocks", "output_hwc", "stated_params", "published_params",
               "published_gmacs", "conv_weights", "target_conv_weights", "reported_accuracy", "output_field",
               "branch_fields", "last_field", "covers_input_at"),
-    "fit": ("input_shape", "batch", "est_peak_bytes", "headroom_bytes", "next_est_peak_bytes", "measured_peak_bytes"),
+    "fit": ("input_size", "batch", "est_peak_bytes", "headroom_bytes", "next_est_peak_bytes", "measured_peak_bytes"),
     "checkpoint": ("block", "saved_peak_bytes", "checkpointed_peak_bytes", "recomputed_macs", "recomputed_share"),
     "list": ("model", "family", "input_size", "published_params", "published_gmacs", "year", "paper"),
     "study_list": ("study", "title", "source"),
-    "torchvision": ("model", "task", "weights", "input_shape", "inputs", "published_params", "params",
+    "torchvision": ("model", "task", "weights", "input_size", "inputs", "published_params", "params",
                     "published_gmacs", "gmacs", "macs", "counted_on", "convention"),
     "by_type": ("layer_type", "calls", "params", "macs", "macs_pct", "flops", "activation_bytes"),
     "by_operator": ("operator", "calls", "macs", "macs_pct", "flops"),

@@ -36,7 +36,7 @@ def test_a_swept_input_names_the_largest_that_fits():
     result = fit("cifar_resnet20", budget, input_sizes=[(3, 32, 32), (3, 96, 96)], mode="eval")
     small, large = result.points
     assert small.batch >= 1 and large.batch is None and large.est_peak_bytes == at_batch_one[(3, 96, 96)]
-    assert result.largest_input.input_shape == (3, 32, 32)
+    assert result.largest_input.input_size == (3, 32, 32)
 
 
 @pytest.mark.parametrize("fixed, per_item, budget", [(100, 7, 1000), (100, 7, 106), (100, 7, 107), (50, 3, 10**6)])

@@ -339,3 +339,31 @@ def test_a_training_forward_shows_the_eval_fields_of_the_same_calls():
         assert layer.field_figures == eval_fields.get((layer.name, layer.call)), layer.name
     assert train.layers[-1].field_figures.kernel is None  # fc: no spatial input of its own
     assert train.receptive_field == profile("inception_v3", batch=2).receptive_field
+
+
+class _RolledOverTheBatch(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first, self.second = nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3)
+
+    def forward(self, x):
+        return self.second(torch.roll(self.first(x), 1, dims=0))
+
+
+def test_a_callers_field_rule_is_kept_by_op_packet_beside_the_others():
+    """Field rules live in the op registry like cost and shape rules: a caller's rule for an op
+    cnnstat has none for carries the field on; a second rule for an op raises."""
+    from cnnstat.analysis.registry import DuplicateRule, OpRules
+
+    assert profile(_RolledOverTheBatch(), (1, 16, 16), batch=2).layers[2].field_figures.size is None
+    rules = OpRules()
+
+    @rules.field(torch.ops.aten.roll)
+    def rolled_over_the_batch(op):
+        return [(op.out, op.field_of(op.args[0]))]
+
+    assert profile(_RolledOverTheBatch(), (1, 16, 16), batch=2, rules=rules).layers[2].field_figures.size == [5, 5]
+    taken = OpRules()
+    taken.field(torch.ops.aten.convolution)(rolled_over_the_batch)
+    with pytest.raises(DuplicateRule, match="receptive-field"):
+        profile(_RolledOverTheBatch(), (1, 16, 16), rules=taken)

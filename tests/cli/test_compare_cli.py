@@ -52,3 +52,22 @@ def test_output_file(cli, tmp_path):
     target = tmp_path / "cmp.json"
     cli("compare", "vgg16", "mobilenet", "--device", "meta", "--format", "json", "-o", str(target), check=True)
     assert [r["name"] for r in json.loads(target.read_text())] == ["vgg16", "mobilenet_v1"]
+
+
+def test_csv_names_each_model_once_and_its_output_shape_has_the_batch(cli):
+    """One meaning per key: the model as typed; the resolved spec only where it says more."""
+    import torch
+
+    from cnnstat import create_model
+
+    plain = pd.read_csv(io.StringIO(cli("compare", "cifar_lenet", "cifar_convbn", "--device", "meta", "--batch", "3",
+                                        "--format", "csv", check=True).stdout))
+    assert [key for key in plain.columns if key in {"model", "spec", "name"}] == ["model"]
+    with torch.no_grad():  # the output of a real forward at batch 3
+        real = create_model("cifar_lenet")(torch.zeros(3, 3, 32, 32)).shape
+    assert plain["output_shape"][0] == "x".join(map(str, real)) and plain["input_shape"][0] == "3x3x32x32"
+    resolved = pd.read_csv(io.StringIO(cli("compare", "mobilenet", "block/conv:cout=10", "--device", "meta",
+                                           "--format", "csv", check=True).stdout))
+    assert [key for key in resolved.columns if key in {"model", "spec", "name"}] == ["model", "spec"]
+    assert list(resolved["model"]) == ["mobilenet", "block/conv:cout=10"]
+    assert list(resolved["spec"]) == ["mobilenet_v1", "block/conv:cout=10"]

@@ -89,15 +89,17 @@ def _peak(report: Report, optimizer: str | None) -> int:
 
 
 def checkpoint_what_if(model: str, input_size: Any = None, batch: int = 1, *, blocks: Sequence[str] | None = None,
-                       dtype: str = "float32", optimizer: str | None = None,
-                       options: dict[str, Any] | None = None) -> CheckpointResult:
+                       dtype: str | None = None, optimizer: str | None = None,
+                       options: dict[str, Any] | None = None, inputs: Any = None) -> CheckpointResult:
     """For each block (default: the top-level blocks), the training peak saved and the MACs
-    recomputed by checkpointing it; named ``blocks`` are also checkpointed all together."""
+    recomputed by checkpointing it; named ``blocks`` are also checkpointed all together.
+    ``dtype`` converts the model; None keeps its own (float32 for a named model). ``inputs``:
+    example inputs (as ``profile`` takes them) instead of ``input_size`` x ``batch``."""
     from cnnstat.analysis.build import load_on
     from cnnstat.analysis.measure import check_optimizer
 
     check_optimizer(optimizer, "train")
-    plain = profile(model, input_size, batch=batch, mode="train", dtype=dtype, options=options)
+    plain = profile(model, input_size, batch=batch, mode="train", dtype=dtype, options=options, inputs=inputs)
     loaded = load_on(model, options=options, device="meta")
     module = loaded.module
     known = [name for name, _ in module.named_modules() if name]
@@ -117,8 +119,8 @@ def checkpoint_what_if(model: str, input_size: Any = None, batch: int = 1, *, bl
     what_ifs = []
     for group in groups:
         with checkpointed(module, group):
-            report = profile(module, input_size or loaded.input_size, batch=batch, mode="train", dtype=dtype,
-                             name=plain.model)
+            report = profile(module, None if inputs is not None else input_size or loaded.input_size, batch=batch,
+                             mode="train", dtype=dtype, name=plain.model, inputs=inputs)
         checkpointed_peak = _peak(report, optimizer)
         recomputed = sum(forward_macs[name] for name in group)
         what_ifs.append(CheckpointWhatIf("+".join(group), checkpointed_peak, peak - checkpointed_peak, recomputed,

@@ -51,7 +51,10 @@ class ModelFigures:
     """One model's row: what it is, its figures (raw counts and bytes), and ratios to the baseline."""
 
     label: str
+    """The model as the user wrote it (or a study named it)."""
     spec: str
+    """The spec resolved: the registered name (an alias resolved) and every option, as ``cnnstat
+    compare`` takes it back (``mobilenet_v1`` for ``mobilenet``)."""
     model: str
     """The registered name (an alias resolved), or the spec of a model from outside the zoo."""
     family: str
@@ -107,16 +110,19 @@ def machine_fields(machine: Machine) -> dict[str, Any]:
 
 
 def static_figures(model: str | ModelSpec, input_size: tuple[int, ...] | None = None,
-                   batch: int = 1) -> ModelFigures:
-    """A model's row from the static pass on meta: no measured figure yet."""
+                   batch: int = 1, dtype: str | None = None, inputs: Any = None) -> ModelFigures:
+    """A model's row from the static pass on meta: no measured figure yet; ``dtype`` converts the
+    model (None keeps its own); ``inputs`` are example inputs as ``profile`` takes them."""
     from cnnstat.zoo.loader import zoo_entry
 
     spec = as_spec(model)
     entry = zoo_entry(spec.name)
     # The report (and its measurement's warnings) names the model as the user wrote it.
-    report = profile(spec.name, input_size, batch=batch, options=spec.options, device="meta", name=spec.shown_as)
+    report = profile(spec.name, input_size, batch=batch, dtype=dtype, options=spec.options, device="meta",
+                     name=spec.shown_as, inputs=inputs)
     figures: dict[str, float | None] = {key: getattr(report.totals, key) for key in STATIC_FIGURES}
-    return ModelFigures(label=spec.shown_as, spec=spec.spec, model=entry.name if entry else spec.name,
+    resolved = ModelSpec(entry.name, spec.options) if entry else spec
+    return ModelFigures(label=spec.shown_as, spec=resolved.spec, model=resolved.name,
                         family=entry.family if entry else "", input_shape=report.input_shape,
                         output_shape=report.layers[0].output_shape or (), device="meta", figures=figures,
                         report=report)
@@ -188,12 +194,14 @@ class Comparison(Shown, list):
 
 
 def compare(models: Sequence[str | ModelSpec], input_size: tuple[int, ...] | None = None, batch: int = 1,
-            baseline: str | None = None, device: str = "meta") -> Comparison:
-    """Figures of every model (each at its own default input unless ``input_size`` is given),
-    with ratios against ``baseline`` (default: the first model)."""
+            baseline: str | None = None, device: str = "meta", dtype: str | None = None,
+            inputs: Any = None) -> Comparison:
+    """Figures of every model (each at its own default input unless ``input_size`` or example
+    ``inputs`` are given, in its own dtype unless ``dtype`` is), with ratios against ``baseline``
+    (default: the first model)."""
     if not models:
         raise CnnstatError("give at least one model to compare")
-    rows = [static_figures(model, input_size, batch) for model in models]
+    rows = [static_figures(model, input_size, batch, dtype, inputs) for model in models]
     find_baseline(rows, baseline)  # a wrong name is refused before minutes of measuring
     if resolve_device(device).type != "meta":
         rows = add_measured(rows, device)

@@ -18,7 +18,7 @@ import io
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -241,20 +241,20 @@ def _quiet():
         yield
 
 
-def _run_fvcore(model: nn.Module, example: torch.Tensor, leaves: Mapping[str, Leaf]) -> ToolFigures:
+def _run_fvcore(model: nn.Module, args: tuple[torch.Tensor, ...], leaves: Mapping[str, Leaf]) -> ToolFigures:
     from fvcore.nn import FlopCountAnalysis
 
-    analysis = FlopCountAnalysis(model, example)
+    analysis = FlopCountAnalysis(model, args)
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
     by_module = analysis.by_module()
     return ToolFigures("fvcore", {name: int(by_module.get(name, 0)) for name in leaves}, int(analysis.total()))
 
 
-def _run_torchinfo(model: nn.Module, example: torch.Tensor, leaves: Mapping[str, Leaf]) -> ToolFigures:
+def _run_torchinfo(model: nn.Module, args: tuple[torch.Tensor, ...], leaves: Mapping[str, Leaf]) -> ToolFigures:
     import torchinfo
 
-    summary = torchinfo.summary(model, input_data=example, verbose=0, depth=1000, device="cpu")
+    summary = torchinfo.summary(model, input_data=list(args), verbose=0, depth=1000, device="cpu")
     names = {id(module): name for name, module in model.named_modules()}
     by_leaf = dict.fromkeys(leaves, 0)
     for info in summary.summary_list:
@@ -264,10 +264,10 @@ def _run_torchinfo(model: nn.Module, example: torch.Tensor, leaves: Mapping[str,
     return ToolFigures("torchinfo", by_leaf, int(summary.total_mult_adds))
 
 
-def _run_thop(model: nn.Module, example: torch.Tensor, leaves: Mapping[str, Leaf]) -> ToolFigures:
+def _run_thop(model: nn.Module, args: tuple[torch.Tensor, ...], leaves: Mapping[str, Leaf]) -> ToolFigures:
     from thop import profile as thop_profile
 
-    total, _params, layers = thop_profile(model, inputs=(example,), verbose=False, ret_layer_info=True)
+    total, _params, layers = thop_profile(model, inputs=args, verbose=False, ret_layer_info=True)
 
     def flatten(tree: Mapping[str, tuple], prefix: str) -> dict[str, int]:
         flat = {}
@@ -281,14 +281,14 @@ def _run_thop(model: nn.Module, example: torch.Tensor, leaves: Mapping[str, Leaf
     return ToolFigures("thop", {name: by_module.get(name, 0) for name in leaves}, int(total))
 
 
-def _run_ptflops(model: nn.Module, example: torch.Tensor, leaves: Mapping[str, Leaf]) -> ToolFigures:
+def _run_ptflops(model: nn.Module, args: tuple[torch.Tensor, ...], leaves: Mapping[str, Leaf]) -> ToolFigures:
     from ptflops.pytorch_engine import add_flops_counting_methods
 
     counted = add_flops_counting_methods(model)
     counted.start_flops_count(ost=io.StringIO(), verbose=False, ignore_list=[])
     try:
         with torch.no_grad():
-            model(example)
+            model(*args)
         by_leaf = {name: int(getattr(leaves[name].module, "__flops__", 0)) for name in leaves}
         total = sum(int(getattr(module, "__flops__", 0)) for module in model.modules())
     finally:
@@ -314,6 +314,15 @@ def available_tools() -> tuple[list[str], dict[str, str]]:
 
 # -- the check -----------------------------------------------------------------------------------
 
+def _positional(inputs: Any, name: str) -> tuple[torch.Tensor, ...]:
+    """Example inputs as every tool takes them: positional tensors."""
+    args = (inputs,) if isinstance(inputs, torch.Tensor) else tuple(inputs) if isinstance(inputs, (tuple, list)) else None
+    if args is None or not all(isinstance(arg, torch.Tensor) for arg in args):
+        raise CnnstatError(f"{name}: crosscheck takes example inputs as a tensor or a tuple of tensors, which every "
+                           "tool passes to the forward in order (fvcore and thop take no keyword inputs)")
+    return args
+
+
 def _leaves(model: nn.Module, report: Report) -> dict[str, Leaf]:
     modules = dict(model.named_modules())
     leaves: dict[str, Leaf] = {}
@@ -329,19 +338,26 @@ def _compare(tool: str, leaf: Leaf, reported: int) -> Comparison:
 
 
 def crosscheck(spec: str, input_size: tuple[int, ...] | None = None, batch: int = 1,
-               options: Mapping[str, Any] | None = None, tools: list[str] | None = None) -> CrossCheck:
-    """Run our counter and every installed tool on the model ``spec`` names, and explain each difference."""
+               options: Mapping[str, Any] | None = None, tools: list[str] | None = None,
+               inputs: torch.Tensor | Sequence[torch.Tensor] | None = None) -> CrossCheck:
+    """Run our counter and every installed tool on the model ``spec`` names, and explain each
+    difference; ``inputs``: example positional inputs (a tensor or a tuple of them) instead of
+    ``input_size`` x ``batch`` (the other tools take no keyword inputs)."""
     installed, skipped = available_tools()
     tools = [tool for tool in (tools or installed) if tool in installed]
     torch.manual_seed(0)
     loaded = load_on(spec, options=options, device="cpu")
     model = loaded.module.eval()
-    specs = input_specs(input_size)
-    if specs is not None:
-        check_inputs(loaded.name, specs, model, batch, loaded.input_size)
-    report = profile(model, input_size or default_input_size(loaded.name, loaded.input_size), batch=batch,
-                     name=loaded.name)
-    example = torch.randn(report.input_shape)
+    if inputs is not None:
+        args = _positional(inputs, loaded.name)
+        report = profile(model, inputs=args, name=loaded.name)
+    else:
+        specs = input_specs(input_size)
+        if specs is not None:
+            check_inputs(loaded.name, specs, model, batch, loaded.input_size)
+        report = profile(model, input_size or default_input_size(loaded.name, loaded.input_size), batch=batch,
+                         name=loaded.name)
+        args = (torch.randn(report.input_shape),)
     leaves = _leaves(model, report)
     rows = [Row(leaf.name, leaf.type, leaf.macs) for leaf in leaves.values()]
     outside = Row(OUTSIDE_LEAVES, "", report.totals.macs - sum(leaf.macs for leaf in leaves.values()))
@@ -349,7 +365,7 @@ def crosscheck(spec: str, input_size: tuple[int, ...] | None = None, batch: int 
     for tool in tools:
         try:
             with _quiet():
-                figures = RUNNERS[tool](model, example, leaves)
+                figures = RUNNERS[tool](model, args, leaves)
         except Exception as error:  # the tool's own failure (fvcore's tracer on a data-dependent forward)
             raise ToolFailed(tool, loaded.name, f"{type(error).__name__}: {' '.join(str(error).split())}") from None
         for row, leaf in zip(rows, leaves.values()):

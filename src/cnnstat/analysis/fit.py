@@ -34,7 +34,7 @@ class Confirmation:
 class FitPoint:
     """The largest batch for one input size."""
 
-    input_shape: tuple[int, ...]
+    input_size: tuple[int, ...]
     """Without the batch."""
     batch: int | None
     """The largest batch whose estimated peak fits the budget; None where batch 1 does not fit."""
@@ -66,13 +66,13 @@ class FitResult:
     def largest_input(self) -> FitPoint | None:
         """The largest input size (by elements) at which some batch fits."""
         fitting = [point for point in self.points if point.batch is not None]
-        return max(fitting, key=lambda point: _elements(point.input_shape), default=None)
+        return max(fitting, key=lambda point: _elements(point.input_size), default=None)
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
 
         largest = self.largest_input
-        return asdict(self) | {"largest_input_shape": list(largest.input_shape) if largest else None}
+        return asdict(self) | {"largest_input_size": list(largest.input_size) if largest else None}
 
 
 def _elements(shape: Sequence[int]) -> int:
@@ -131,16 +131,19 @@ def largest_batch(estimate: Callable[[int], int], budget: int) -> tuple[int | No
 
 
 def fit(model: str, budget_bytes: int, *, input_sizes: Sequence[tuple[int, ...] | None] = (None,),
-        mode: str = "train", optimizer: str | None = None, dtype: str = "float32", budget_source: str = "given",
+        mode: str = "train", optimizer: str | None = None, dtype: str | None = None, budget_source: str = "given",
         options: dict[str, Any] | None = None, confirm_on=None) -> FitResult:
     """For each input size (None: the model's own), the largest batch whose static peak
     estimate (``mode``; training with ``optimizer``'s state) fits ``budget_bytes``; with
-    ``confirm_on`` (a CPU or CUDA ``torch.device``) one real step at that batch checks it."""
+    ``confirm_on`` (a CPU or CUDA ``torch.device``) one real step at that batch checks it.
+    ``dtype`` converts the model; None keeps its own (float32 for a named model)."""
     from cnnstat.analysis.measure import check_optimizer
 
     check_optimizer(optimizer, mode)
     if budget_bytes <= 0:
         raise CnnstatError(f"the memory budget must be more than 0 bytes, got {budget_bytes}")
+    if not input_sizes:
+        raise CnnstatError("fit needs at least one input size (None: the model's own)")
     points, notes, validated, name = [], [], True, model
     for size in input_sizes:
         reports: dict[int, Report] = {}
@@ -155,7 +158,7 @@ def fit(model: str, budget_bytes: int, *, input_sizes: Sequence[tuple[int, ...] 
 
         batch, seen = largest_batch(estimate, budget_bytes)
         first = reports[1]
-        name, validated = first.model, validated and first.memory_validated
+        name, validated, computed_in = first.model, validated and first.memory_validated, first.dtype
         notes += [note for note in first.notes if note not in notes]
         shape = tuple(first.input_shape[1:])
         if batch is None:
@@ -165,7 +168,7 @@ def fit(model: str, budget_bytes: int, *, input_sizes: Sequence[tuple[int, ...] 
         point_notes = () if batch < MAX_BATCH else (f"batch {MAX_BATCH:,} (the largest searched) fits",)
         points.append(FitPoint(shape, batch, seen[batch], seen.get(batch + 1), budget_bytes - seen[batch],
                                confirmation, point_notes))
-    return FitResult(name, mode, optimizer, dtype, budget_bytes, budget_source, tuple(points), validated, tuple(notes))
+    return FitResult(name, mode, optimizer, computed_in, budget_bytes, budget_source, tuple(points), validated, tuple(notes))
 
 
 def confirm(report: Report, optimizer: str | None, device, budget_bytes: int) -> Confirmation:

@@ -20,7 +20,6 @@ kernel, a block's field over the block's input.
 from __future__ import annotations
 
 import functools
-import re
 import weakref
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -30,7 +29,10 @@ import torch
 from torch.utils._pytree import tree_leaves
 
 from cnnstat.analysis.records import FieldFigures, LayerRecord
-from cnnstat.analysis.rules import ONE_PER_OUTPUT
+from cnnstat.analysis.op_sets import ONE_PER_OUTPUT, aten_ops
+from cnnstat.analysis.registry import OpRules
+
+aten = torch.ops.aten
 
 MODEL_INPUT = -1
 """The origin key of the model's input (module calls are keyed by their record index)."""
@@ -167,18 +169,9 @@ class _Origin:
 # tensor that does not depend on the origin) to the field of every output tensor.
 
 Rule = Callable[..., Any]
-FIELD_RULES: dict[str, Rule] = {}
-
-
-def _rule(*names: str) -> Callable[[Rule], Rule]:
-    def register(rule: Rule) -> Rule:
-        for name in names:
-            if name in FIELD_RULES:
-                raise ValueError(f"two receptive-field rules for {name}")
-            FIELD_RULES[name] = rule
-        return rule
-
-    return register
+FIELD_RULES = OpRules()
+"""cnnstat's receptive-field rules, by op packet (``cnnstat.analysis.rules.OP_RULES`` holds them with
+the cost and shape rules). An op without one follows ``elementwise`` where it is pointwise."""
 
 
 def _on_input(rule: Callable[..., Any]) -> Rule:
@@ -195,12 +188,16 @@ def _on_input(rule: Callable[..., Any]) -> Rule:
 
 @dataclass
 class _Op:
-    name: str
+    packet: torch._ops.OpOverloadPacket
     args: tuple
     kwargs: dict
     out: Any
     field_of: Callable[[Any], TensorField | None]
     origin: _Origin
+
+    @property
+    def name(self) -> str:
+        return self.packet.__name__
 
     def arg(self, index: int, name: str, default: Any = None) -> Any:
         return self.args[index] if len(self.args) > index else self.kwargs.get(name, default)
@@ -256,7 +253,7 @@ def elementwise(op: _Op) -> Any:
     return [(out, _union_fields(fields, out.shape, [t.shape for t in inputs])) for out in outputs]
 
 
-@_rule("convolution")
+@FIELD_RULES.field(*aten_ops("convolution"))
 @_on_input
 def _convolution(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     stride, padding, dilation, transposed = op.args[3], op.args[4], op.args[5], op.args[6]
@@ -278,12 +275,13 @@ def _convolution(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     return [(op.out, field.with_axes(updates))]
 
 
-def _spatial_count(name: str) -> int:
-    """1, 2 or 3: the spatial dimensions of a pooling op, from its name (its sizes may be given once)."""
-    match = re.search(r"([123])d", name)
-    if match is None:
-        raise ValueError(f"{name} is no 1d, 2d or 3d pooling")
-    return int(match.group(1))
+POOLING_1D = aten_ops("max_pool1d avg_pool1d adaptive_avg_pool1d adaptive_max_pool1d")
+POOLING_3D = aten_ops("max_pool3d max_pool3d_with_indices avg_pool3d _adaptive_avg_pool3d adaptive_max_pool3d")
+
+
+def _spatial_count(op: "_Op") -> int:
+    """1, 2 or 3: the spatial dimensions of a pooling op (its sizes may be given once)."""
+    return 1 if op.packet in POOLING_1D else 3 if op.packet in POOLING_3D else 2
 
 
 def _listed(value: Any, count: int, default: Any = None) -> list[int]:
@@ -293,11 +291,10 @@ def _listed(value: Any, count: int, default: Any = None) -> list[int]:
     return values * count if len(values) == 1 else values
 
 
-@_rule("max_pool1d", "max_pool2d", "max_pool3d", "max_pool2d_with_indices", "max_pool3d_with_indices",
-       "avg_pool1d", "avg_pool2d", "avg_pool3d")
+@FIELD_RULES.field(*aten_ops("max_pool1d max_pool2d max_pool3d max_pool2d_with_indices max_pool3d_with_indices avg_pool1d avg_pool2d avg_pool3d"))
 @_on_input
 def _pooling(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
-    count = _spatial_count(op.name)
+    count = _spatial_count(op)
     kernel = _listed(op.arg(1, "kernel_size"), count)
     stride = _listed(op.arg(2, "stride"), count, kernel)
     padding = _listed(op.arg(3, "padding", 0), count)
@@ -312,14 +309,13 @@ def _pooling(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     return [(out, field.with_axes(updates)) for out in _tensors(op.out)]
 
 
-@_rule("_adaptive_avg_pool2d", "_adaptive_avg_pool3d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
-       "adaptive_max_pool2d", "adaptive_max_pool3d")
+@FIELD_RULES.field(*aten_ops("_adaptive_avg_pool2d _adaptive_avg_pool3d adaptive_avg_pool1d adaptive_max_pool1d adaptive_max_pool2d adaptive_max_pool3d"))
 @_on_input
 def _adaptive_pooling(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     """Output 1 along an axis: a reduction; an output that divides the input: a window of
     input/output, stride the same; otherwise windows of varying size, which no field states."""
     outputs = _tensors(op.out)
-    count = _spatial_count(op.name)
+    count = _spatial_count(op)
     first = source.dim() - count
     reduce = [first + i for i in range(count) if outputs[0].shape[first + i] == 1]
     field = op.reduced(field, source, reduce)
@@ -336,12 +332,10 @@ def _adaptive_pooling(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     return [(out, field.with_axes(updates)) for out in outputs]
 
 
-@_rule("mean", "sum", "amax", "amin", "max", "min", "var", "std", "var_mean", "std_mean", "logsumexp", "prod",
-       "linalg_vector_norm", "norm", "argmax", "argmin", "_softmax", "_log_softmax", "_safe_softmax", "softmax",
-       "log_softmax")
+@FIELD_RULES.field(*aten_ops("mean sum amax amin max min var std var_mean std_mean logsumexp prod linalg_vector_norm norm argmax argmin _softmax _log_softmax _safe_softmax softmax log_softmax"))
 @_on_input
 def _reduction(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
-    dim = op.arg(2, "dim") if op.name in ("norm", "linalg_vector_norm") else op.arg(1, "dim")
+    dim = op.arg(2, "dim") if op.packet in (aten.norm, aten.linalg_vector_norm) else op.arg(1, "dim")
     if isinstance(dim, int):
         dims = [dim % source.dim()]
     elif isinstance(dim, (list, tuple)) and dim:
@@ -358,18 +352,17 @@ def _reduction(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     return results
 
 
-@_rule("native_layer_norm", "native_group_norm")
+@FIELD_RULES.field(*aten_ops("native_layer_norm native_group_norm"))
 @_on_input
 def _norm(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     """Statistics over the normalised dimensions: the last ones (layer norm), or every one
     but the batch (group norm)."""
-    first = source.dim() - len(op.args[1]) if op.name == "native_layer_norm" else 1
+    first = source.dim() - len(op.args[1]) if op.packet is aten.native_layer_norm else 1
     field = op.reduced(field, source, range(first, source.dim()))
     return [(out, field) for out in _tensors(op.out)]
 
 
-@_rule("native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
-       "_batch_norm_with_update", "_batch_norm_no_update", "cudnn_batch_norm", "miopen_batch_norm")
+@FIELD_RULES.field(*aten_ops("native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_no_training _batch_norm_with_update _batch_norm_no_update cudnn_batch_norm miopen_batch_norm"))
 @_on_input
 def _batch_norm(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     """Elementwise with running statistics; with batch statistics (training) a reduction over
@@ -381,12 +374,12 @@ def _batch_norm(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     return [(out, field) for out in _tensors(op.out)]
 
 
-@_rule("mm", "addmm", "bmm", "baddbmm")
+@FIELD_RULES.field(*aten_ops("mm addmm bmm baddbmm"))
 def _matmul(op: _Op) -> Any:
     """Contracts the first operand's last dimension with the second's next-to-last: the axes
     laid along them are reduced."""
     first, second = op.args[-2], op.args[-1]
-    if op.name in ("addmm", "baddbmm"):
+    if op.packet in (aten.addmm, aten.baddbmm):
         first, second = op.args[1], op.args[2]
     fields = []
     out_dims: list[set[int]] = [set() for _ in range(op.out.dim())]
@@ -402,7 +395,7 @@ def _matmul(op: _Op) -> Any:
     axes = list(fields[0].axes) if fields else []
     for field in fields[1:]:
         axes = [_union(a, b) for a, b in zip(axes, field.axes)]
-    bias = op.field_of(op.args[0]) if op.name in ("addmm", "baddbmm") else None
+    bias = op.field_of(op.args[0]) if op.packet in (aten.addmm, aten.baddbmm) else None
     if bias is not None:
         axes = [_union(a, b) for a, b in zip(axes, bias.axes)]
     if not fields:
@@ -412,10 +405,7 @@ def _matmul(op: _Op) -> Any:
     return [(op.out, TensorField(tuple(tuple(sorted(d)) for d in out_dims), tuple(axes), _lengths(fields)))]
 
 
-@_rule("_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_efficient_attention",
-       "_scaled_dot_product_flash_attention", "_scaled_dot_product_cudnn_attention",
-       "_scaled_dot_product_fused_attention_overrideable", "scaled_dot_product_attention",
-       "_scaled_dot_product_attention_math")
+@FIELD_RULES.field(*aten_ops("_scaled_dot_product_flash_attention_for_cpu _scaled_dot_product_efficient_attention _scaled_dot_product_flash_attention _scaled_dot_product_cudnn_attention _scaled_dot_product_fused_attention_overrideable scaled_dot_product_attention _scaled_dot_product_attention_math"))
 def _attention(op: _Op) -> Any:
     """Each query position sees every key and value position: their axes are reduced."""
     query, key, value = op.args[:3]
@@ -440,25 +430,24 @@ def _same(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     return [(out, field) for out in _tensors(op.out)]
 
 
-for _name in ("alias", "clone", "detach", "_to_copy", "contiguous", "lift_fresh", "lift_fresh_copy", "native_dropout",
-              "dropout", "copy", "_conj", "resolve_conj", "resolve_neg"):
-    _rule(_name)(_same)
+FIELD_RULES.field(*aten_ops("alias clone detach _to_copy contiguous lift_fresh lift_fresh_copy native_dropout dropout "
+                           "copy _conj resolve_conj resolve_neg"))(_same)
 
 
-@_rule("as_strided", "as_strided_")
+@FIELD_RULES.field(*aten_ops("as_strided as_strided_"))
 @_on_input
 def _restrided(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     """The same elements in another layout (a kernel's output put in channels-last); any other view, no field."""
     return [(op.out, field if tuple(op.out.shape) == tuple(source.shape) else None)]
 
 
-@_rule("copy_")
+@FIELD_RULES.field(*aten_ops("copy_"))
 def _copy_into(op: _Op) -> Any:
     field = op.field_of(op.args[1])
     return [(op.out, field)] if field is not None else [(op.out, None)]
 
 
-@_rule("fill_", "zero_", "normal_", "uniform_", "bernoulli_")
+@FIELD_RULES.field(*aten_ops("fill_ zero_ normal_ uniform_ bernoulli_"))
 def _overwritten(op: _Op) -> Any:
     return [(op.out, None)]
 
@@ -485,7 +474,7 @@ def _groups(shape_in: Sequence[int], shape_out: Sequence[int]) -> list[tuple[lis
     return groups
 
 
-@_rule("view", "_unsafe_view", "reshape", "_reshape_alias", "flatten", "unflatten")
+@FIELD_RULES.field(*aten_ops("view _unsafe_view reshape _reshape_alias flatten unflatten"))
 @_on_input
 def _reshape(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     groups = _groups(source.shape, op.out.shape)
@@ -511,14 +500,14 @@ def _reshape(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     return [(op.out, field.with_axes(updates, dims, lengths))]
 
 
-@_rule("permute")
+@FIELD_RULES.field(*aten_ops("permute"))
 @_on_input
 def _permute(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     order = [d % source.dim() for d in op.args[1]]
     return [(op.out, field.with_axes({}, [field.dims[d] for d in order]))]
 
 
-@_rule("transpose", "transpose_", "t", "swapaxes")
+@FIELD_RULES.field(*aten_ops("transpose transpose_ t swapaxes"))
 @_on_input
 def _transpose(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     rank = source.dim()
@@ -529,7 +518,7 @@ def _transpose(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     return [(op.out, field.with_axes({}, dims))]
 
 
-@_rule("unsqueeze", "unsqueeze_")
+@FIELD_RULES.field(*aten_ops("unsqueeze unsqueeze_"))
 @_on_input
 def _unsqueeze(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     dims = list(field.dims)
@@ -537,7 +526,7 @@ def _unsqueeze(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     return [(op.out, field.with_axes({}, dims))]
 
 
-@_rule("squeeze", "squeeze_")
+@FIELD_RULES.field(*aten_ops("squeeze squeeze_"))
 @_on_input
 def _squeeze(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     asked = op.args[1] if len(op.args) > 1 else None
@@ -546,7 +535,7 @@ def _squeeze(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     return [(op.out, field.with_axes({}, [held for d, held in enumerate(field.dims) if d not in gone]))]
 
 
-@_rule("expand")
+@FIELD_RULES.field(*aten_ops("expand"))
 @_on_input
 def _expand(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     return [(op.out, field.with_axes({}, [()] * (op.out.dim() - len(field.dims)) + list(field.dims)))]
@@ -564,7 +553,7 @@ def _shifted(field: TensorField, dim: int, offset: int, step: int = 1) -> Tensor
     return field.with_axes(updates)
 
 
-@_rule("slice")
+@FIELD_RULES.field(*aten_ops("slice"))
 @_on_input
 def _slice(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     dim = op.arg(1, "dim", 0) % source.dim()
@@ -573,7 +562,7 @@ def _slice(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     return [(op.out, _shifted(field, dim, start, step))]
 
 
-@_rule("select")
+@FIELD_RULES.field(*aten_ops("select"))
 @_on_input
 def _select(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     dim = op.args[1] % source.dim()
@@ -582,14 +571,14 @@ def _select(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     return [(op.out, shifted.with_axes({}, [held for d, held in enumerate(shifted.dims) if d != dim]))]
 
 
-@_rule("split", "split_with_sizes", "unbind", "chunk")
+@FIELD_RULES.field(*aten_ops("split split_with_sizes unbind chunk"))
 @_on_input
 def _split(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
-    dim = (op.arg(1, "dim", 0) if op.name == "unbind" else op.arg(2, "dim", 0)) % source.dim()
+    dim = (op.arg(1, "dim", 0) if op.packet is aten.unbind else op.arg(2, "dim", 0)) % source.dim()
     results, offset = [], 0
     for out in _tensors(op.out):
         part = _shifted(field, dim, offset)
-        if op.name == "unbind":
+        if op.packet is aten.unbind:
             part = part.with_axes({}, [held for d, held in enumerate(part.dims) if d != dim])
             offset += 1
         else:
@@ -598,7 +587,7 @@ def _split(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     return results
 
 
-@_rule("cat", "stack")
+@FIELD_RULES.field(*aten_ops("cat stack"))
 def _concatenate(op: _Op) -> Any:
     """Side by side along a channel: the union; along a spatial axis, no single field."""
     tensors, fields = op.fields_of(op.args[0])
@@ -606,18 +595,18 @@ def _concatenate(op: _Op) -> Any:
         return []
     dim = op.arg(1, "dim", 0)
     rank = tensors[0].dim()
-    if op.name == "stack":
+    if op.packet is aten.stack:
         fields = [f.with_axes({}, list(f.dims[:dim % (rank + 1)]) + [()] + list(f.dims[dim % (rank + 1):]))
                   for f in fields]
         shapes = [list(op.out.shape)] * len(fields)
     else:
         shapes = [[op.out.shape[d] if d == dim % rank else t.shape[d] for d in range(rank)] for t in tensors]
-    if op.name == "cat" and any(f.dims[dim % rank] for f in fields):
+    if op.packet is aten.cat and any(f.dims[dim % rank] for f in fields):
         raise FieldStopped("a concatenation along a spatial axis (positions of different inputs side by side)")
     return [(op.out, _union_fields(fields, op.out.shape, shapes))]
 
 
-@_rule("constant_pad_nd")
+@FIELD_RULES.field(*aten_ops("constant_pad_nd"))
 @_on_input
 def _pad(op: _Op, source: torch.Tensor, field: TensorField) -> Any:
     pad = op.args[1]
@@ -657,7 +646,9 @@ class _TensorFields:
 class ReceptiveFields:
     """A pass observer (``cnnstat.analysis.profiler.run_pass``) that follows every tensor's field."""
 
-    def __init__(self) -> None:
+    def __init__(self, rules: OpRules = FIELD_RULES) -> None:
+        self.rules = rules
+        """Where each op's field rule is found (``OpRules.field_rule``)."""
         self.fields = _TensorFields()
         self.origins: dict[int, _Origin] = {}
         self.active: list[int] = []
@@ -734,13 +725,12 @@ class ReceptiveFields:
         inputs = [t for t in _tensors((args, kwargs)) if self.fields.get(t)]
         if not inputs:
             return
-        name = func._overloadpacket.__name__
-        rule = FIELD_RULES.get(name)
+        rule = self.rules.field_rule(func)
         if rule is None and (func.overloadpacket in ONE_PER_OUTPUT or torch.Tag.pointwise in func.tags):
             rule = elementwise
         origins = [o for o in self.active if any(o in self.fields.get(t) for t in inputs)]
         for origin in origins:
-            op = _Op(name, args, kwargs, out, functools.partial(self._field_in, origin), self.origins[origin])
+            op = _Op(func.overloadpacket, args, kwargs, out, functools.partial(self._field_in, origin), self.origins[origin])
             try:
                 results = self._no_rule(op, origin) if rule is None else rule(op)
             except FieldStopped as stop:

@@ -16,7 +16,8 @@ covers all of its overloads. Registering a second rule of one kind for an op rai
 
 A *cost rule* takes an :class:`OpCall` and returns a :class:`Cost`. A *shape rule* takes the
 op's arguments and returns its outputs as meta tensors (shape, strides, dtype), or ``None``
-where torch's own meta kernel must run; it raises where torch raises.
+where torch's own meta kernel must run; it raises where torch raises. A *field rule* maps the
+receptive fields of the op's inputs to those of its outputs (``cnnstat.analysis.receptive_field``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class OpCall:
 
 CostRule = Callable[[OpCall], Cost]
 ShapeRule = Callable[..., Any]
+FieldRule = Callable[..., Any]
 
 _EVERY_OVERLOAD = ""
 
@@ -94,11 +96,12 @@ class _Table:
 
 
 class OpRules:
-    """Cost and shape rules by op; see the module's docstring."""
+    """Cost, shape and receptive-field rules by op; see the module's docstring."""
 
     def __init__(self) -> None:
         self._costs = _Table("cost")
         self._shapes = _Table("shape")
+        self._fields = _Table("receptive-field")
         self._resolved: dict[torch._ops.OpOverload, tuple[CostRule | None, ShapeRule | None]] = {}
 
     def cost(self, *ops: Op) -> Callable[[CostRule], CostRule]:
@@ -108,6 +111,10 @@ class OpRules:
     def shape(self, *ops: Op) -> Callable[[ShapeRule], ShapeRule]:
         """Decorator: ``rule`` gives the meta outputs of each of ``ops``."""
         return self._register(self._shapes, ops)
+
+    def field(self, *ops: Op) -> Callable[[FieldRule], FieldRule]:
+        """Decorator: ``rule`` gives the receptive fields of the outputs of each of ``ops``."""
+        return self._register(self._fields, ops)
 
     def _register(self, table: _Table, ops: tuple[Op, ...]) -> Callable:
         def register(rule: Callable) -> Callable:
@@ -124,6 +131,10 @@ class OpRules:
             found = self._resolved[func] = (self._costs.find(func), self._shapes.find(func))
         return found
 
+    def field_rule(self, func: torch._ops.OpOverload) -> FieldRule | None:
+        """The receptive-field rule of one overload, None where there is none."""
+        return self._fields.find(func)
+
     def has_cost_rule(self, packet: torch._ops.OpOverloadPacket) -> bool:
         """Whether a cost rule covers ``packet`` or one of its overloads."""
         return packet in self._costs.by_packet
@@ -138,7 +149,8 @@ class OpRules:
             return self
         merged = OpRules()
         for source in (self, other):
-            for mine, theirs in ((merged._costs, source._costs), (merged._shapes, source._shapes)):
+            for mine, theirs in ((merged._costs, source._costs), (merged._shapes, source._shapes),
+                                 (merged._fields, source._fields)):
                 for op, rule in theirs.entries():
                     mine.add(op, rule)
         return merged

@@ -299,7 +299,7 @@ def _count(subject: _Subject, args: tuple, kwargs: dict[str, Any], mode: str, dt
     # of unbatched images has none to show, and tokens x features (a Transformer, an LSTM, a
     # per-token Linear) none along the features.
     spatial = not subject.takes_list and not takes_tokens(model, args)
-    observe: Callable[[], Sequence[Any]] = (lambda: [ReceptiveFields()]) if spatial else tuple
+    observe: Callable[[], Sequence[Any]] = (lambda: [ReceptiveFields(rules)]) if spatial else tuple
     inference = counting.run(args, kwargs, training=False, backward=False, observe=observe, **common)
     fields = counting.observed[0] if counting.observed else None
     notes = list(subject.notes)

@@ -29,21 +29,17 @@ import torch
 from torch.utils.flop_counter import flop_registry, sdpa_backward_flop_count, sdpa_flop_count
 
 from cnnstat.analysis.meta_shapes import SHAPES
+from cnnstat.analysis.op_sets import ONE_PER_OUTPUT, aten_ops
+from cnnstat.analysis.receptive_field import FIELD_RULES
 from cnnstat.analysis.registry import Cost, OpCall, OpRules
 
 aten = torch.ops.aten
 
 COSTS = OpRules()
-"""cnnstat's cost rules (``OP_RULES`` below holds them with the shape rules)."""
+"""cnnstat's cost rules (``OP_RULES`` below holds them with the shape and receptive-field rules)."""
 
 
-def _ops(names: str) -> frozenset[torch._ops.OpOverloadPacket]:
-    """The aten ops of these names that this torch has (an older torch lacks some, e.g.
-    ``_safe_softmax``, new in 2.5: a rule for an op that never runs changes nothing)."""
-    return frozenset(getattr(aten, name) for name in names.split() if hasattr(aten, name))
-
-
-ZERO_COST = _ops("""
+ZERO_COST = aten_ops("""
     view _unsafe_view reshape expand expand_as permute transpose t squeeze unsqueeze flatten unflatten
     slice select split split_with_sizes chunk unbind narrow as_strided alias detach clone contiguous
     _to_copy copy_ to cat stack constant_pad_nd pad empty empty_like empty_strided new_empty
@@ -57,26 +53,15 @@ ZERO_COST = _ops("""
 """)
 """Ops that only move, reshape, copy or create data: zero arithmetic by convention."""
 
-ONE_PER_OUTPUT = _ops("""
-    add add_ sub sub_ rsub mul mul_ div div_ relu relu_ relu6 hardtanh hardtanh_ hardswish hardswish_
-    hardsigmoid hardsigmoid_ sigmoid sigmoid_ tanh tanh_ silu silu_ gelu gelu_ leaky_relu leaky_relu_ elu
-    elu_ celu selu mish softplus clamp clamp_ clamp_min clamp_min_ clamp_max neg exp log sqrt rsqrt pow abs
-    where maximum minimum threshold threshold_ addcmul addcdiv reciprocal square erf lerp prelu
-    _prelu_kernel glu native_dropout floor_divide remainder fmod sign sin cos
-    threshold_backward hardtanh_backward sigmoid_backward silu_backward hardswish_backward
-    hardsigmoid_backward leaky_relu_backward tanh_backward gelu_backward elu_backward softplus_backward
-    mish_backward native_dropout_backward glu_backward _prelu_kernel_backward
-""")
-"""Elementwise arithmetic and its gradients: 1 FLOP per output element."""
 
-NORMS = _ops("""
+NORMS = aten_ops("""
     native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_no_training
     _native_batch_norm_legit_functional cudnn_batch_norm miopen_batch_norm native_layer_norm
     native_group_norm instance_norm _batch_norm_with_update _batch_norm_no_update
 """)
 """Normalisations, whose statistics outputs CPU and CUDA kernels leave empty in eval."""
 
-NORM_BACKWARDS = _ops("""
+NORM_BACKWARDS = aten_ops("""
     native_batch_norm_backward batch_norm_backward cudnn_batch_norm_backward miopen_batch_norm_backward
     native_layer_norm_backward native_group_norm_backward
 """)
@@ -156,7 +141,7 @@ def normalisation(call: OpCall) -> Cost:
     return Cost(0, 2 * elements + (2 * elements if _computes_statistics(call) else 0))
 
 
-@COSTS.cost(*_ops("max_pool1d max_pool2d max_pool3d max_pool2d_with_indices max_pool3d_with_indices "
+@COSTS.cost(*aten_ops("max_pool1d max_pool2d max_pool3d max_pool2d_with_indices max_pool3d_with_indices "
                   "avg_pool1d avg_pool2d avg_pool3d"))
 def pooling(call: OpCall) -> Cost:
     args, kwargs = call.args, call.kwargs
@@ -168,7 +153,7 @@ def pooling(call: OpCall) -> Cost:
     return Cost(0, _numel(_first_tensor(call.out)) * math.prod(kernel))
 
 
-@COSTS.cost(*_ops("avg_pool2d_backward avg_pool3d_backward"))
+@COSTS.cost(*aten_ops("avg_pool2d_backward avg_pool3d_backward"))
 def average_pooling_backward(call: OpCall) -> Cost:
     """Each gradient element is spread over its window: kernel area per element."""
     kernel = call.args[2]
@@ -178,7 +163,7 @@ def average_pooling_backward(call: OpCall) -> Cost:
     return Cost(0, _numel(call.args[0]) * math.prod(kernel))
 
 
-@COSTS.cost(*_ops("mean sum amax amin max min var var_mean std _adaptive_avg_pool2d _adaptive_avg_pool3d "
+@COSTS.cost(*aten_ops("mean sum amax amin max min var var_mean std _adaptive_avg_pool2d _adaptive_avg_pool3d "
                   "adaptive_avg_pool1d adaptive_max_pool1d adaptive_max_pool2d adaptive_max_pool3d logsumexp "
                   "norm linalg_vector_norm max_pool2d_with_indices_backward max_pool3d_with_indices_backward "
                   "_adaptive_avg_pool2d_backward _adaptive_avg_pool3d_backward adaptive_max_pool2d_backward "
@@ -189,7 +174,7 @@ def reduction(call: OpCall) -> Cost:
     return Cost(0, _numel(call.args[0]))
 
 
-@COSTS.cost(*_ops("_softmax _log_softmax _safe_softmax softmax log_softmax _softmax_backward_data "
+@COSTS.cost(*aten_ops("_softmax _log_softmax _safe_softmax softmax log_softmax _softmax_backward_data "
                   "_log_softmax_backward_data"))
 def softmax(call: OpCall) -> Cost:
     return Cost(0, 3 * _numel(call.args[0]))
@@ -246,7 +231,7 @@ def convolution_backward(call: OpCall) -> Cost:
     return Cost(macs, 2 * macs + (grad_output.numel() if output_mask[2] else 0))
 
 
-@COSTS.cost(*_ops("_scaled_dot_product_flash_attention_for_cpu _scaled_dot_product_fused_attention_overrideable"))
+@COSTS.cost(*aten_ops("_scaled_dot_product_flash_attention_for_cpu _scaled_dot_product_fused_attention_overrideable"))
 def fused_attention(call: OpCall) -> Cost:
     """CPU/CUDA fused attention kernels the flop counter has no formula for, counted as the
     math path that the meta device takes: the two batched matmuls, the queries and keys each
@@ -258,7 +243,7 @@ def fused_attention(call: OpCall) -> Cost:
     return Cost(macs, 2 * macs + query.numel() + key.numel() + masked + 3 * scores)
 
 
-@COSTS.cost(*_ops("_scaled_dot_product_flash_attention_for_cpu_backward "
+@COSTS.cost(*aten_ops("_scaled_dot_product_flash_attention_for_cpu_backward "
                   "_scaled_dot_product_fused_attention_overrideable_backward"))
 def fused_attention_backward(call: OpCall) -> Cost:
     """The gradients of the fused kernels above, by the flop counter's formula for attention's
@@ -268,7 +253,7 @@ def fused_attention_backward(call: OpCall) -> Cost:
     return Cost(macs, 2 * macs)
 
 
-@COSTS.cost(*_ops("_native_multi_head_attention"))
+@COSTS.cost(*aten_ops("_native_multi_head_attention"))
 def fused_multi_head_attention(call: OpCall) -> Cost:
     """nn.MultiheadAttention's fused inference kernel: q/k/v and output projections plus
     the two attention matmuls, as the unfused path counts them."""
@@ -288,7 +273,7 @@ def fused_multi_head_attention(call: OpCall) -> Cost:
     return Cost(macs, 2 * macs + biases + scaling + masked + 3 * scores + averaged)
 
 
-@COSTS.cost(*_ops("mkldnn_rnn_layer mkldnn_rnn_layer_backward"))
+@COSTS.cost(*aten_ops("mkldnn_rnn_layer mkldnn_rnn_layer_backward"))
 def recurrent_layer(call: OpCall) -> Cost:
     """One layer of an LSTM/GRU/RNN in oneDNN's CPU kernel: each time step of each sample
     multiplies its input by the input weights and the last hidden state by the hidden ones
@@ -319,5 +304,6 @@ _THEIRS = [(op, packet, formula) for op, formula in flop_registry.items()
 for _op, _op_packet, _formula in _THEIRS:
     COSTS.cost(_op)(_torch_formula(_formula, _BIAS_ARGUMENT.get(_op_packet)))
 
-OP_RULES = COSTS.extended(SHAPES)
-"""The rules cnnstat counts with: the costs above and the shapes of ``cnnstat.analysis.meta_shapes``."""
+OP_RULES = COSTS.extended(SHAPES).extended(FIELD_RULES)
+"""The rules cnnstat counts with: the costs above, the shapes of ``cnnstat.analysis.meta_shapes`` and
+the receptive fields of ``cnnstat.analysis.receptive_field``."""

@@ -143,9 +143,10 @@ def _fixed_cost(reports: Sequence[Report]) -> tuple[list[FixedLayer], tuple | No
 
 
 def sweep(model: str, inputs: Sequence[tuple[int, ...]] = DEFAULT_INPUTS, batches: Sequence[int] = DEFAULT_BATCHES,
-          *, device: str = "meta", mode: str = "eval", dtype: str = "float32", options: Mapping[str, Any] | None = None,
+          *, device: str = "meta", mode: str = "eval", dtype: str | None = None, options: Mapping[str, Any] | None = None,
           threads: int | None = None, min_run_time: float = 0.5) -> SweepResult:
-    """Profile ``model`` at every (input, batch); on ``cpu`` or ``cuda`` also measure each point."""
+    """Profile ``model`` at every (input, batch); on ``cpu`` or ``cuda`` also measure each point.
+    ``dtype`` converts the model; None keeps its own (float32 for a named model)."""
     from cnnstat.analysis.measure import pick_device
 
     if not inputs or not batches:

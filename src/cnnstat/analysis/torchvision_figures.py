@@ -9,9 +9,12 @@ model's resize size for detection). Where ours differs, the row says why, by a n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnstat.zoo import _torchvision
+
+if TYPE_CHECKING:
+    from cnnstat.analysis.report import Report
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,12 @@ def convention(published: Published, report) -> str:
     return "; ".join(reasons)
 
 
+def one_input_size(report: Report) -> tuple[int, ...]:
+    """The size of one input without the batch: a detector takes a list of unbatched images."""
+    takes_list = report.recipe is not None and report.recipe.takes_list
+    return report.input_shapes[0] if takes_list else report.input_shapes[0][1:]
+
+
 def catalogue_row(name: str) -> dict[str, Any]:
     """One model of the catalogue at its published input: both figures, and how ours was counted."""
     from cnnstat.analysis.report import profile
@@ -68,7 +77,7 @@ def catalogue_row(name: str) -> dict[str, Any]:
         "model": name,
         "task": published.task,
         "weights": published.weights.partition(".")[2],
-        "input_shape": list(report.input_shapes[0]),
+        "input_size": list(one_input_size(report)),
         "inputs": len(report.input_shapes),
         "published_params": published.params,
         "params": report.totals.params,

@@ -6,8 +6,9 @@ from typing import Optional
 
 import typer
 
-from cnnstat.cli.options import (FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, SHAPE_HELP, check_batch,
-                                 parse_one_shape, parse_set, parse_shape)
+from cnnstat.cli.options import (DTYPE_HELP, FORMAT_OPTION, INPUTS_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP,
+                                 SHAPE_HELP, called_inputs, check_batch, check_inputs_alone, parse_one_shape, parse_set,
+                                 parse_shape)
 from cnnstat.errors import CnnstatError
 
 
@@ -17,8 +18,9 @@ def checkpoint_command(
                                          help="Modules to checkpoint, e.g. layer3 or layer2,layer3 (each alone, "
                                               "then all together). Default: each top-level block."),
     input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
+    make_inputs: Optional[str] = INPUTS_OPTION,
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
-    dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help=DTYPE_HELP),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam: count its state in the peak."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     fmt: Optional[str] = FORMAT_OPTION,
@@ -38,6 +40,7 @@ def checkpoint_command(
     if output:
         check_writable(output)
     shape = parse_shape(parse_one_shape(input, "checkpoint"))
+    check_inputs_alone(make_inputs, input, batch != 1)
     names = [name.strip() for name in (blocks or "").split(",") if name.strip()] or None
     options = parse_set(set_)
 
@@ -49,6 +52,6 @@ def checkpoint_command(
 
     with working(f"{model}: checkpointing each block on the meta device"):
         result = checkpoint_what_if(model, shape, batch, blocks=names, dtype=dtype, optimizer=optimizer,
-                                    options=options)
+                                    options=options, inputs=called_inputs(make_inputs) if make_inputs else None)
     emit(checkpoint_view(result, checkpoint_title(result), checkpoint_notes(result)), fmt, output,
          json_data=result.to_dict())

@@ -7,7 +7,8 @@ from typing import Any, Collection, Optional, Sequence
 import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, SHAPE_HELP, MODELS_HELP, OUTPUT_OPTION, check_batch, choose_columns,
+from cnnstat.cli.options import (COLUMNS_OPTION, DTYPE_HELP, FORMAT_OPTION, INPUTS_OPTION, SHAPE_HELP, MODELS_HELP,
+                                 OUTPUT_OPTION, called_inputs, check_batch, check_inputs_alone, choose_columns,
                                  parse_set, parse_one_shape, parse_shape)
 from cnnstat.errors import CnnstatError
 
@@ -80,7 +81,9 @@ def emit_comparison(rows, hidden: Collection[str], facts, fmt: str, output: str 
 def compare_command(
     models: list[str] = typer.Argument(..., metavar="MODEL", help=SPEC_HELP),
     input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=SHAPE_HELP + " Applies to every model."),
+    make_inputs: Optional[str] = INPUTS_OPTION,
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help=DTYPE_HELP),
     device: str = typer.Option("auto", "--device", help=AUTO_DEVICE_HELP),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="The model the ratios divide by "
                                            "(as written on the command line; default: the first)."),
@@ -106,6 +109,7 @@ def compare_command(
         check_writable(output)
     check_plot(plot)
     shape = parse_shape(parse_one_shape(input, "compare"))
+    check_inputs_alone(make_inputs, input, batch != 1)
     specs = [parse_model_spec(text, parse_set(set_)) for text in models]
 
     from cnnstat.analysis.compare import compare, find_baseline
@@ -117,10 +121,12 @@ def compare_command(
     measure_on = pick_device(device)
     where = str(measure_on) if measure_on is not None else "meta"
     with working(f"comparing {len(specs)} models on {where}"):
-        rows = compare(specs, shape, batch=batch, baseline=baseline, device=where)
+        examples = called_inputs(make_inputs) if make_inputs else None
+        rows = compare(specs, shape, batch=batch, baseline=baseline, device=where, dtype=dtype, inputs=examples)
     base = find_baseline(rows, baseline).label
-    inputs = shape_text(shape) if shape else "each model's own"
-    title = f"{' vs '.join(row.label for row in rows)}  (input {inputs}, batch {batch}, device {where})"
+    inputs = shape_text(shape) if shape else make_inputs or "each model's own"
+    converted = f", {dtype}" if dtype else ""  # else each model's own
+    title = f"{' vs '.join(row.label for row in rows)}  (input {inputs}, batch {batch}{converted}, device {where})"
     ratio_note = f"Columns \"... x\": each model's figure / {base}'s (x0.5: half of {base}'s)."
     if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.frame.compare import comparison_frame

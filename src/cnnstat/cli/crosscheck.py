@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from cnnstat.cli.options import COLUMNS_OPTION, FORMAT_OPTION, SHAPE_HELP, MODEL_HELP, OUTPUT_OPTION, SET_HELP, \
-    check_batch, choose_columns, parse_one_shape, parse_set, parse_shape
+    called_inputs, check_batch, check_inputs_alone, choose_columns, parse_one_shape, parse_set, parse_shape
 from cnnstat.errors import CnnstatError
 
 
@@ -19,6 +19,10 @@ class UnexplainedDifference(CnnstatError):
 def crosscheck_command(
     model: str = typer.Argument(..., help=MODEL_HELP),
     input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=SHAPE_HELP),
+    make_inputs: Optional[str] = typer.Option(None, "--inputs", metavar="pkg.module:make_inputs",
+                                              help="A function (or file.py:make_inputs) returning the example "
+                                                   "inputs: a tensor or a tuple of them (every tool passes them in "
+                                                   "order); instead of --input and --batch."),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     fmt: Optional[str] = FORMAT_OPTION,
@@ -35,13 +39,15 @@ def crosscheck_command(
     if output:
         check_writable(output)
     shape = parse_shape(parse_one_shape(input, "crosscheck"))
+    check_inputs_alone(make_inputs, input, batch != 1)
     options = parse_set(set_)
 
     from cnnstat.analysis.crosscheck import crosscheck
     from cnnstat.frame.views import crosscheck_views
     from cnnstat.render.emit import emit
 
-    result = crosscheck(model, shape, batch=batch, options=options)
+    result = crosscheck(model, shape, batch=batch, options=options,
+                        inputs=called_inputs(make_inputs) if make_inputs else None)
     full, rules = crosscheck_views(result)
     layers, chosen = choose_columns(full, columns)
     if fmt in ("table", "md") and not output:

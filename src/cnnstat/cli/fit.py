@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from cnnstat.cli.options import FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, parse_set, parse_shape
+from cnnstat.cli.options import DTYPE_HELP, FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, parse_set, parse_shape
 from cnnstat.errors import CnnstatError
 
 UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40,
@@ -40,7 +40,7 @@ def fit_command(
                                                    "fits. Default: the model's own."),
     mode: str = typer.Option("train", "--mode", help="train (a training step: the default) | eval (a forward)."),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam: count its state (--mode train)."),
-    dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help=DTYPE_HELP),
     device: str = typer.Option("auto", "--device",
                                help="auto (cuda if present, else cpu) | cpu | cuda: whose free memory is the default "
                                     "budget, and where one real step confirms the answer | meta: the estimate only."),

@@ -24,6 +24,7 @@ THREADS_HELP = ("CPU threads while measuring (default: torch's, but no more than
                 "idle: a thread that shares a busy core stalls the others at every op).")
 TIMING_HELP = ("Seconds of timing{what}; sooner done where the spread is already tight (IQR within 3% of the median "
                "over 5 or more blocks).")
+DTYPE_HELP = "float32 | float16 | bfloat16 (default: the model's own; float32 for a named model)"
 SET_HELP = "Model options, e.g. --set k=7,cin=16, --set width_mult=0.5 or --set sizes=[64,128]."
 INPUT_DTYPES = {"long": "int64", "int64": "int64", "int": "int64", "int32": "int32", "bool": "bool"}
 """Element types an --input may name; unnamed, an input takes the model's --dtype."""
@@ -188,7 +189,8 @@ FORMAT_OPTION = typer.Option(None, "--format", metavar="FORMAT",
                              help="table | csv | md | json | html (a page to open in a browser) (default: the extension of -o FILE, "
                                   "else table).")
 OUTPUT_OPTION = typer.Option(None, "--output", "-o", metavar="FILE",
-                             help="Write to FILE instead of stdout, atomically; .csv .md .json .txt .html name the format.")
+                             help="Write to FILE instead of stdout, atomically; .csv .md .json .txt .html name the format "
+                                  "(-o - is stdout, with --format).")
 COLUMNS_OPTION = typer.Option(None, "--columns", metavar="KEY,...",
                               help="Show only these columns of the table (keys as in --format csv, e.g. "
                                    "params,macs); the first column always shows.")
@@ -204,6 +206,39 @@ def choose_columns(view, text: Optional[str]):
     if unknown or not chosen:
         raise CnnstatError(f"unknown --columns {', '.join(unknown) or repr(text)}; this table has: {', '.join(known)}")
     return view.only(chosen), True
+
+
+INPUTS_OPTION = typer.Option(None, "--inputs", metavar="pkg.module:make_inputs",
+                             help="A function (or file.py:make_inputs) returning the example inputs: a tensor, a tuple "
+                                  "of them, a dict of keyword inputs, or (args, kwargs); instead of --input and --batch.")
+
+
+def check_inputs_alone(make_inputs: Optional[str], input: Optional[list[str]], batch_given: bool) -> None:
+    """--inputs' examples hold the batch and every size: neither --input nor --batch beside them."""
+    if make_inputs and (input or batch_given):
+        raise CnnstatError("--inputs gives the example inputs, batch included: drop --input and --batch")
+
+
+def called_inputs(spec: str):
+    """What ``--inputs pkg.module:make_inputs`` returns, as ``profile`` takes example inputs: a
+    tensor, a tuple or list of them, a dict of keyword inputs, or ``(args, kwargs)``."""
+    import torch
+
+    from cnnstat.zoo.loader import load_callable
+
+    made = load_callable(spec)()
+    if (isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], (tuple, list))
+            and isinstance(made[1], dict)):
+        args, kwargs = made
+        if kwargs and args:
+            raise CnnstatError(f"{spec} returned positional and keyword inputs together; cnnstat takes one kind: "
+                               "return a tuple of tensors or a dict of keyword inputs")
+        return kwargs or tuple(args)
+    if isinstance(made, (torch.Tensor, tuple, list, dict)):
+        return made
+    raise CnnstatError(f"{spec} returned {type(made).__name__}; return a tensor, a tuple or dict of them, "
+                       "or (args, kwargs)")
+
 
 
 REPROBE_OPTION = typer.Option(False, "--reprobe", help="Probe the machine again instead of using the cached figures.")

@@ -48,7 +48,7 @@ def _write_torchvision(out: Path, status):
     for name in catalogue():
         status.update(f"torchvision: {name}")
         row = catalogue_row(name)
-        rows.append({**row, "input_shape": shape_text(row["input_shape"])})
+        rows.append({**row, "input_size": shape_text(row["input_size"])})
     facts = Facts(title=["torchvision's catalogue: published figures and ours (batch 1)"],
                   notes=list(TORCHVISION_FOOTER))
     every = View([figure(key) for key in keys("torchvision")], rows, facts)

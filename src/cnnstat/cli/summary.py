@@ -10,25 +10,21 @@ from cnnstat.errors import CnnstatError
 
 from cnnstat.cli.compare import AUTO_DEVICE_HELP
 from cnnstat.cli.plotting import MEASURED_PLOT_METRICS, PLOT_METRIC_OPTION, PLOT_OPTION, check_plot, check_plot_metric
-from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, INPUT_HELP, MODEL_HELP, OUTPUT_OPTION,
-                                 REPROBE_OPTION, SET_HELP, THREADS_HELP, TIMING_HELP, check_batch, check_depth, check_measure_options,
-                                 check_positive, choose_columns, parse_inputs, parse_set)
+from cnnstat.cli.options import (COLUMNS_OPTION, DTYPE_HELP, FORMAT_OPTION, INPUT_HELP, INPUTS_OPTION, MODEL_HELP,
+                                 OUTPUT_OPTION, REPROBE_OPTION, SET_HELP, THREADS_HELP, TIMING_HELP, called_inputs,
+                                 check_batch, check_depth, check_inputs_alone, check_measure_options, check_positive,
+                                 choose_columns, parse_inputs, parse_set)
 
 
 def summary_command(
     model: str = typer.Argument(..., help=MODEL_HELP),
     input: Optional[list[str]] = typer.Option(None, "--input", "-i", help=INPUT_HELP),
-    make_inputs: Optional[str] = typer.Option(None, "--inputs", metavar="pkg.module:make_inputs",
-                                              help="A function (or file.py:make_inputs) returning the example "
-                                                   "inputs: a tensor, a tuple of them, a dict of keyword inputs, "
-                                                   "or (args, kwargs); instead of --input and --batch."),
+    make_inputs: Optional[str] = INPUTS_OPTION,
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
     classes: Optional[int] = typer.Option(None, "--classes", help="Number of classes of the classifier."),
     in_channels: Optional[int] = typer.Option(None, "--in-channels", help="Input channels of the first layer."),
     mode: str = typer.Option("eval", "--mode", help="eval | train (train counts a training forward)."),
-    dtype: Optional[str] = typer.Option(None, "--dtype",
-                                        help="float32 | float16 | bfloat16 (default: the model's own; float32 for a "
-                                             "named model)"),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help=DTYPE_HELP),
     device: str = typer.Option("auto", "--device",
                                help=AUTO_DEVICE_HELP),
     threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
@@ -72,13 +68,12 @@ def summary_command(
         sort = "macs"
     inputs = parse_inputs(input)
     options = parse_set(set_)
-    if make_inputs and (input or batch != 1):
-        raise CnnstatError("--inputs gives the example inputs, batch included: drop --input and --batch")
+    check_inputs_alone(make_inputs, input, batch != 1)
 
     from cnnstat.analysis.measure import check_optimizer, pick_device
     from cnnstat.analysis.report import measured_report, profile
     from cnnstat.cli.progress import table_on_terminal, working
-    from cnnstat.frame.views import layer_csv_view, summary_view
+    from cnnstat.frame.views import layer_csv_view
     from cnnstat.render.emit import emit, emit_json
 
     check_optimizer(optimizer, mode)
@@ -113,15 +108,8 @@ def summary_command(
     if fmt == "json" and not plot:
         emit_json(report.to_dict(), output)
         return
-    screen = screen_sized(report) if depth is None and table_on_terminal(fmt, output) else None
-    full = summary_view(report, depth if screen is None else screen)
-    if screen is not None:
-        from dataclasses import replace
-
-        from cnnstat.render.layout import folded_note
-
-        note = folded_note([layer.depth for layer in report.layers], screen)
-        full = replace(full, facts=replace(full.facts, notes=[note, *full.facts.notes]))
+    screen = screen_sized(report, columns) if depth is None and table_on_terminal(fmt, output) else None
+    full = summary_at(report, depth) if screen is None else summary_at(report, screen, folded=True)
     view, chosen = choose_columns(full, columns)
     if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.cli.plotting import summary_plot
@@ -132,34 +120,36 @@ def summary_command(
          chosen=chosen, page=lambda: summary_html(report, full))
 
 
-def screen_sized(report) -> int | None:
-    """The depth that keeps the tree within the terminal's screen (every row one --depth away)."""
+def summary_at(report, depth: int | None, folded: bool = False):
+    """The summary's view down to ``depth``; ``folded`` to fit the screen, with the note that says
+    how many rows that folded and which option shows them."""
+    from dataclasses import replace
+
+    from cnnstat.frame.views import summary_view
+    from cnnstat.render.screen import folded_note
+
+    view = summary_view(report, depth)
+    if not folded or depth is None:
+        return view
+    note = folded_note([layer.depth for layer in report.layers], depth)
+    return replace(view, facts=replace(view.facts, notes=[note, *view.facts.notes]))
+
+
+def screen_sized(report, columns: str | None) -> int | None:
+    """The depth whose whole output (the lines under the table too, wrapped at the terminal's
+    width) keeps within the terminal's screen, every row one --depth away; None: all fit."""
     from rich.console import Console
 
-    from cnnstat.render.layout import screen_depth
+    from cnnstat.render.output import data_stream
+    from cnnstat.render.screen import screen_depth
 
-    return screen_depth([layer.depth for layer in report.layers], Console().height)
+    console = Console(file=data_stream())
 
+    def view_at(depth: int | None):
+        return choose_columns(summary_at(report, depth, folded=True), columns)[0]
 
-def called_inputs(spec: str):
-    """What ``--inputs pkg.module:make_inputs`` returns, as ``profile`` takes example inputs: a
-    tensor, a tuple or list of them, a dict of keyword inputs, or ``(args, kwargs)``."""
-    import torch
-
-    from cnnstat.zoo.loader import load_callable
-
-    made = load_callable(spec)()
-    if (isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], (tuple, list))
-            and isinstance(made[1], dict)):
-        args, kwargs = made
-        if kwargs and args:
-            raise CnnstatError(f"{spec} returned positional and keyword inputs together; cnnstat takes one kind: "
-                               "return a tuple of tensors or a dict of keyword inputs")
-        return kwargs or tuple(args)
-    if isinstance(made, (torch.Tensor, tuple, list, dict)):
-        return made
-    raise CnnstatError(f"{spec} returned {type(made).__name__}; return a tensor, a tuple or dict of them, "
-                       "or (args, kwargs)")
+    return screen_depth(view_at, [layer.depth for layer in report.layers], console.width, console.height,
+                        chosen=columns is not None)
 
 
 SORT_KEYS = ("params", "macs", "flops", "backward_macs", "activation_bytes", "latency_ms", "latency_pct",

@@ -8,7 +8,7 @@ import typer
 
 from cnnstat.cli.compare import DEVICE_HELP
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import (COLUMNS_OPTION, FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, THREADS_HELP,
+from cnnstat.cli.options import (COLUMNS_OPTION, DTYPE_HELP, FORMAT_OPTION, MODEL_HELP, OUTPUT_OPTION, SET_HELP, THREADS_HELP,
                                  TIMING_HELP, check_measure_options, choose_columns,
                                  parse_int_list, parse_one_shape, parse_set, parse_shape)
 
@@ -36,7 +36,7 @@ def sweep_command(
     batch: str = typer.Option("1,8,32", "--batch", "-b", help="Batch sizes, comma-separated."),
     device: str = typer.Option("meta", "--device", help=DEVICE_HELP),
     mode: str = typer.Option("eval", "--mode", help="eval | train (train counts a training forward)."),
-    dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16"),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help=DTYPE_HELP),
     threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
     min_run_time: float = typer.Option(0.5, "--min-run-time", help=TIMING_HELP.format(what=" per point (real device)")),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),

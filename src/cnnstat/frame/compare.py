@@ -19,16 +19,21 @@ ORDER = keys("identity", "study", "static", "measured")
 
 def _record(row: ModelFigures, extra: Mapping[str, Any]) -> dict[str, Any]:
     """One model's cells: what it is, the study's own columns, its figures and their ratios."""
-    return {"model": row.label, "spec": row.spec, "name": row.model, "family": row.family,
+    return {"model": row.label, "spec": row.spec, "family": row.family,
             "input_shape": row.input_shape, "output_shape": row.output_shape,
             "device": row.device, **(machine_fields(row.machine) if row.machine else {}), **extra, **row.figures,
             **{f"{key}{RATIO_SUFFIX}": value for key, value in row.ratios.items()}}
 
 
 def comparison_frame(rows: Sequence[ModelFigures], extras: Sequence[Mapping[str, Any]] | None = None) -> pd.DataFrame:
-    """One row per model; shapes as text ("1x3x224x224"); columns in display order: identity,
-    study columns, figures, ratios. ``extras``: per row, a study's own columns."""
+    """One row per model; shapes as text ("1x3x224x224", batch included); columns in display
+    order: identity, study columns, figures, ratios. ``extras``: per row, a study's own columns.
+    One meaning per key: ``model`` names each model as the user wrote it, and ``spec`` (the
+    registered name and every option) is there only where it says more for some row."""
     records = [_record(row, extra) for row, extra in zip(rows, extras or [{}] * len(rows))]
+    if all(row.spec == row.label for row in rows):
+        for record in records:
+            del record["spec"]
     frame = pd.DataFrame([{key: shape_text(value) if isinstance(value, (list, tuple)) else value
                            for key, value in record.items()} for record in records])
     order = [*ORDER, *(f"{key}{RATIO_SUFFIX}" for key in ORDER)]

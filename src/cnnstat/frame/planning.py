@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def fit_rows(result: FitResult) -> list[dict[str, Any]]:
-    return [{"input_shape": point.input_shape, "batch": point.batch, "est_peak_bytes": point.est_peak_bytes,
+    return [{"input_size": point.input_size, "batch": point.batch, "est_peak_bytes": point.est_peak_bytes,
              "headroom_bytes": point.headroom_bytes, "next_est_peak_bytes": point.next_est_peak_bytes,
              "measured_peak_bytes": point.confirmation.measured_peak_bytes if point.confirmation else None}
             for point in result.points]

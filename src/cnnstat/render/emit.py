@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from cnnstat.errors import CnnstatError
 from cnnstat.frame.view import View
-from cnnstat.render.output import data_stream, stdout_errors, write_atomic, write_stdout
+from cnnstat.render.output import STDOUT_NAME, data_stream, stdout_errors, write_atomic, write_stdout
 from cnnstat.render.text import to_csv, to_json, to_markdown, to_rich, to_text
 
 WRITERS: dict[str, Callable[[View], str]] = {"table": to_text, "csv": to_csv, "md": to_markdown}
@@ -25,6 +25,9 @@ def check_format(fmt: str | None, output: str | None = None) -> str:
     """The format to write: ``fmt`` if given (it must agree with ``output``'s extension), else
     the extension's, else a table. A file ``-o`` would replace must be named by its format:
     ``-o table.xlsx`` or ``-o model.py`` is refused (a descriptor, device or FIFO is written through)."""
+    if output == STDOUT_NAME and fmt is None:
+        raise CnnstatError(f"-o {STDOUT_NAME} writes to stdout, which has no extension to name the format: give "
+                           f"--format ({', '.join(FORMATS)})")
     if output:
         check_output_name(output)
     by_extension = EXTENSIONS.get(Path(output).suffix.lower()) if output else None
@@ -67,7 +70,7 @@ def render_text(view: View, fmt: str, json_data: Any = None, csv_view: View | No
 
 
 def _write(text: str, output: str | None) -> None:
-    if output:
+    if output and output != STDOUT_NAME:
         write_atomic(output, text)
         said_written(output, len(text.encode()))
     else:

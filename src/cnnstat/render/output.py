@@ -3,7 +3,7 @@
 A symlink is followed: its target is replaced atomically and the link stays a link. A path that
 names an open descriptor (``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``, ``/proc/self/fd/N``)
 is written through that descriptor, at its offset, appending where it was opened to append
-(``-o /dev/stdout >> log.txt``). A device node or a FIFO (``-o /dev/null``, a named pipe) is
+(``-o /dev/stdout >> log.txt``); ``-o -`` is stdout, as in most tools. A device node or a FIFO (``-o /dev/null``, a named pipe) is
 written through, never replaced by a regular file. SIGINT and SIGTERM wait while a file is
 written and renamed, so that no temporary file is left behind.
 """
@@ -52,14 +52,48 @@ _DATA: contextvars.ContextVar[Any] = contextvars.ContextVar("data_stream", defau
 
 @contextlib.contextmanager
 def stdout_for_data_only() -> Iterator[None]:
-    """Meanwhile anything printed (a model's forward, a builder, a library) goes to stderr, and
-    only ``data_stream()`` reaches stdout: ``--format json`` stays JSON."""
-    token = _DATA.set(sys.stdout)
+    """Meanwhile anything printed (a model's forward, a builder, a library, C code writing to
+    descriptor 1) goes to stderr, and only ``data_stream()`` reaches stdout: ``--format json``
+    stays JSON."""
+    with _descriptor_1_on_stderr() as data:
+        token = _DATA.set(data)
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                yield
+        finally:
+            _DATA.reset(token)
+
+
+@contextlib.contextmanager
+def _descriptor_1_on_stderr() -> Iterator[TextIO | None]:
+    """Descriptor 1 points at stderr's file meanwhile, and the stream given writes to stdout as it
+    was (a duplicate of descriptor 1, sharing its offset and append mode); restored after. Where
+    Python's stdout is not descriptor 1 (a test's capture, a closed stdout), or there is no stderr
+    (``2>&-``), stdout is given as it is."""
+    stdout = sys.stdout
     try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
+        on_descriptors = stdout.fileno() == 1 and sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # None for a closed one, or a stream without a descriptor
+        on_descriptors = False
+    if not on_descriptors:
+        yield stdout
+        return
+    stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    data = open(saved, "w", buffering=1 if stdout.line_buffering else -1, encoding=stdout.encoding,
+                errors=stdout.errors)
+    try:
+        yield data
     finally:
-        _DATA.reset(token)
+        with contextlib.suppress(OSError):  # a reader gone: the command has ended with PipeClosed already
+            data.flush()
+        with contextlib.suppress(OSError):
+            sys.stderr.flush()
+        os.dup2(saved, 1)
+        with contextlib.suppress(OSError):
+            data.close()
 
 
 def data_stream() -> TextIO:
@@ -81,13 +115,17 @@ def write_stdout(text: str) -> None:
 _DESCRIPTOR_PATH = re.compile(r"/dev/(?P<std>stdin|stdout|stderr)|/dev/fd/(?P<fd>\d+)"
                               r"|/proc/(?P<process>self|thread-self|\d+)/fd/(?P<proc_fd>\d+)")
 _STANDARD = {"stdin": 0, "stdout": 1, "stderr": 2}
+STDOUT_NAME = "-"
+"""What ``-o`` takes for stdout (a file of that name is ``./-``)."""
 MAX_LINKS = 40
 """Symbolic links followed to a descriptor path, as the kernel follows them."""
 
 
 def descriptor_of(path: str | os.PathLike[str]) -> int | None:
     """The open descriptor ``path`` names, directly or through symbolic links (out.csv ->
-    /dev/stdout -> /proc/self/fd/1); None for any other path."""
+    /dev/stdout -> /proc/self/fd/1), ``-`` for stdout; None for any other path."""
+    if os.fspath(path) == STDOUT_NAME:
+        return 1
     current = os.path.abspath(path)
     for _ in range(MAX_LINKS):
         match = _DESCRIPTOR_PATH.fullmatch(current)

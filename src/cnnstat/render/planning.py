@@ -24,7 +24,7 @@ def fit_notes(result: FitResult) -> list[str]:
     step = f"{result.mode} step" + (f" with {result.optimizer}" if result.optimizer else "")
     notes = [f"Budget {budget} ({source}); peak memory of one {step} in {result.dtype}, estimated on the meta device."]
     for point in result.points:
-        at = f"Input {shape_text(point.input_shape)}"
+        at = f"Input {shape_text(point.input_size)}"
         if point.batch is None or point.headroom_bytes is None:
             notes.append(f"{at}: not even batch 1 fits: its estimated peak is {human_bytes(point.est_peak_bytes)}.")
             continue
@@ -42,7 +42,7 @@ def fit_notes(result: FitResult) -> list[str]:
         notes += [f"{at}: {note}" for note in point.notes]
     largest = result.largest_input
     if len(result.points) > 1 and largest is not None:
-        notes.append(f"Largest input that fits: {shape_text(largest.input_shape)} (batch up to {largest.batch:,}).")
+        notes.append(f"Largest input that fits: {shape_text(largest.input_size)} (batch up to {largest.batch:,}).")
     return notes + [f"Note: {note}" for note in result.notes]
 
 
