@@ -27,11 +27,11 @@ def test_checkpointing_layer1_held_to_a_real_checkpointed_step():
     assert [what_if.block for what_if in result.blocks] == ["layer1", "layer2", "layer3"]
     layer1 = result.blocks[0]
     plain, checkpointed_step = real_peak([]), real_peak(["layer1"])
-    assert layer1.checkpointed_peak_bytes == pytest.approx(checkpointed_step, rel=0.06)
+    assert layer1.checkpointed_peak_bytes == pytest.approx(checkpointed_step, rel=0.02)
     assert result.peak_bytes == pytest.approx(plain, rel=0.02)
-    # The saving, measured, is most of the one estimated (a third of the step's peak here).
-    assert layer1.saved_peak_bytes > 0.2 * result.peak_bytes
-    assert plain - checkpointed_step == pytest.approx(layer1.saved_peak_bytes, rel=0.25)
+    # The saving, measured, is the one estimated (a fifth of the step's peak here).
+    assert layer1.saved_peak_bytes > 0.15 * result.peak_bytes
+    assert plain - checkpointed_step == pytest.approx(layer1.saved_peak_bytes, rel=0.05)
     # Recomputed: layer1's six 3x3 convolutions of 16 channels on 32x32, once more.
     assert layer1.recomputed_macs == 6 * 16 * 16 * 9 * 32 * 32 * BATCH
 

@@ -72,3 +72,15 @@ def test_cli_answers_in_json_and_refuses_a_malformed_budget():
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "malformed --budget" in bad.stderr
     no_budget = run_cli("fit", "cifar_lenet", "--device", "meta")
     assert no_budget.returncode == 2 and "give --budget" in no_budget.stderr
+
+
+@pytest.mark.parametrize("model, budget, mode, optimizer", [
+    ("cifar_resnet20", 24 << 20, "train", "adam"),  # Adam's step counts: 4 bytes per parameter tensor
+    ("cifar_lenet", 4 << 20, "eval", None),  # oneDNN pads conv1's 6 output channels to 16
+    ("cifar_resnet20", 9 << 19, "train", None),  # batch 1: torch's own unfolding convolution
+])
+def test_the_answer_fits_when_a_real_step_confirms_it(model, budget, mode, optimizer):
+    (point,) = fit(model, budget, mode=mode, optimizer=optimizer, confirm_on=CPU).points
+    assert point.est_peak_bytes <= budget < point.next_est_peak_bytes
+    assert point.confirmation.fits and point.confirmation.measured_peak_bytes <= budget
+    assert point.confirmation.measured_peak_bytes / point.est_peak_bytes == pytest.approx(1, abs=CNN_ACCURACY)

@@ -8,6 +8,7 @@ allocator rounding or caching) at no cost.
 
 from __future__ import annotations
 
+import math
 import weakref
 from dataclasses import dataclass
 from functools import partial
@@ -219,12 +220,96 @@ class LiveMemory:
         self.peak = self.live
 
 
+BLOCK = 16
+"""Channels of oneDNN's blocked layouts on x86-64 (float32): a tensor is padded to whole blocks."""
+
+
+def _blocked(tensor: torch.Tensor, channel_dims: tuple[int, ...] = (1,)) -> int:
+    """Bytes of ``tensor`` in oneDNN's blocked layout: each dimension of ``channel_dims`` padded to ``BLOCK``."""
+    sizes = list(tensor.shape)
+    for dim in channel_dims:
+        sizes[dim] = _round_up(sizes[dim], BLOCK)
+    return math.prod(sizes) * tensor.element_size()
+
+
+def kernel_scratch_bytes(func, args: tuple, out: Any) -> int:
+    """Scratch memory of one CPU kernel, allocated and freed inside the op, above what the op
+    returns: oneDNN's convolutions, forward and backward (others: 0)."""
+    if func is torch.ops.aten.convolution.default:
+        input, weight, output = args[0], args[1], out
+        if args[6] or args[8] != 1:  # transposed or grouped: the plain rule
+            return convolution_workspace_bytes(input, weight, output)
+        if all(size == 1 for size in weight.shape[2:]):  # a 1x1 kernel: a matrix product, no copies
+            return 0
+        if _unfolds(input, weight, args[3], args[5]):
+            return _columns(input, weight, output)
+        return max(_reordered(input, weight) + _blocked(output), _blocked(output) + _bytes(output)) - _bytes(output)
+    if func is torch.ops.aten.convolution_backward.default:
+        grad_output, input, weight = args[0], args[1], args[2]
+        if args[7] or args[9] != 1 or not input.dim() == weight.dim() >= 3:
+            return 0
+        grad_input = out[0] if isinstance(out[0], torch.Tensor) else None
+        if all(size == 1 for size in weight.shape[2:]):  # a 1x1 kernel: a matrix product, no copies
+            return 0
+        if _unfolds(input, weight, args[4], args[6]):  # one unfolded buffer, for both gradients in turn
+            return _columns(input, weight, grad_output)
+        made = sum(_bytes(t) for t in out if isinstance(t, torch.Tensor))
+        return max(0, _convolution_backward_peak(grad_output, input, weight, grad_input) - made)
+    return 0
+
+
+def _unfolds(input: torch.Tensor, weight: torch.Tensor, stride, dilation) -> bool:
+    """Whether torch runs a 2-D float32 convolution on the CPU with its own unfold-and-multiply kernel
+    (``slow_conv2d``) rather than oneDNN's: one small image through a kernel of 3x3 or less (the
+    rule of ``ConvParams::use_mkldnn``, torch 2.x)."""
+    if input.dim() != 4 or input.dtype != torch.float32:
+        return False
+    pointwise = weight.shape[-1] == 1 and weight.shape[-2] == 1
+    strided = any(step != 1 for step in stride) or any(step != 1 for step in dilation)
+    if strided or input.shape[0] >= 16 or not pointwise or torch.get_num_threads() > 1:
+        return not (weight.shape[-1] > 3 and weight.shape[-2] > 3) and input.shape[0] <= 1 and input.numel() <= 20480
+    return True
+
+
+def _columns(input: torch.Tensor, weight: torch.Tensor, output: torch.Tensor) -> int:
+    """The unfolded input of ``slow_conv2d``: every output position's receptive field, one column each."""
+    return weight.shape[1] * weight.shape[2] * weight.shape[3] * output.shape[2] * output.shape[3] * input.element_size()
+
+
+def _bytes(tensor: torch.Tensor) -> int:
+    return tensor.numel() * tensor.element_size()
+
+
+def _reordered(input: torch.Tensor, weight: torch.Tensor) -> int:
+    """The input and weight oneDNN copies into its blocked layouts: an input of fewer than a block of
+    channels is read as it is (the weight's input channels then unpadded)."""
+    if input.shape[1] < BLOCK:
+        return _blocked(weight, (0,))
+    return _blocked(input) + _blocked(weight, (0, 1))
+
+
+def _convolution_backward_peak(grad_output: torch.Tensor, input: torch.Tensor, weight: torch.Tensor,
+                               grad_input: torch.Tensor | None) -> int:
+    """The peak bytes of a CPU convolution's backward above what was live before it (its
+    gradients included): oneDNN reorders the output's gradient and the weight into blocked
+    layouts and computes the input's gradient blocked, then copies it out; then, for the
+    weight's gradient, the output's gradient and the input blocked again."""
+    weight_blocked = _blocked(weight, (0, 1) if input.shape[1] >= BLOCK else (0,))
+    grad_output_blocked = _blocked(grad_output)
+    for_weight = grad_output_blocked + (_blocked(input) if input.shape[1] >= BLOCK else 0) + weight_blocked
+    if grad_input is None:
+        return for_weight
+    grad_input_blocked = _blocked(grad_input)
+    for_input = max(grad_output_blocked + weight_blocked + grad_input_blocked, grad_input_blocked + _bytes(grad_input))
+    return max(for_input, _bytes(grad_input) + for_weight)
+
+
 def convolution_workspace_bytes(input: torch.Tensor, weight: torch.Tensor, output: torch.Tensor) -> int:
-    """Scratch memory of a forward convolution of NCHW tensors on CPU. oneDNN computes in a
-    blocked layout: it reorders the weight, then the input, into temporaries and writes a
-    blocked output that it copies into the real one, so the weight plus max(input, output)
-    bytes live beside the output for the length of the op. A channels_last convolution runs
-    in its own layout, without copies (not counted)."""
+    """Scratch memory of a transposed or grouped forward convolution of NCHW tensors on CPU:
+    oneDNN reorders the weight, then the input, into temporaries and writes a blocked output
+    that it copies into the real one, so the weight plus max(input, output) bytes live beside
+    the output for the length of the op. A channels_last convolution runs in its own layout,
+    without copies (not counted)."""
     return weight.numel() * weight.element_size() + max(input.numel() * input.element_size(),
                                                         output.numel() * output.element_size())
 
@@ -312,7 +397,7 @@ def _round_up(value: int, multiple: int) -> int:
 def recurrence(module: nn.Module, args: tuple) -> Recurrence | None:
     """The shape of a recurrent layer's call; None for a packed sequence, a projection (LSTM's
     ``proj_size``) or a layer of another kind."""
-    if not isinstance(module, nn.RNNBase) or module.mode not in GATES or getattr(module, "proj_size", 0):
+    if not isinstance(module, nn.RNNBase) or module.mode not in GATES or module.proj_size:
         return None
     if not args or not isinstance(args[0], torch.Tensor) or args[0].dim() not in (2, 3):
         return None

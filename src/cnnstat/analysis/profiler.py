@@ -33,7 +33,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves, tree_map
 
 from cnnstat.analysis.describe import describe
-from cnnstat.analysis.memory import LiveMemory, convolution_workspace_bytes
+from cnnstat.analysis.memory import LiveMemory, kernel_scratch_bytes
 from cnnstat.analysis.records import LayerRecord, OpTally
 from cnnstat.analysis.registry import OpCall, OpRules
 from cnnstat.analysis.rules import NORMS, OP_RULES, tensors_in
@@ -257,10 +257,10 @@ class _Tracer:
             allocated = out[0] if isinstance(out, (tuple, list)) else out
         for tensor in _op_tensors(allocated):
             self.memory.add(tensor)
-        if func is torch.ops.aten.convolution.default and not self.channels_last:
+        if not self.channels_last:
             # Not read from the input's layout: meta convolutions return contiguous outputs even
             # where a real channels_last run keeps channels_last.
-            self.memory.transient(convolution_workspace_bytes(args[0], args[1], out))
+            self.memory.transient(kernel_scratch_bytes(func, args, out))
         read = self.read_storages
         for tensor in _op_tensors(args):
             read.add(id(tensor.untyped_storage()))

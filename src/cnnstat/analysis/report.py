@@ -385,6 +385,10 @@ def _uncounted(shown: PassResult, training: PassResult | None) -> dict[str, int]
     return dict(sorted(found.items()))
 
 
+ADAM_STEP_BYTES = 4
+"""``torch.optim.Adam``'s step count, one float32 tensor of one element per parameter tensor."""
+
+
 def _bytes_of(tensors: Any, dtype: torch.dtype | None) -> int:
     return sum(tensor_bytes(tensor, dtype) for tensor in tensors)
 
@@ -400,6 +404,8 @@ def _totals(model: nn.Module, shown: PassResult, inference: PassResult, training
     resident = param_bytes + buffer_bytes
     after_backward = resident + input_bytes + grad_bytes
     adam_step_temporaries = 2 * max((_bytes_of([p], dtype) for p in trainable), default=0)
+    # two moments per parameter, and a step count per parameter tensor (torch keeps it as a float32 tensor)
+    adam_state = 2 * grad_bytes + ADAM_STEP_BYTES * len(trainable)
     training_peak = training.peak_bytes if training else None
     root = shown.records[0]
     return Totals(
@@ -419,8 +425,8 @@ def _totals(model: nn.Module, shown: PassResult, inference: PassResult, training
         grad_bytes=grad_bytes,
         est_peak_training_bytes=training_peak,
         optimizer_sgd_momentum_bytes=grad_bytes,
-        optimizer_adam_bytes=2 * grad_bytes,
+        optimizer_adam_bytes=adam_state,
         est_peak_training_sgd_bytes=training_peak + grad_bytes if training_peak is not None else None,
-        est_peak_training_adam_bytes=max(training_peak, after_backward + adam_step_temporaries) + 2 * grad_bytes
+        est_peak_training_adam_bytes=max(training_peak, after_backward + adam_step_temporaries) + adam_state
         if training_peak is not None else None,
     )
