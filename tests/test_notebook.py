@@ -75,3 +75,36 @@ def test_measuring_from_python_returns_a_new_report(lenet):
     assert lenet.measured is None and measured.measured is not None  # the static report is left as it was
     assert measured.measured.latency_ms > 0 and measured.measured.measured_peak_bytes > 0
     assert "Latency (ms)" in measured.table(columns=["macs", "latency_ms"]) and " ms on cpu>" in repr(measured)
+
+
+def test_a_bench_result_shows_itself_as_the_bench_command_does(tmp_path):
+    """cnnstat.bench() runs the benchmark `cnnstat bench` runs: the same rows and columns in
+    every format, the page from the same template (timings differ from run to run)."""
+    import io
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    assert {"bench", "BenchResult"} <= set(dir(cnnstat))
+    models, quick = ["cifar_lenet", "cifar_convbn"], ["--device", "cpu", "--min-run-time", "0.02"]
+    result = cnnstat.bench(models, batches=[1, 2], device="cpu", min_run_time=0.02)
+    with pytest.raises(AttributeError):  # frozen: measuring again returns a new result
+        result.device = "cuda"
+    runner, page = CliRunner(), tmp_path / "bench.html"
+    cli = ["bench", *models, "--batch", "1,2", *quick]
+    csv = pd.read_csv(io.StringIO(runner.invoke(app, [*cli, "--format", "csv"]).stdout))
+    frame = result.to_frame()
+    assert list(frame.columns) == list(csv.columns)
+    assert list(zip(frame["model"], frame["batch"])) == list(zip(csv["model"], csv["batch"])) == \
+        [(model, batch) for model in models for batch in (1, 2)]
+    assert (frame["latency_ms"] > 0).all() and (frame["measured_peak_bytes"] > 0).all()
+    assert runner.invoke(app, [*cli, "-o", str(page)]).exit_code == 0
+    data = shown(result)
+    assert not SELF_CONTAINED.search(data["text/html"])
+    tags = re.compile(r"<(?:th|h1|h2|title)[^>]*>[^<]*")  # the page's headings and columns, not its figures
+    assert tags.findall(data["text/html"]) == tags.findall(page.read_text())
+    assert data["text/plain"] == repr(result) == \
+        "<cnnstat BenchResult cifar_lenet, cifar_convbn: 4 configurations on cpu, eval>"
+    printed = runner.invoke(app, cli, env={"COLUMNS": "300"}).stdout
+    header = [line for line in str(result).splitlines() if "Latency" in line]
+    assert header and header == [line for line in printed.splitlines() if "Latency" in line]

@@ -20,6 +20,11 @@ _LAZY = {
     "Report": "cnnstat.analysis.report",
     "compare": "cnnstat.analysis.compare",
     "measured_report": "cnnstat.analysis.report",
+    "Comparison": "cnnstat.analysis.compare",
+    "sweep": "cnnstat.analysis.sweep",
+    "SweepResult": "cnnstat.analysis.sweep",
+    "bench": "cnnstat.analysis.bench",
+    "BenchResult": "cnnstat.analysis.bench",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -90,6 +90,11 @@ class OutOfMemory(CnnstatError):
         super().__init__(message)
 
 
+class CountingOutOfMemory(OutOfMemory):
+    """Counting on the CPU, where the meta device cannot run the model, does not fit: only a
+    smaller input helps (the meta device is what was asked for)."""
+
+
 class ToolFailed(CnnstatError):
     """Another counter (fvcore, torchinfo, ...) raised on the model: the cross-check cannot be made."""
 

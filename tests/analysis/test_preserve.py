@@ -254,6 +254,63 @@ def test_state_a_forward_reaches_is_put_back(device, warmed):
     assert real_forward(model).device.type == "cpu"  # the next real forward reads no meta tensor
 
 
+REMEMBERED = []
+"""A module-level list that only helper functions of this file touch, never a forward itself."""
+
+
+def remember(y):
+    _keep(y)  # a helper calling a helper
+
+
+def _keep(y):
+    REMEMBERED.append(y.detach())
+
+
+def recalled(y):
+    return REMEMBERED[-1] if REMEMBERED and REMEMBERED[-1].shape == y.shape else 0
+
+
+class CallsHelpers(nn.Module):
+    """Keeps its outputs through module-level helpers that append to and read a module-level list."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(16, 16)
+
+    def forward(self, x):
+        y = self.proj(x) + recalled(x)
+        remember(y)
+        return y
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+@pytest.mark.parametrize("warmed", [False, True])
+def test_state_a_helper_function_reaches_is_put_back(device, warmed):
+    model = CallsHelpers()
+    if warmed:
+        real_forward(model)
+    found = list(REMEMBERED)
+    profile(model, (8, 16), batch=2, device=device, mode="train")
+    assert len(REMEMBERED) == len(found) and all(a is b for a, b in zip(REMEMBERED, found))
+    assert real_forward(model).device.type == "cpu" and REMEMBERED[-1].device.type == "cpu"
+
+
+class HoldsManyObjects(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(4, 4)
+        self.data = [[index] for index in range(100_001)]
+
+    def forward(self, x):
+        return self.proj(x)
+
+
+def test_a_walk_cut_short_says_so():
+    cut_short = "forward can reach more than 100,000 Python objects"
+    assert cut_short in " ".join(profile(HoldsManyObjects(), (4,)).notes)
+    assert cut_short not in " ".join(profile(nn.Linear(4, 4), (4,)).notes)
+
+
 class CheckpointedReentrant(nn.Module):
     def __init__(self):
         super().__init__()

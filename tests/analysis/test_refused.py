@@ -84,6 +84,37 @@ def test_the_cpu_fallback_is_refused_up_front_when_it_would_not_fit(monkeypatch)
     assert model.real_forwards == 0
 
 
+class ReadsBeforeItsFirstConvolution(nn.Module):
+    """Scales its image by a value read from it: the meta pass stops before the convolution."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.real_forwards = 0
+
+    def forward(self, x):
+        if not x.is_meta:
+            self.real_forwards += 1
+        return self.conv(x / float(x.abs().amax()))
+
+
+def test_the_cpu_fallback_counts_the_blocked_copy_of_the_image(monkeypatch):
+    """The meta pass held the 3x1000x1000 image and one temporary (23 MiB) when it stopped; on the
+    CPU the convolution also copies the image into 16-channel blocks (61 MiB): 48 MiB free is refused."""
+    import cnnstat.analysis.measure as measure
+    from cnnstat.analysis.fallback import blocked_input_bytes
+
+    model = ReadsBeforeItsFirstConvolution()
+    image = torch.zeros(1, 3, 1000, 1000)
+    assert blocked_input_bytes(model, (image,), {}) == image.nbytes * 16 // 3
+    assert blocked_input_bytes(model, (image,), {}, channels_last=True) == 0
+    assert blocked_input_bytes(model, (torch.zeros(1, 4, 10, 10),), {}) == 0  # no convolution takes 4 channels
+    monkeypatch.setattr(measure, "free_bytes", lambda device: 48 * 2**20)
+    with pytest.raises(OutOfMemory, match="counting ReadsBeforeItsFirstConvolution on the CPU .* needs about 0.08 GiB"):
+        profile(model, (3, 1000, 1000))
+    assert model.real_forwards == 0
+
+
 class OwnTrain(nn.Module):
     def __init__(self):
         super().__init__()

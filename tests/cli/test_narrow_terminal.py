@@ -67,6 +67,21 @@ def test_a_deep_tree_fits_a_screen_with_every_row_one_option_away(terminal, monk
     assert len([line for line in chosen.splitlines() if line.startswith("│")]) == 183 + 1
 
 
+@pytest.mark.parametrize("columns,lines", [(80, 45), (80, 60), (120, 40), (120, 60)])
+def test_the_screen_sized_tree_fits_the_screen_with_its_footer(terminal, monkeypatch, columns, lines):
+    """The whole output, the lines under the table wrapped at the width included, leaves the
+    prompt's line on the screen; one level deeper would not."""
+    monkeypatch.setenv("LINES", str(lines))
+    _, text = terminal(columns, "summary", "resnet50", "--device", "meta")
+    shown = text.splitlines()
+    assert len(shown) <= lines - 1
+    note = next(i for i, line in enumerate(shown) if line.startswith("Note: ") and " rows, to depth " in line)
+    depth = int(re.search(r"to depth (\d+)", " ".join(shown[note:])).group(1))
+    assert depth < 4 and "--depth 4 shows every row" in " ".join(" ".join(shown[note:]).split())
+    _, deeper = terminal(columns, "summary", "resnet50", "--device", "meta", "--depth", str(depth + 1))
+    assert len(deeper.splitlines()) + len(shown) - note > lines - 1  # with its note, it would run past
+
+
 def test_the_console_script_on_a_real_terminal_keeps_the_figures():
     """The installed script in a pseudo-terminal 60 columns wide."""
     import os

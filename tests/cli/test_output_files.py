@@ -162,6 +162,43 @@ def test_a_model_that_calls_sys_exit_is_one_line(cli, tmp_path, device):
     assert result.stderr.splitlines()[-1].startswith("cnnstat: error: ") and "sys.exit(3)" in result.stderr
 
 
+WRITES_TO_DESCRIPTOR_1 = """
+    import os
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        input_size = (16,)
+
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(16, 8)
+
+        def forward(self, x):
+            os.write(1, b"noise from descriptor 1\\n")  # as a C extension writes, past Python's sys.stdout
+            return self.proj(x)
+"""
+
+
+def test_what_a_model_writes_to_descriptor_1_goes_to_stderr(tmp_path):
+    """Real processes (a test's in-process run has no descriptor of its own): stdout parses as JSON,
+    and -o /dev/stdout still appends through the shell's descriptor."""
+    from tests.conftest import finish, start_console_script
+
+    (tmp_path / "noisy.py").write_text(textwrap.dedent(WRITES_TO_DESCRIPTOR_1))
+    log = tmp_path / "log.txt"
+    log.write_text("earlier line\n")
+    summary = ["summary", "noisy.py:Net", "--device", "meta"]
+    piped = start_console_script(*summary, "--format", "json", cwd=tmp_path)
+    with open(log, "ab") as appended:
+        subprocess.run([sys.executable, "-m", "cnnstat", *summary, "--format", "csv", "-o", "/dev/stdout"],
+                       cwd=tmp_path, stdout=appended, stderr=subprocess.DEVNULL, check=True, timeout=120)
+    result = finish(piped, check=True)
+    assert json.loads(result.stdout)["totals"]["params"] == 16 * 8 + 8
+    assert "noise from descriptor 1" in result.stderr
+    lines = log.read_text().splitlines()
+    assert lines[0] == "earlier line" and lines[1].startswith("index,name,depth") and len(lines) == 4  # root, proj
+
+
 PER_TOKEN = """
     import torch.nn as nn
 

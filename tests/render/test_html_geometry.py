@@ -84,3 +84,72 @@ def test_bar_strips_have_a_scale(browser, pages):
                             .map(s => Array.from(s.children).map(c => c.textContent))""")
     shown = browser.run("return Array.from(document.querySelectorAll('figcaption')).map(f => f.textContent)")
     assert scales and all(scale[-1] == "0" and scale[0] in caption for scale, caption in zip(scales, shown))
+
+
+LABELS = """
+const svg = document.querySelector(arguments[0]), legend = svg.querySelector('g[id$="legend_1"]');
+const outside = element => !legend || !legend.contains(element);
+const box = element => element.getBoundingClientRect();
+const labels = Array.from(svg.querySelectorAll('text')).filter(t => outside(t) && t.textContent.trim())
+  .map(t => [t.textContent, box(t)]);
+const marks = Array.from(svg.querySelectorAll('g[id*="PathCollection"] use')).filter(outside)
+  .map(u => ['a marker', box(u)]);
+const others = [...labels, ...marks, ...(legend ? [['the legend', box(legend)]] : [])];
+const problems = [];
+labels.forEach(([a, p]) => others.forEach(([b, q]) => {
+  const x = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+  const y = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+  if (a !== b && p !== q && x > 1 && y > 1) problems.push(`"${a}" overlaps ${b === 'a marker' || b === 'the legend' ? b : '"' + b + '"'}`);
+}));
+return [labels.map(([text]) => text), marks.length, problems];
+"""
+"""The labels of the chart ``arguments[0]`` names, its number of markers, and every label that
+overlaps another label, a marker or the legend."""
+
+
+def scatter_labels(browser, selector, width):
+    at_width(browser, width)
+    return browser.run(LABELS, selector)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_zoo_scatter_labels_every_model_and_no_label_overlaps(browser, fresh_reports, width):
+    import pandas as pd
+
+    load(browser, fresh_reports / "index.html")
+    assert browser.run(PROBLEMS) == []
+    labels, markers, problems = scatter_labels(browser, "#about-zoo ~ .plot svg", width)
+    models = list(pd.read_csv(fresh_reports / "zoo.csv")["model"])
+    assert problems == [] and markers == len(models)
+    assert set(models) <= set(labels)
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory):
+    """120 models on nearly one point between two far ones, on a page of their own."""
+    import pandas as pd
+
+    from cnnstat.render.plots import zoo_scatter
+
+    names = [f"model_{index:03d}" for index in range(120)]
+    frame = pd.DataFrame({"model": [*names, "small", "large"], "family": "net",
+                          "macs": [*(1e9 * (1 + i / 400) for i in range(120)), 1e5, 1e12],
+                          "params": [*(1e7 * (1 + i / 400) for i in range(120)), 1e4, 1e9]})
+    page = tmp_path_factory.mktemp("crowded") / "crowded.html"
+    page.write_text(f"<!DOCTYPE html><meta charset='utf-8'><div class='plot'>{zoo_scatter(frame, None)}</div>")
+    return page, names
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_crowded_scatter_lists_what_it_cannot_label(browser, crowded, width):
+    """The labels no free place takes are named under the plot, and still nothing overlaps."""
+    import re
+
+    page, names = crowded
+    load(browser, page)
+    labels, markers, problems = scatter_labels(browser, ".plot svg", width)
+    assert problems == [] and markers == 122 and browser.run(PROBLEMS) == []
+    labelled = [text for text in labels if text in names]
+    listed = re.findall(r"model_\d+", " ".join(text for text in labels if text not in names))
+    assert listed and sorted([*labelled, *listed]) == names and {"small", "large"} <= set(labels)
+    assert any(text.startswith("Too crowded to label: ") for text in labels)

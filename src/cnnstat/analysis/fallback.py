@@ -17,13 +17,35 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
+from torch.utils._pytree import tree_leaves
 
 from cnnstat.analysis.measure import check_fits, is_out_of_memory
 from cnnstat.analysis.memory import LiveMemory
 from cnnstat.analysis.profiler import PassResult, run_pass
-from cnnstat.errors import ForwardError, OutOfMemory
+from cnnstat.errors import CountingOutOfMemory, ForwardError
 
 CPU = torch.device("cpu")
+CHANNEL_BLOCK = 16
+"""oneDNN runs a CPU convolution of an NCHW input in blocks of 16 channels: it copies the input
+into that layout first, its channels padded (a 3-channel image's copy is 16/3 its size; measured
+on a 3x4000x4000 input, torch 2.13)."""
+
+
+def blocked_input_bytes(model: nn.Module, args: tuple, kwargs: Mapping[str, Any], channels_last: bool = False) -> int:
+    """The copies a CPU convolution makes of the inputs it may take as they are: each 4-D
+    floating-point input whose channels a ``Conv2d`` of the model takes, padded to whole blocks
+    (none in channels_last, which oneDNN reads without a copy)."""
+    if channels_last:
+        return 0
+    taken = {module.in_channels for module in model.modules() if isinstance(module, nn.Conv2d)}
+    copies = 0
+    for tensor in tree_leaves((args, dict(kwargs))):
+        if isinstance(tensor, torch.Tensor) and tensor.dim() == 4 and tensor.is_floating_point() \
+                and tensor.shape[1] in taken:
+            channels = tensor.shape[1]
+            padded = -(-channels // CHANNEL_BLOCK) * CHANNEL_BLOCK
+            copies += tensor.numel() * tensor.element_size() // channels * padded
+    return copies
 
 
 def needs_values(error: ForwardError) -> bool:
@@ -63,9 +85,13 @@ class Counting:
             except ForwardError as error:
                 if self.device.type != "meta" or not needs_values(error):
                     raise
-                # What the meta pass held before it stopped (inputs, parameters, activations) is
-                # what the CPU must hold at least: refused up front, as a measurement is.
-                check_fits(memory.peak, CPU, f"counting {error.model} on the CPU (the meta device cannot run it)")
+                # What the meta pass held before it stopped (inputs, parameters, activations), and
+                # the blocked copy of an image a first convolution makes, is what the CPU must hold
+                # at least: refused up front, as a measurement is, before the real input exists.
+                needed = memory.peak + blocked_input_bytes(self.model, args, kwargs,
+                                                           settings.get("channels_last", False))
+                check_fits(needed, CPU, f"counting {error.model} on the CPU (the meta device cannot run it)",
+                           CountingOutOfMemory)
                 self.fell_back = _reason(error)
                 self.device = CPU
                 if self.real_model is not None:
@@ -77,7 +103,7 @@ class Counting:
                 return run_pass(self.model, args, kwargs, device=self.device, observers=self.observed, **settings)
         except ForwardError as error:
             if self.device.type == "cpu" and error.__cause__ is not None and is_out_of_memory(error.__cause__):
-                raise OutOfMemory(f"counting {error.model} on the CPU", "cpu") from None
+                raise CountingOutOfMemory(f"counting {error.model} on the CPU", "cpu") from None
             raise
 
     def note(self) -> str | None:

@@ -95,11 +95,12 @@ def free_bytes(device: torch.device) -> int | None:
     return None
 
 
-def check_fits(estimate: int | None, device: torch.device, what: str) -> None:
-    """Refuse up front a run whose static peak estimate exceeds the device's free memory."""
+def check_fits(estimate: int | None, device: torch.device, what: str,
+               refusal: type[OutOfMemory] = OutOfMemory) -> None:
+    """Refuse up front (``refusal``) a run whose static peak estimate exceeds the device's free memory."""
     free = free_bytes(device)
     if estimate is not None and free is not None and estimate > free:
-        raise OutOfMemory(what, str(device), estimate, free)
+        raise refusal(what, str(device), estimate, free)
 
 
 def is_out_of_memory(error: BaseException) -> bool:

@@ -10,7 +10,8 @@ forward. ``left_as_found`` records what a forward can reach and puts it back aft
   parameters, buffers, submodules and hooks) and its class (``torch.nn.utils.parametrize``
   swaps it);
 - every container and plain object reachable from those attributes, from the globals the
-  code of the model's classes and hooks names, and from those functions' closures: a
+  code of the model's classes and hooks names (and the code of the helper functions it names
+  from its own file, as deep as they call each other), and from those functions' closures: a
   shallow copy of each, put back in place (so the handles of hooks the user registered,
   and a deque's ``maxlen``, keep working), and each global name's binding;
 - the values of plain tensors found there (a forward may write into them), each
@@ -27,7 +28,7 @@ import functools
 import random
 import sys
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, is_dataclass, replace
 from typing import Any, Callable, Iterator, TypeVar, cast
 
 import torch
@@ -40,7 +41,7 @@ _ATOMS = (type(None), bool, int, float, complex, str, bytes, range, slice, type,
           types.BuiltinFunctionType, torch.dtype, torch.device, torch.Size)
 _MAX_OBJECTS = 100_000
 """How many objects the walk visits at most: a model holding a whole data set in a list is
-restored at its first hundred thousand objects."""
+restored at its first hundred thousand objects, and its report says so."""
 
 
 def _plain_tensor(value: Any) -> bool:
@@ -92,12 +93,23 @@ class _Snapshot:
     seen: set[int] = field(default_factory=set)
     functions: set[Any] = field(default_factory=set)
     pending: list[Any] = field(default_factory=list)
+    cut_short: bool = False
+    """The walk stopped at ``_MAX_OBJECTS``: what lies beyond is not put back."""
 
     def reach(self, value: Any) -> None:
-        if isinstance(value, _ATOMS) or id(value) in self.seen or len(self.seen) >= _MAX_OBJECTS:
+        if isinstance(value, _ATOMS) or id(value) in self.seen:
+            return
+        if len(self.seen) >= _MAX_OBJECTS:
+            self.cut_short = True
             return
         self.seen.add(id(value))
         self.pending.append(value)
+
+    def note(self) -> str | None:
+        if not self.cut_short:
+            return None
+        return (f"the model's forward can reach more than {_MAX_OBJECTS:,} Python objects (lists, dicts, plain "
+                f"objects); only the first {_MAX_OBJECTS:,} were put back as found after the pass")
 
     def walk(self) -> None:
         while self.pending:
@@ -134,22 +146,30 @@ class _Snapshot:
                 self.function(function)
 
     def function(self, function: types.FunctionType) -> None:
-        """The globals and closure cells the function names (those of the functions it calls are
-        not followed: a walk through a library's functions would reach the whole library)."""
-        self.functions.add(function)
-        namespace = function.__globals__
-        for name in _names_used(function.__code__):
-            value = namespace.get(name, _MISSING)
-            self.bindings.append((namespace, name, value))
-            if value is not _MISSING and not isinstance(value, types.ModuleType):
-                self.reach(value)
-        for cell in function.__closure__ or ():
-            try:
-                contents = cell.cell_contents
-            except ValueError:  # a cell not yet filled
-                continue
-            self.cells.append((cell, contents))
-            self.reach(contents)
+        """The globals and closure cells the function names, and those of the helper functions it
+        names from its own file, and theirs in turn (functions from elsewhere are not followed: a
+        walk through a library's functions would reach the whole library)."""
+        helpers = [function]
+        while helpers:
+            function = helpers.pop()
+            self.functions.add(function)
+            namespace = function.__globals__
+            for name in _names_used(function.__code__):
+                value = namespace.get(name, _MISSING)
+                self.bindings.append((namespace, name, value))
+                if isinstance(value, types.FunctionType) and value.__globals__ is namespace \
+                        and value not in self.functions:
+                    self.functions.add(value)
+                    helpers.append(value)
+                elif value is not _MISSING and not isinstance(value, types.ModuleType):
+                    self.reach(value)
+            for cell in function.__closure__ or ():
+                try:
+                    contents = cell.cell_contents
+                except ValueError:  # a cell not yet filled
+                    continue
+                self.cells.append((cell, contents))
+                self.reach(contents)
 
     def restore(self) -> None:
         self._restore_modules()
@@ -230,8 +250,9 @@ def random_state_kept() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def left_as_found(model: nn.Module) -> Iterator[None]:
-    """Run the block, then put back what a forward of ``model`` can reach (see the module's doc)."""
+def left_as_found(model: nn.Module) -> Iterator[_Snapshot]:
+    """Run the block, then put back what a forward of ``model`` can reach (see the module's doc);
+    the snapshot given says (``note()``) where it could not hold everything."""
     snapshot = _Snapshot()
     for module in model.modules():
         snapshot.reach(module)
@@ -240,7 +261,7 @@ def left_as_found(model: nn.Module) -> Iterator[None]:
              for param in model.parameters()]
     try:
         with random_state_kept():
-            yield
+            yield snapshot
     finally:
         snapshot.restore()
         for param, flag, grad, values in grads:
@@ -266,11 +287,18 @@ Function = TypeVar("Function", bound=Callable[..., Any])
 
 
 def leaves_model_as_found(function: Function) -> Function:
-    """Decorate a function whose first argument may be a user's module: it is left as found."""
+    """Decorate a function whose first argument may be a user's module: it is left as found, and
+    a result with ``notes`` (a report) says where not everything could be put back."""
 
     @functools.wraps(function)
     def wrapper(model, *args, **kwargs):
-        with left_as_found(model) if isinstance(model, nn.Module) else contextlib.nullcontext():
+        if not isinstance(model, nn.Module):
             return function(model, *args, **kwargs)
+        with left_as_found(model) as snapshot:
+            result = function(model, *args, **kwargs)
+        note = snapshot.note()
+        if note is None or not is_dataclass(result) or not hasattr(result, "notes"):
+            return result
+        return replace(result, notes=(*result.notes, note))
 
     return cast(Function, wrapper)

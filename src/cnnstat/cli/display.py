@@ -9,9 +9,9 @@ from typing import Any, Sequence
 
 
 def _kind(result: Any) -> str:
-    """Which result: "report", "comparison" or "sweep" (by the class's name: importing the
-    classes here would import torch)."""
-    kinds = {"Report": "report", "Comparison": "comparison", "SweepResult": "sweep"}
+    """Which result: "report", "comparison", "sweep" or "bench" (by the class's name: importing
+    the classes here would import torch)."""
+    kinds = {"Report": "report", "Comparison": "comparison", "SweepResult": "sweep", "BenchResult": "bench"}
     for cls in type(result).__mro__:
         if cls.__name__ in kinds:
             return kinds[cls.__name__]
@@ -36,6 +36,10 @@ def _view(result: Any, depth: int | None = None):
         return summary_view(result, depth)
     if kind == "comparison":
         return _comparison_view(result)
+    if kind == "bench":
+        from cnnstat.frame.bench import bench_view
+
+        return bench_view(result)
     from cnnstat.frame.views import sweep_view
 
     return sweep_view(result)
@@ -68,6 +72,10 @@ def html(result: Any) -> str:
 
     if kind == "comparison":
         return figures_page(_view(result), "cnnstat: the models side by side")
+    if kind == "bench":
+        from cnnstat.render.bench_page import bench_page
+
+        return bench_page(_view(result))
     from cnnstat.cli.sweep import sweep_html
 
     return sweep_html(_view(result))
@@ -86,6 +94,9 @@ def short(result: Any) -> str:
                 f"{human_count(result.totals.params)} params, {human_count(result.totals.macs)} MACs{measured}>")
     if kind == "comparison":
         return f"<cnnstat Comparison of {len(result)} models: {', '.join(row.label for row in result)}>"
+    if kind == "bench":
+        return (f"<cnnstat BenchResult {', '.join(result.models)}: {len(result.reports)} configurations on "
+                f"{result.device}, {result.mode}>")
     return f"<cnnstat SweepResult {result.model}: {len(result.points)} points>"
 
 
@@ -100,6 +111,10 @@ def frame(result: Any):
         from cnnstat.frame.compare import comparison_frame
 
         return comparison_frame(result)
+    if kind == "bench":
+        from cnnstat.frame.bench import bench_frame
+
+        return bench_frame(result)
     import pandas as pd
 
     from cnnstat.frame.views import sweep_csv_view

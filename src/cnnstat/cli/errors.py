@@ -7,8 +7,8 @@ import functools
 import typer
 
 from cnnstat.cli import state
-from cnnstat.errors import (CnnstatError, ForwardError, InputRankError, InputTooLarge, MissingInputSize, OutOfMemory,
-                            UnavailableDevice)
+from cnnstat.errors import (CnnstatError, CountingOutOfMemory, ForwardError, InputRankError, InputTooLarge,
+                            MissingInputSize, OutOfMemory, UnavailableDevice)
 
 INTERRUPTED = 130
 
@@ -17,6 +17,7 @@ WORDING = {
     InputRankError: "malformed --input: {message}",
     InputTooLarge: "{message}; give a smaller --input or --batch",
     ForwardError: "{message}; check --input and --batch",
+    CountingOutOfMemory: "{message}; use a smaller --input or --batch",
     OutOfMemory: "{message}; use a smaller --batch or --device meta",
     UnavailableDevice: "{message}; use --device cpu or meta",
 }

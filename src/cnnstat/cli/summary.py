@@ -73,7 +73,7 @@ def summary_command(
     from cnnstat.analysis.measure import check_optimizer, pick_device
     from cnnstat.analysis.report import measured_report, profile
     from cnnstat.cli.progress import table_on_terminal, working
-    from cnnstat.frame.views import layer_csv_view, summary_view
+    from cnnstat.frame.views import layer_csv_view
     from cnnstat.render.emit import emit, emit_json
 
     check_optimizer(optimizer, mode)
@@ -108,15 +108,8 @@ def summary_command(
     if fmt == "json" and not plot:
         emit_json(report.to_dict(), output)
         return
-    screen = screen_sized(report) if depth is None and table_on_terminal(fmt, output) else None
-    full = summary_view(report, depth if screen is None else screen)
-    if screen is not None:
-        from dataclasses import replace
-
-        from cnnstat.render.layout import folded_note
-
-        note = folded_note([layer.depth for layer in report.layers], screen)
-        full = replace(full, facts=replace(full.facts, notes=[note, *full.facts.notes]))
+    screen = screen_sized(report, columns) if depth is None and table_on_terminal(fmt, output) else None
+    full = summary_at(report, depth) if screen is None else summary_at(report, screen, folded=True)
     view, chosen = choose_columns(full, columns)
     if plot:  # drawn first: a plot that cannot be drawn stops the command before any output
         from cnnstat.cli.plotting import summary_plot
@@ -127,13 +120,36 @@ def summary_command(
          chosen=chosen, page=lambda: summary_html(report, full))
 
 
-def screen_sized(report) -> int | None:
-    """The depth that keeps the tree within the terminal's screen (every row one --depth away)."""
+def summary_at(report, depth: int | None, folded: bool = False):
+    """The summary's view down to ``depth``; ``folded`` to fit the screen, with the note that says
+    how many rows that folded and which option shows them."""
+    from dataclasses import replace
+
+    from cnnstat.frame.views import summary_view
+    from cnnstat.render.screen import folded_note
+
+    view = summary_view(report, depth)
+    if not folded or depth is None:
+        return view
+    note = folded_note([layer.depth for layer in report.layers], depth)
+    return replace(view, facts=replace(view.facts, notes=[note, *view.facts.notes]))
+
+
+def screen_sized(report, columns: str | None) -> int | None:
+    """The depth whose whole output (the lines under the table too, wrapped at the terminal's
+    width) keeps within the terminal's screen, every row one --depth away; None: all fit."""
     from rich.console import Console
 
-    from cnnstat.render.layout import screen_depth
+    from cnnstat.render.output import data_stream
+    from cnnstat.render.screen import screen_depth
 
-    return screen_depth([layer.depth for layer in report.layers], Console().height)
+    console = Console(file=data_stream())
+
+    def view_at(depth: int | None):
+        return choose_columns(summary_at(report, depth, folded=True), columns)[0]
+
+    return screen_depth(view_at, [layer.depth for layer in report.layers], console.width, console.height,
+                        chosen=columns is not None)
 
 
 SORT_KEYS = ("params", "macs", "flops", "backward_macs", "activation_bytes", "latency_ms", "latency_pct",

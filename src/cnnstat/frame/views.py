@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from cnnstat.analysis.records import CONVENTIONS, LAYER_IDENTITY, ROW_LABEL, LayerRow, Measured
 from cnnstat.figures import KEPT_PRIORITY, Figure, figure, group, shape_text
-from cnnstat.frame.view import BenchFacts, Facts, ProbedPeak, SummaryFacts, SweepFacts, View
+from cnnstat.frame.view import Facts, SummaryFacts, SweepFacts, View
 
 if TYPE_CHECKING:
     from cnnstat.analysis.crosscheck import CrossCheck
@@ -100,37 +100,6 @@ def layer_records(report: Report) -> list[dict[str, Any]]:
 def layer_csv_view(report: Report) -> View:
     """Every column of the layer data, raw: what ``summary --format csv`` writes (the DataFrame's columns)."""
     return View([Figure(key, key) for key in layer_columns(report)], layer_records(report))
-
-
-# -- bench ---------------------------------------------------------------------------------
-
-def bench_row(report: Report, peak_fraction: float | None = None) -> dict[str, Any]:
-    """One configuration (model x batch) of ``cnnstat bench``, raw; ``peak_fraction`` of the
-    machine's probed peak FLOP/s, with --roofline."""
-    row: dict[str, Any] = {"model": report.model, "batch": report.batch, "flops": report.totals.flops,
-                           "est_peak_inference_bytes": report.totals.est_peak_inference_bytes,
-                           "est_peak_training_bytes": report.totals.est_peak_training_bytes}
-    if report.measured is None:
-        row["skipped"] = "not measured: the device cannot hold it (static estimate)"
-        return row
-    row |= report.measured.totals_dict() | {"achieved_flops_per_s": report.achieved_flops_per_s()}
-    if peak_fraction is not None:
-        row["peak_fraction"] = 100 * peak_fraction
-    return row
-
-
-def bench_view(reports: Sequence[Report], rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Any],
-               peak: ProbedPeak | None) -> View:
-    """``peak``: the machine's probed peak FLOP/s and bandwidth, with --roofline."""
-    measured = next((report.measured for report in reports if report.measured is not None), None)
-    notes = [f"{row['model']} at batch {row['batch']}: {row['skipped']}" for row in rows if row.get("skipped")]
-    models = ", ".join(dict.fromkeys(str(row["model"]) for row in rows))
-    facts = BenchFacts(title=[models, *(f"{key} {value}" for key, value in settings.items() if value not in (None, False))],
-                       machine=measured.machine if measured else None, notes=notes,
-                       measured_mode=measured.mode if measured else None, peak=peak,
-                       # Each warning names its model and batch already.
-                       warnings=[warning for report in reports for warning in measured_warnings(report.measured)])
-    return View(group("bench", "bench_roofline") if peak else group("bench"), [dict(row) for row in rows], facts)
 
 
 # -- sweep ---------------------------------------------------------------------------------

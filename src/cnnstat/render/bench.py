@@ -18,3 +18,4 @@ def bench_lines(facts: BenchFacts) -> list[str]:
         lines.append(f"Peak of this machine (probed): {human_flop_rate(peak.peak_flops)} at "
                      f"{peak.dtype}, memory bandwidth {human_bytes(peak.bandwidth_bytes_per_s)}/s")
     return lines
+

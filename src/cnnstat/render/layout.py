@@ -166,27 +166,3 @@ def fit(view: View, width: int | None, chosen: bool = False) -> tuple[Grid, str 
     note = (f"Left out to fit {width} columns: {left_out}. Choose columns with --columns KEY,KEY; "
             f"--format csv writes every one.")
     return without(grid, dropped), note
-
-
-SCREEN_LINES_LEFT = 16
-"""Lines of a screen the title, the table's rules and header, its totals and the lines under it take."""
-
-
-def screen_depth(depths: list[int], screen_lines: int) -> int | None:
-    """The deepest tree depth whose rows fit a screen of ``screen_lines`` beside the table's
-    other lines (at least depth 1); None when every row fits."""
-    room = max(screen_lines - SCREEN_LINES_LEFT, 10)
-    if len(depths) <= room:
-        return None
-    depth = 1
-    while sum(1 for d in depths if d <= depth + 1) <= room:
-        depth += 1
-    return depth
-
-
-def folded_note(depths: list[int], depth: int) -> str:
-    """What a screen-sized tree leaves folded, and the option that shows every row."""
-    shown = sum(1 for d in depths if d <= depth)
-    return (f"{shown} of {len(depths)} rows, to depth {depth} (a row stands for its subtree, its figures "
-            f"inclusive): --depth {max(depths)} shows every row, --sort macs --top 20 the costliest layers.")
-

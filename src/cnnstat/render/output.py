@@ -52,14 +52,48 @@ _DATA: contextvars.ContextVar[Any] = contextvars.ContextVar("data_stream", defau
 
 @contextlib.contextmanager
 def stdout_for_data_only() -> Iterator[None]:
-    """Meanwhile anything printed (a model's forward, a builder, a library) goes to stderr, and
-    only ``data_stream()`` reaches stdout: ``--format json`` stays JSON."""
-    token = _DATA.set(sys.stdout)
+    """Meanwhile anything printed (a model's forward, a builder, a library, C code writing to
+    descriptor 1) goes to stderr, and only ``data_stream()`` reaches stdout: ``--format json``
+    stays JSON."""
+    with _descriptor_1_on_stderr() as data:
+        token = _DATA.set(data)
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                yield
+        finally:
+            _DATA.reset(token)
+
+
+@contextlib.contextmanager
+def _descriptor_1_on_stderr() -> Iterator[TextIO | None]:
+    """Descriptor 1 points at stderr's file meanwhile, and the stream given writes to stdout as it
+    was (a duplicate of descriptor 1, sharing its offset and append mode); restored after. Where
+    Python's stdout is not descriptor 1 (a test's capture, a closed stdout), or there is no stderr
+    (``2>&-``), stdout is given as it is."""
+    stdout = sys.stdout
     try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
+        on_descriptors = stdout.fileno() == 1 and sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # None for a closed one, or a stream without a descriptor
+        on_descriptors = False
+    if not on_descriptors:
+        yield stdout
+        return
+    stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    data = open(saved, "w", buffering=1 if stdout.line_buffering else -1, encoding=stdout.encoding,
+                errors=stdout.errors)
+    try:
+        yield data
     finally:
-        _DATA.reset(token)
+        with contextlib.suppress(OSError):  # a reader gone: the command has ended with PipeClosed already
+            data.flush()
+        with contextlib.suppress(OSError):
+            sys.stderr.flush()
+        os.dup2(saved, 1)
+        with contextlib.suppress(OSError):
+            data.close()
 
 
 def data_stream() -> TextIO:

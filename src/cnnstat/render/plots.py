@@ -151,49 +151,67 @@ def _leading_digit(value: float) -> int:
     return round(value / 10 ** math.floor(math.log10(value))) if value > 0 else 0
 
 
+Extents: TypeAlias = "tuple[float, float, float, float]"
+"""A box on the canvas: x0, y0, x1, y1 in pixels."""
 LABEL_OFFSETS = sorted(((dx, 2 + 9 * step) for step in range(-11, 12) for dx in (4, -4, 40, -40)),
                        key=lambda offset: (abs(offset[1] - 2) + abs(offset[0]) / 2, offset[0] < 0))
 """Where a point's label may go, in points from the point, nearest first (dx < 0: to its left)."""
 
 
-def _place_labels(figure: MplFigure, axes: Axes, points: Sequence[tuple[str, float, float]]) -> None:
-    """Label every point, where its text overlaps no other label if any place near it is
-    free, trying offsets nearest first; a label moved away from its point gets a thin
-    leader line."""
+def _place_labels(figure: MplFigure, axes: Axes, points: Sequence[tuple[str, float, float]]) -> list[str]:
+    """Label every point where its text overlaps no other label, marker or the legend, trying
+    offsets nearest first; a label moved away from its point gets a thin leader line. Returns
+    the names no free place near their point could take: left unlabelled, for the caller to list."""
     from matplotlib.text import Text
-    from matplotlib.transforms import Bbox
 
     figure.canvas.draw()  # settles the axis limits, so that data maps to its final place
     renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's canvas has one
     axes.set_autoscale_on(False)  # labels must not move the limits they were placed against
     frame_box = axes.get_window_extent(renderer)
     xy = [axes.transData.transform((x, y)) for _, x, y in points]
-    placed = [Bbox.from_bounds(px - 3, py - 3, 6, 6) for px, py in xy]  # the markers themselves
+    # Boxes as plain extents (x0, y0, x1, y1): Bbox.overlaps took seconds for a crowded plot.
+    placed: list[Extents] = [(px - 3, py - 3, px + 3, py + 3) for px, py in xy]  # the markers themselves
+    legend = axes.get_legend()
+    if legend is not None:
+        x0, y0, x1, y1 = legend.get_window_extent(renderer).extents
+        placed.append((x0, y0, x1, y1))
     # Densest points first get the nearest places: sort by how many others sit close by.
     crowding = [sum(abs(a[0] - b[0]) < 40 and abs(a[1] - b[1]) < 12 for b in xy) for a in xy]
     pixels_per_point = figure.dpi / 72
+    crowded = []
     for (name, x, y), _ in sorted(zip(points, crowding), key=lambda item: -item[1]):
         # The text's box once, its left edge at the point; every candidate place is that box moved.
         probe = axes.annotate(name, (x, y), fontsize=6, xytext=(0, 0), textcoords="offset points", va="center")
         probe.update_positions(renderer)
         text_box = Text.get_window_extent(probe, renderer)  # an annotation's own extent would add its leader line
         probe.remove()
-        for attempt, (dx, dy) in enumerate(LABEL_OFFSETS, start=1):
+
+        def free(dx: float, dy: float) -> Extents | None:
             left = dx * pixels_per_point - (text_box.width if dx < 0 else 0)
-            box = text_box.translated(left, dy * pixels_per_point).expanded(1.05, 1.1)
-            inside = frame_box.contains(box.x0, box.y0) and frame_box.contains(box.x1, box.y1)
-            if attempt == len(LABEL_OFFSETS) or inside and not any(box.overlaps(other) for other in placed):
-                break  # the last place is kept even if crowded: every point keeps its name
+            x0, y0, x1, y1 = text_box.translated(left, dy * pixels_per_point).expanded(1.05, 1.1).extents
+            inside = frame_box.contains(x0, y0) and frame_box.contains(x1, y1)
+            return ((x0, y0, x1, y1) if inside and not any(x0 <= ox1 and ox0 <= x1 and y0 <= oy1 and oy0 <= y1
+                                                           for ox0, oy0, ox1, oy1 in placed) else None)
+
+        spot = next(((dx, dy, box) for dx, dy in LABEL_OFFSETS for box in [free(dx, dy)] if box is not None), None)
+        if spot is None:
+            crowded.append(name)
+            continue
+        dx, dy, box = spot
         placed.append(box)
         far = abs(dy) > 11 or abs(dx) > 4
         axes.annotate(name, (x, y), fontsize=6, xytext=(dx, dy), textcoords="offset points",
                       ha="left" if dx > 0 else "right", va="center",
                       arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5") if far else None)
+    return crowded
 
 
 def zoo_scatter(frame: pd.DataFrame, path: PlotPath, inline: bool = False) -> str | None:
-    """Params against MACs (log-log), one colour per family, every model labelled; with
+    """Params against MACs (log-log), one colour per family, every model labelled where its
+    label overlaps nothing (those too crowded for one are listed under the plot); with
     ``inline``, also returned as SVG markup for a page."""
+    import textwrap
+
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(11, 7.5))
     for index, (family, group) in enumerate(frame.groupby("family", sort=True)):
@@ -207,7 +225,10 @@ def zoo_scatter(frame: pd.DataFrame, path: PlotPath, inline: bool = False) -> st
     axes.grid(True, which="major", alpha=0.3)
     axes.legend(fontsize=7, ncol=2, loc="lower right")
     axes.margins(x=0.08, y=0.2)  # room for the labels of the outermost points
-    _place_labels(figure, axes, list(zip(frame["model"], frame["macs"], frame["params"])))
+    crowded = _place_labels(figure, axes, list(zip(frame["model"], frame["macs"], frame["params"])))
+    if crowded:
+        axes.set_xlabel("\n".join(["MACs (batch 1, default input)", *textwrap.wrap(
+            f"Too crowded to label: {', '.join(crowded)}", 110)]))
     return _save(figure, path, inline)
 
 
