@@ -1,5 +1,6 @@
 """torchvision specs: the published architectures, built without weights or network."""
 
+import functools
 import importlib.util
 import urllib.request
 
@@ -36,6 +37,36 @@ def test_building_never_touches_the_network(monkeypatch, torchvision, capsys):
         for options in ({}, {"weights": None}):
             load_on(f"torchvision:{name}", options=options)
     assert capsys.readouterr().out == ""
+
+
+def test_every_builder_is_called_without_weights(monkeypatch, torchvision):
+    """The published architecture comes from the options its weights set, never from the weights."""
+    calls = []
+    get_builder = torchvision.models.get_model_builder
+
+    def recording(name):
+        builder = get_builder(name)
+
+        @functools.wraps(builder)  # its signature and module, as the loader reads them
+        def build(**kwargs):
+            calls.append((name, kwargs.get("weights", "absent"), kwargs.get("weights_backbone")))
+            return builder(**kwargs)
+        return build
+
+    monkeypatch.setattr(torchvision.models, "get_model_builder", recording)
+    for name in ("googlenet", "vit_h_14", "fcn_resnet50", "fasterrcnn_mobilenet_v3_large_320_fpn"):
+        load_on(f"torchvision:{name}")
+    assert calls == [(name, None, None) for name, _, _ in calls] and len(calls) == 4
+
+
+def test_a_detection_backbone_for_trained_weights_has_frozen_norms(torchvision):
+    from torchvision.ops.misc import FrozenBatchNorm2d
+
+    body = load_on("torchvision:fasterrcnn_mobilenet_v3_large_320_fpn").module.backbone.body
+    kinds = {type(module) for module in body.modules()}
+    assert FrozenBatchNorm2d in kinds and torch.nn.BatchNorm2d not in kinds
+    builder = load_on("torchvision:fasterrcnn_mobilenet_v3_large_320_fpn", options={"weights": None})
+    assert torch.nn.BatchNorm2d in {type(module) for module in builder.module.backbone.body.modules()}
 
 
 def test_published_architecture_or_the_builders_defaults(torchvision):

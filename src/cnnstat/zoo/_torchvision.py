@@ -3,8 +3,9 @@
 A builder given weights changes the architecture to match them (GoogLeNet drops its aux
 heads, ViT-H/14 SWAG takes 518 x 518 images, detection backbones freeze their BatchNorm,
 segmentation models add the aux head) and then downloads them. Here the builder runs with
-the weights entry but every read of the weights file is skipped: the architecture is the
-published one, the parameters keep their initial values, and nothing touches the network.
+``weights=None`` and the options those weights would set (``published_options``; detection
+backbones then take torchvision's ``FrozenBatchNorm2d``): the architecture is the published
+one, the parameters keep their initial values, and nothing touches the network.
 ``--set weights=None`` keeps the builder's own defaults; ``--set weights=NAME`` picks another
 entry (e.g. ``IMAGENET1K_SWAG_LINEAR_V1``).
 
@@ -16,10 +17,9 @@ to for detection models (which take a list of images).
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Mapping
 
 from torch import nn
 
@@ -46,31 +46,58 @@ class TorchvisionModel:
     note: str
 
 
-class _NotRead(dict):
-    """What a weights entry returns instead of its file: an empty state dict to skip loading."""
+PUBLISHED_DEFAULTS: dict[str, dict[str, Any]] = {
+    "googlenet": {"transform_input": True, "aux_logits": False, "init_weights": False},
+    "quantization.googlenet": {"transform_input": True, "aux_logits": False, "init_weights": False},
+    "inception": {"transform_input": True, "init_weights": False},
+    "quantization.inception": {"transform_input": True, "aux_logits": False, "init_weights": False},
+}
+"""What a builder given weights defaults to (a user's own value wins), by the builder's module
+under ``torchvision.models``: GoogLeNet and the quantizable Inception drop the aux heads their
+weights were trained with, all normalise the input as the weights expect and skip the random
+initialisation the weights would replace."""
+PUBLISHED_FIXED: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    "vision_transformer": lambda meta: {"image_size": meta["min_size"][0]},
+    "segmentation.fcn": lambda meta: {"aux_loss": True},
+    "segmentation.deeplabv3": lambda meta: {"aux_loss": True},
+    "detection.keypoint_rcnn": lambda meta: {"num_keypoints": len(meta["keypoint_names"])},
+}
+"""What a builder given weights sets from their meta whatever it is told (every builder: the
+number of classes, where the weights have categories)."""
+FROZEN_BACKBONE = frozenset({"fasterrcnn_resnet50_fpn", "fasterrcnn_mobilenet_v3_large_fpn",
+                             "fasterrcnn_mobilenet_v3_large_320_fpn", "fcos_resnet50_fpn", "maskrcnn_resnet50_fpn",
+                             "retinanet_resnet50_fpn", "keypointrcnn_resnet50_fpn"})
+"""Detection builders whose backbone, built for trained weights, normalises with
+``FrozenBatchNorm2d`` (fixed statistics and affine values: buffers, not parameters)."""
 
 
-@contextlib.contextmanager
-def _weights_not_read(torchvision) -> Iterator[None]:
-    """Within: ``WeightsEnum.get_state_dict`` returns a ``_NotRead`` and ``load_state_dict``
-    of one does nothing, so a builder given weights builds their architecture only."""
-    enum = torchvision.models.WeightsEnum
-    original_get, original_load = enum.get_state_dict, nn.Module.load_state_dict
+def published_options(spec: str, builder, weights, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The builder's options for the architecture of ``weights``, as the builder given them would
+    set them (torchvision's ``_ovewrite_named_param``), with ``weights=None``: nothing is read. A
+    user's option that contradicts a fixed one is refused, as the builder refuses it."""
+    family = builder.__module__.removeprefix("torchvision.models.")
+    fixed = PUBLISHED_FIXED.get(family, lambda meta: {})(weights.meta)
+    if "categories" in weights.meta:
+        fixed["num_classes"] = len(weights.meta["categories"])
+    if "backend" in weights.meta:  # a quantized model's weights: the engine they were quantized for
+        fixed["backend"] = weights.meta["backend"]
+    for name, value in fixed.items():
+        if name in options and options[name] != value:
+            raise CnnstatError(f"{spec}: the published {weights} set {name}={value!r}, not {options[name]!r}; "
+                               "--set weights=None builds the builder's defaults")
+    return {**PUBLISHED_DEFAULTS.get(family, {}), **options, **fixed, "weights": None}
 
-    def get_state_dict(self, *args, **kwargs):
-        return _NotRead()
 
-    def load_state_dict(module, state_dict, *args, **kwargs):
-        if isinstance(state_dict, _NotRead):
-            return None
-        return original_load(module, state_dict, *args, **kwargs)
+def freeze_backbone_norms(module: nn.Module) -> None:
+    """The detection backbone's ``BatchNorm2d`` layers as ``FrozenBatchNorm2d``, as a builder
+    given trained weights makes them."""
+    from torchvision.ops.misc import FrozenBatchNorm2d
 
-    # Replaced for the with-block only, and put back after it.
-    enum.get_state_dict, nn.Module.load_state_dict = get_state_dict, load_state_dict  # type: ignore[method-assign, assignment]
-    try:
-        yield
-    finally:
-        enum.get_state_dict, nn.Module.load_state_dict = original_get, original_load  # type: ignore[method-assign]
+    body = module.get_submodule("backbone.body")  # every FROZEN_BACKBONE model's
+    for name, child in list(body.named_modules()):
+        if isinstance(child, nn.BatchNorm2d):  # made on the device the model is built on (loader)
+            parent_name, _, attribute = name.rpartition(".")
+            setattr(body.get_submodule(parent_name), attribute, FrozenBatchNorm2d(child.num_features, child.eps))
 
 
 def task_of(builder) -> str:
@@ -105,17 +132,13 @@ def build(spec: str, torchvision, name: str, options: dict[str, Any]) -> Torchvi
         # one the builder builds unless quantize=True, and whose figures they publish) takes
         # the weights they were quantized from.
         weights = weights.meta["unquantized"]
-    kwargs["weights"] = weights
+    if weights is not None:
+        kwargs = published_options(spec, builder, weights, kwargs)
     if "weights_backbone" in inspect.signature(builder).parameters:
         kwargs.setdefault("weights_backbone", None)
-    with _weights_not_read(torchvision):  # stdout already goes to stderr (loader._call)
-        try:
-            module = builder(**kwargs)
-        except ValueError as error:
-            if weights is None:
-                raise
-            raise ValueError(f"{error} (the published {weights} fix it; --set weights=None builds "
-                             "the builder's defaults)") from None
+    module = builder(**kwargs)  # stdout already goes to stderr (loader._call)
+    if weights is not None and name in FROZEN_BACKBONE:
+        freeze_backbone_norms(module)
     return TorchvisionModel(module, _input_sizes(task, weights, module), task == "detection", task, published,
                             _note(name, published))
 
