@@ -1,6 +1,7 @@
-"""Memory estimates vs torch.profiler's record of the CPU allocator for an LSTM, a GRU and a
-small transformer encoder, eval and train. The estimate is not validated for them (README,
-Memory): the report says so, and the estimate no longer refuses (or allows) a run."""
+"""Memory estimates vs torch.profiler's record of the CPU allocator. Recurrent layers are held to
+it within 15% at batch 1, 8 and 16, eval and train (oneDNN's fused LSTM and torch's CPU GRU
+counted as they run). A transformer encoder's estimate is not validated (README, Memory): the
+report says so, and the estimate no longer refuses (or allows) a run."""
 
 import pytest
 import torch
@@ -20,14 +21,16 @@ from torch import nn
 class Recurrent(nn.Module):
     input_size = (32, 64)
 
-    def __init__(self, kind="LSTM"):
+    def __init__(self, kind="LSTM", hidden=128, layers=2, bidirectional=False, time_major=False):
         super().__init__()
-        self.rnn = getattr(nn, kind)(64, 128, num_layers=2, batch_first=True)
-        self.head = nn.Linear(128, 10)
+        self.time_major = time_major  # given batch first, handed over transposed: a copy the kernel makes
+        self.rnn = getattr(nn, kind)(64, hidden, num_layers=layers, batch_first=not time_major,
+                                     bidirectional=bidirectional)
+        self.head = nn.Linear(hidden * (1 + bidirectional), 10)
 
     def forward(self, x):
-        out, _ = self.rnn(x)
-        return self.head(out[:, -1])
+        out, _ = self.rnn(x.transpose(0, 1) if self.time_major else x)
+        return self.head(out[-1] if self.time_major else out[:, -1])
 
 
 def encoder():
@@ -42,8 +45,11 @@ def convnet():
 convnet.input_size = (3, 32, 32)
 '''
 
-SEQUENCE_MODELS = [("models.py:Recurrent", {"kind": "LSTM"}, "LSTM"), ("models.py:Recurrent", {"kind": "GRU"}, "GRU"),
-                   ("models.py:encoder", {}, "MultiheadAttention")]
+RECURRENT_ACCURACY = 0.15
+RECURRENT = {"lstm": {"kind": "LSTM"}, "gru": {"kind": "GRU"}, "rnn": {"kind": "RNN", "layers": 1},
+             # a hidden size oneDNN pads (100: to 112 rows in the backward) and a time-major copy; two directions
+             "lstm-time-major": {"kind": "LSTM", "hidden": 100, "layers": 1, "time_major": True},
+             "gru-bidirectional": {"kind": "GRU", "hidden": 48, "bidirectional": True}}
 
 
 @pytest.fixture
@@ -54,11 +60,20 @@ def models(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("mode", ["eval", "train"])
-@pytest.mark.parametrize("spec, options, kind", SEQUENCE_MODELS, ids=["lstm", "gru", "encoder"])
-def test_sequence_models_measured_and_marked_unvalidated(models, monkeypatch, spec, options, kind, mode):
-    report = profile(spec, batch=8, mode=mode, options=options)
+@pytest.mark.parametrize("options", RECURRENT.values(), ids=RECURRENT.keys())
+def test_recurrent_estimates_hold_to_the_cpu_allocator(models, options, mode):
+    for batch in (1, 8, 16):
+        report = profile("models.py:Recurrent", batch=batch, mode=mode, options=options)
+        assert report.memory_validated and not any("not validated" in note for note in report.notes)
+        measured = measure_report(report, CPU, min_run_time=0.001, per_layer=False, threads=1)
+        assert abs(measured.peak_ratio - 1) <= RECURRENT_ACCURACY, (batch, measured.peak_ratio)
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_an_encoder_is_measured_and_marked_unvalidated(models, monkeypatch, mode):
+    report = profile("models.py:encoder", batch=8, mode=mode)
     assert not report.memory_validated and report.to_dict()["memory_estimate_validated"] is False
-    assert any(kind in note and "not validated" in note for note in report.notes)
+    assert any("MultiheadAttention" in note and "not validated" in note for note in report.notes)
     # a device with next to nothing free: the estimate does not refuse the run, the run decides
     monkeypatch.setattr(measure_module, "free_bytes", lambda device: 1)
     measured = measure_report(report, CPU, min_run_time=0.01, per_layer=False)

@@ -227,12 +227,15 @@ class _Tracer:
             record.grad_bytes = self.grad_bytes.get(record.name, 0)
         self.records.append(record)
         self.stack.append(record)
+        self.memory.running = record.index
+        self.memory.enter(module, args)  # a layer whose CPU kernel is fused is counted as that kernel runs
         for observer in self.observers:
             observer.module_input(record, args, kwargs)
 
     def post_hook(self, module: nn.Module, args, kwargs, output) -> None:
         if self.phase != FORWARD:
             return
+        self.memory.leave(module, output)
         record = self.stack.pop()
         record.output_shapes = _shapes(output)
         record.output_bytes = _tensor_bytes(output)
