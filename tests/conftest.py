@@ -147,8 +147,8 @@ def pytest_collection_finish(session):
     """Before the first test, start the fresh interpreters the collected tests will read: each
     module's ``start_early`` gets the names of its collected tests and starts what they need. On a
     2-core machine they run beside the in-process tests instead of after them."""
-    if session.config.option.collectonly:
-        return
+    if session.config.option.collectonly or os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # under xdist each worker collects every test: the one that runs a module starts its own
     by_module: dict = {}
     for item in session.items:
         if getattr(item, "module", None) is not None and hasattr(item.module, "start_early"):
@@ -157,6 +157,16 @@ def pytest_collection_finish(session):
         STARTED_EARLY[module.__name__] = module.start_early(names)
     if any("fresh_reports" in getattr(item, "fixturenames", ()) for item in session.items):
         STARTED_EARLY["fresh_reports"] = start_fresh_reports()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under ``-n 2`` (pytest-xdist, ``--dist loadgroup``), the tests that read fresh interpreters'
+    output run in one worker, so that each interpreter starts once: the modules that start them
+    early and the tests of the session's fresh report."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if hasattr(module, "start_early") or "fresh_reports" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("fresh-interpreters"))
 
 
 def take_early(module_name: str):

@@ -6,6 +6,7 @@ an interpreter and importing torch."""
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -124,11 +125,13 @@ def test_checkpoint(runs):
 
 def test_the_script_ends_after_the_atexit_handlers_with_the_commands_status():
     """``console`` skips the interpreter's teardown, not what a user's or a library's atexit
-    handler would do at exit, nor the exit status or a line still buffered."""
+    handler would do at exit, nor the exit status or a line still buffered (Python's or C's)."""
     code = ("import atexit, sys; atexit.register(lambda: sys.stderr.write('handler ran\\n')); "
             "sys.argv = ['cnnstat'] + sys.argv[1:]; from cnnstat.cli.main import console; "
+            "import ctypes; ctypes.CDLL(None).printf(b'C stdio, '); "
             "print('buffered', end=''); console()")
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}  # C stdio buffers
     ran = subprocess.run([sys.executable, "-c", code, "study", "--frobnicate"], capture_output=True, text=True,
-                         timeout=120)
-    assert ran.returncode == 2 and ran.stdout == "buffered"
+                         timeout=120, env=environment)
+    assert ran.returncode == 2 and ran.stdout == "bufferedC stdio, ", ran.stdout  # Python's, then C's
     assert ran.stderr.startswith("cnnstat: error: ") and ran.stderr.endswith("handler ran\n"), ran.stderr

@@ -85,7 +85,11 @@ def test_a_bench_result_shows_itself_as_the_bench_command_does(tmp_path):
     import pandas as pd
     from typer.testing import CliRunner
 
+    from cnnstat.errors import CnnstatError
+
     assert {"bench", "BenchResult"} <= set(dir(cnnstat))
+    with pytest.raises(CnnstatError, match="bench measures on a real device"):
+        cnnstat.bench("cifar_lenet", device="meta")
     models, quick = ["cifar_lenet", "cifar_convbn"], ["--device", "cpu", "--min-run-time", "0.02"]
     result = cnnstat.bench(models, batches=[1, 2], device="cpu", min_run_time=0.02)
     with pytest.raises(AttributeError):  # frozen: measuring again returns a new result

@@ -216,44 +216,6 @@ SEEN_BY_EVERY_FORWARD = []
 """A module-level list a forward appends to."""
 
 
-class KeepsHistory(nn.Module):
-    """Keeps what it computed in a deque, a list inside a dict, a SimpleNamespace and a
-    module-level list, and reads it back in the next forward."""
-
-    def __init__(self):
-        super().__init__()
-        self.proj = nn.Linear(16, 16)
-        self.recent = collections.deque(maxlen=2)
-        self.cache = {"outputs": []}
-        self.last = types.SimpleNamespace(output=None)
-
-    def forward(self, x):
-        y = self.proj(x)
-        for earlier in (*self.recent, *self.cache["outputs"][-1:], self.last.output):
-            if earlier is not None and earlier.shape == y.shape:
-                y = y + earlier
-        self.recent.append(y.detach())
-        self.cache["outputs"].append(y.detach())
-        self.last.output = y.detach()
-        SEEN_BY_EVERY_FORWARD.append(y.detach())
-        return y
-
-
-@pytest.mark.parametrize("device", ["meta", "cpu"])
-@pytest.mark.parametrize("warmed", [False, True])
-def test_state_a_forward_reaches_is_put_back(device, warmed):
-    model = KeepsHistory()
-    if warmed:
-        real_forward(model)
-    found = (list(model.recent), list(model.cache["outputs"]), model.last.output, list(SEEN_BY_EVERY_FORWARD))
-    profile(model, (8, 16), batch=2, device=device, mode="train")
-    now = (list(model.recent), list(model.cache["outputs"]), model.last.output, list(SEEN_BY_EVERY_FORWARD))
-    assert all(a is b for a, b in zip(found[0] + found[1] + found[3], now[0] + now[1] + now[3]))
-    assert [len(part) for part in (found[0], found[1], found[3])] == [len(part) for part in (now[0], now[1], now[3])]
-    assert now[2] is found[2] and model.recent.maxlen == 2
-    assert real_forward(model).device.type == "cpu"  # the next real forward reads no meta tensor
-
-
 REMEMBERED = []
 """A module-level list that only helper functions of this file touch, never a forward itself."""
 
@@ -270,29 +232,48 @@ def recalled(y):
     return REMEMBERED[-1] if REMEMBERED and REMEMBERED[-1].shape == y.shape else 0
 
 
-class CallsHelpers(nn.Module):
-    """Keeps its outputs through module-level helpers that append to and read a module-level list."""
+class KeepsHistory(nn.Module):
+    """Keeps what it computed in a deque, a list inside a dict, a SimpleNamespace, a
+    module-level list and one only its helper functions touch, and reads it back in the next
+    forward."""
 
     def __init__(self):
         super().__init__()
         self.proj = nn.Linear(16, 16)
+        self.recent = collections.deque(maxlen=2)
+        self.cache = {"outputs": []}
+        self.last = types.SimpleNamespace(output=None)
 
     def forward(self, x):
-        y = self.proj(x) + recalled(x)
+        y = self.proj(x)
+        for earlier in (*self.recent, *self.cache["outputs"][-1:], self.last.output):
+            if earlier is not None and earlier.shape == y.shape:
+                y = y + earlier
+        y = y + recalled(y)
         remember(y)
+        self.recent.append(y.detach())
+        self.cache["outputs"].append(y.detach())
+        self.last.output = y.detach()
+        SEEN_BY_EVERY_FORWARD.append(y.detach())
         return y
 
 
 @pytest.mark.parametrize("device", ["meta", "cpu"])
 @pytest.mark.parametrize("warmed", [False, True])
-def test_state_a_helper_function_reaches_is_put_back(device, warmed):
-    model = CallsHelpers()
+def test_state_a_forward_reaches_is_put_back(device, warmed):
+    model = KeepsHistory()
     if warmed:
         real_forward(model)
-    found = list(REMEMBERED)
+    found = (list(model.recent), list(model.cache["outputs"]), model.last.output, list(SEEN_BY_EVERY_FORWARD),
+             list(REMEMBERED))
     profile(model, (8, 16), batch=2, device=device, mode="train")
-    assert len(REMEMBERED) == len(found) and all(a is b for a, b in zip(REMEMBERED, found))
-    assert real_forward(model).device.type == "cpu" and REMEMBERED[-1].device.type == "cpu"
+    now = (list(model.recent), list(model.cache["outputs"]), model.last.output, list(SEEN_BY_EVERY_FORWARD),
+           list(REMEMBERED))
+    assert all(a is b for a, b in zip(found[0] + found[1] + found[3] + found[4], now[0] + now[1] + now[3] + now[4]))
+    assert [len(part) for part in (found[0], found[1], found[3], found[4])] == \
+        [len(part) for part in (now[0], now[1], now[3], now[4])]
+    assert now[2] is found[2] and model.recent.maxlen == 2
+    assert real_forward(model).device.type == "cpu"  # the next real forward reads no meta tensor
 
 
 class HoldsManyObjects(nn.Module):

@@ -70,7 +70,7 @@ def test_a_deep_tree_fits_a_screen_with_every_row_one_option_away(terminal, monk
 @pytest.mark.parametrize("columns,lines", [(80, 45), (80, 60), (120, 40), (120, 60)])
 def test_the_screen_sized_tree_fits_the_screen_with_its_footer(terminal, monkeypatch, columns, lines):
     """The whole output, the lines under the table wrapped at the width included, leaves the
-    prompt's line on the screen; one level deeper would not."""
+    shell's next line on the screen; one level deeper would not."""
     monkeypatch.setenv("LINES", str(lines))
     _, text = terminal(columns, "summary", "resnet50", "--device", "meta")
     shown = text.splitlines()

@@ -6,21 +6,9 @@ import json
 
 import pytest
 
+from tests.cli.test_hostile_models_cli import HALF  # a float16 Linear(16, 8), input_size (16,)
 from tests.cli.test_user_model_files import folder, write  # noqa: F401 (a fixture)
 
-HALF = """
-    import torch.nn as nn
-
-    class Half(nn.Module):
-        input_size = (16,)
-
-        def __init__(self):
-            super().__init__()
-            self.proj = nn.Linear(16, 8).half()
-
-        def forward(self, x):
-            return self.proj(x)
-"""
 PARAMS, INPUTS, OUTPUTS = 16 * 8 + 8, 16, 8
 
 

@@ -71,7 +71,7 @@ def bench(models: str | Sequence[str], input_size: Any = None, batches: int | Se
     check_optimizer(optimizer, mode)
     measure_on = pick_device(device)
     if measure_on is None:
-        raise CnnstatError("bench measures on a real device: auto, cpu or cuda (summary and profile() count on meta)")
+        raise CnnstatError("bench measures on a real device: auto, cpu or cuda (summary counts on meta)")
     # Every static pass first: a mistake in the last model is reported before any timing starts.
     reports = [profile(model, input_size, batch=size, mode=mode, dtype=dtype, channels_last=channels_last, name=model,
                        inputs=inputs) for model in names for size in sizes]

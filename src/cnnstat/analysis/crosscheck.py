@@ -316,8 +316,8 @@ def available_tools() -> tuple[list[str], dict[str, str]]:
 
 def _positional(inputs: Any, name: str) -> tuple[torch.Tensor, ...]:
     """Example inputs as every tool takes them: positional tensors."""
-    args = (inputs,) if isinstance(inputs, torch.Tensor) else tuple(inputs) if isinstance(inputs, (tuple, list)) else None
-    if args is None or not all(isinstance(arg, torch.Tensor) for arg in args):
+    args = (inputs,) if isinstance(inputs, torch.Tensor) else tuple(inputs) if isinstance(inputs, (tuple, list)) else ()
+    if not args or not all(isinstance(arg, torch.Tensor) for arg in args):
         raise CnnstatError(f"{name}: crosscheck takes example inputs as a tensor or a tuple of tensors, which every "
                            "tool passes to the forward in order (fvcore and thop take no keyword inputs)")
     return args

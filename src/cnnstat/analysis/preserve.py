@@ -10,8 +10,8 @@ forward. ``left_as_found`` records what a forward can reach and puts it back aft
   parameters, buffers, submodules and hooks) and its class (``torch.nn.utils.parametrize``
   swaps it);
 - every container and plain object reachable from those attributes, from the globals the
-  code of the model's classes and hooks names (and the code of the helper functions it names
-  from its own file, as deep as they call each other), and from those functions' closures: a
+  code of the model's classes and hooks names (and the code of the functions of their own
+  file that it names, as deep as they call each other), and from those functions' closures: a
   shallow copy of each, put back in place (so the handles of hooks the user registered,
   and a deque's ``maxlen``, keep working), and each global name's binding;
 - the values of plain tensors found there (a forward may write into them), each
@@ -146,12 +146,12 @@ class _Snapshot:
                 self.function(function)
 
     def function(self, function: types.FunctionType) -> None:
-        """The globals and closure cells the function names, and those of the helper functions it
+        """The globals and closure cells the function names, and those of the functions it
         names from its own file, and theirs in turn (functions from elsewhere are not followed: a
         walk through a library's functions would reach the whole library)."""
-        helpers = [function]
-        while helpers:
-            function = helpers.pop()
+        to_read = [function]
+        while to_read:
+            function = to_read.pop()
             self.functions.add(function)
             namespace = function.__globals__
             for name in _names_used(function.__code__):
@@ -160,7 +160,7 @@ class _Snapshot:
                 if isinstance(value, types.FunctionType) and value.__globals__ is namespace \
                         and value not in self.functions:
                     self.functions.add(value)
-                    helpers.append(value)
+                    to_read.append(value)
                 elif value is not _MISSING and not isinstance(value, types.ModuleType):
                     self.reach(value)
             for cell in function.__closure__ or ():

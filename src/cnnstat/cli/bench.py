@@ -7,9 +7,10 @@ from typing import Optional
 import typer
 
 from cnnstat.cli.plotting import PLOT_OPTION, check_plot
-from cnnstat.cli.options import (COLUMNS_OPTION, DTYPE_HELP, FORMAT_OPTION, INPUTS_OPTION, SHAPE_HELP, MODELS_HELP, OUTPUT_OPTION,
-                                 REPROBE_OPTION, THREADS_HELP, TIMING_HELP, called_inputs, check_inputs_alone, check_measure_options, choose_columns,
-                                 parse_int_list, parse_one_shape, parse_shape)
+from cnnstat.cli.options import (COLUMNS_OPTION, DTYPE_HELP, FORMAT_OPTION, INPUTS_OPTION, SHAPE_HELP, MODELS_HELP,
+                                 OUTPUT_OPTION, REPROBE_OPTION, THREADS_HELP, TIMING_HELP, called_inputs,
+                                 check_inputs_alone, check_measure_options, choose_columns, parse_int_list,
+                                 parse_one_shape, parse_shape)
 
 
 def bench_command(

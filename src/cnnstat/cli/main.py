@@ -124,7 +124,19 @@ def console() -> NoReturn:
                 stream.flush()
         except (OSError, ValueError):  # a reader gone, a stream closed: nothing more can be said
             pass
+    _flush_c_streams()
     os._exit(status)
+
+
+def _flush_c_streams() -> None:
+    """What a C library buffered in its stdio (a model's extension writing with printf), which
+    exit() would flush and ``os._exit`` does not."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # no C library to ask (not a POSIX system)
+        pass
 
 
 def _run() -> None:

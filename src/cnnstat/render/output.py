@@ -3,9 +3,10 @@
 A symlink is followed: its target is replaced atomically and the link stays a link. A path that
 names an open descriptor (``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``, ``/proc/self/fd/N``)
 is written through that descriptor, at its offset, appending where it was opened to append
-(``-o /dev/stdout >> log.txt``); ``-o -`` is stdout, as in most tools. A device node or a FIFO (``-o /dev/null``, a named pipe) is
-written through, never replaced by a regular file. SIGINT and SIGTERM wait while a file is
-written and renamed, so that no temporary file is left behind.
+(``-o /dev/stdout >> log.txt``); ``-o -`` is stdout, as in most tools. A device node or a
+FIFO (``-o /dev/null``, a named pipe) is written through, never replaced by a regular file.
+SIGINT and SIGTERM wait while a file is written and renamed, so that no temporary file is
+left behind.
 """
 
 from __future__ import annotations

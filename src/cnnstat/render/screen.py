@@ -1,6 +1,6 @@
 """A tree folded to the deepest depth whose whole output fits one screen of a terminal: the
 title, the table and every line under it, counted as the terminal shows them (wrapped at its
-width), with one line left for the shell's prompt."""
+width), one line short of the screen's height (the shell's next line would scroll the title away)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,26 @@ from typing import Callable
 from torch import Tensor, nn
 
 
+def small_normal(linear: nn.Linear) -> None:
+    nn.init.normal_(linear.weight, 0, 0.01)
+
+
+def init_weights(model: nn.Module, linear: Callable[[nn.Linear], None] | None = small_normal) -> None:
+    """torchvision's init of its CNNs: He (fan-out) convolutions, unit-scale norms, zero biases;
+    ``linear`` sets each Linear's weight (each family chose its own; None leaves it)."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear) and linear is not None:
+            linear(m)
+            nn.init.zeros_(m.bias)
+
+
 def _make_divisible(v: float, divisor: int, min_value: int | None = None) -> int:
     """Round a channel count to a multiple of ``divisor``, never more than 10% below ``v``
     (the rounding of the TensorFlow MobileNet code, which torchvision keeps)."""

@@ -140,14 +140,17 @@ def build(spec: str, torchvision, name: str, options: dict[str, Any]) -> Torchvi
     if weights is not None and name in FROZEN_BACKBONE:
         freeze_backbone_norms(module)
     return TorchvisionModel(module, _input_sizes(task, weights, module), task == "detection", task, published,
-                            _note(name, published))
+                            _note(name, published,
+                                  freezes_layers="trainable_backbone_layers" in inspect.signature(builder).parameters))
 
 
-def _note(name: str, weights) -> str:
+def _note(name: str, weights, freezes_layers: bool) -> str:
     if weights is None:
         return f"torchvision {name}: the builder's defaults, no weights loaded"
+    trainable = ("; every backbone layer trainable, as without weights (the builder given them freezes the "
+                 "first ones)") if freezes_layers else ""
     return (f"torchvision {name}: the architecture of its published weights {weights} (no weights loaded; "
-            "--set weights=None for the builder's defaults)")
+            f"--set weights=None for the builder's defaults){trainable}")
 
 
 def _input_sizes(task: str, weights, module: nn.Module) -> tuple[tuple[int, ...], ...]:

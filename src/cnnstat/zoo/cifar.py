@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnstat.zoo.resnet import BasicBlock, he_init
+from cnnstat.zoo._layers import init_weights
+from cnnstat.zoo.resnet import BasicBlock
 
 # ---------------------------------------------------------------------------------- blocks
 
@@ -212,7 +213,7 @@ class CifarResNet(nn.Module):
         self.layer1, self.layer2, self.layer3 = stages
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(planes, num_classes)
-        he_init(self)
+        init_weights(self, linear=None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(self.bn1(self.conv1(x)))
@@ -241,7 +242,7 @@ class ShakeShakeResNet(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(planes, num_classes)
-        he_init(self)
+        init_weights(self, linear=None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.bn1(self.conv1(x))

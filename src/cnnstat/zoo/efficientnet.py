@@ -8,7 +8,12 @@ from dataclasses import dataclass, replace
 
 from torch import Tensor, nn
 
-from cnnstat.zoo._layers import Conv2dNormActivation, SqueezeExcitation, _make_divisible
+from cnnstat.zoo._layers import (
+    Conv2dNormActivation,
+    SqueezeExcitation,
+    _make_divisible,
+    init_weights,
+)
 
 
 class StochasticDepth(nn.Module):
@@ -90,6 +95,15 @@ _B0_SETTING = [
 ]
 
 
+def _uniform_by_outputs(linear: nn.Linear) -> None:
+    bound = 1.0 / math.sqrt(linear.out_features)
+    nn.init.uniform_(linear.weight, -bound, bound)
+
+
+def _sigmoid_fan_out(linear: nn.Linear) -> None:
+    nn.init.kaiming_uniform_(linear.weight, mode="fan_out", nonlinearity="sigmoid")
+
+
 class EfficientNet(nn.Module):
     def __init__(
         self,
@@ -123,18 +137,7 @@ class EfficientNet(nn.Module):
             nn.Dropout(p=dropout, inplace=True), nn.Linear(lastconv_output_channels, num_classes)
         )
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                init_range = 1.0 / math.sqrt(m.out_features)
-                nn.init.uniform_(m.weight, -init_range, init_range)
-                nn.init.zeros_(m.bias)
+        init_weights(self, _uniform_by_outputs)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.avgpool(self.features(x)).flatten(1)
@@ -227,17 +230,7 @@ class MNASNet(nn.Module):
         )
         self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True), nn.Linear(1280, num_classes))
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.kaiming_uniform_(m.weight, mode="fan_out", nonlinearity="sigmoid")
-                nn.init.zeros_(m.bias)
+        init_weights(self, _sigmoid_fan_out)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.layers(x).mean([2, 3])  # global average pool

@@ -9,23 +9,12 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from cnnstat.zoo._layers import Conv2dNormActivation, SqueezeExcitation, _make_divisible
-
-
-def _init_weights(model: nn.Module) -> None:
-    """torchvision's MobileNet init: He (fan-out) convs, unit norms, small-normal linears."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0, 0.01)
-            nn.init.zeros_(m.bias)
-
+from cnnstat.zoo._layers import (
+    Conv2dNormActivation,
+    SqueezeExcitation,
+    _make_divisible,
+    init_weights,
+)
 
 # --- MobileNet v1 ---------------------------------------------------------------------
 
@@ -58,7 +47,7 @@ class MobileNetV1(nn.Module):
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(channels, num_classes)
-        _init_weights(self)
+        init_weights(self)
 
     def forward(self, x: Tensor) -> Tensor:
         x = torch.flatten(self.avgpool(self.features(x)), 1)
@@ -121,7 +110,7 @@ class MobileNetV2(nn.Module):
         self.features = nn.Sequential(*features)
         self.avgpool = nn.AdaptiveAvgPool2d(1)  # torchvision pools functionally; a module is visible per layer
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(self.last_channel, num_classes))
-        _init_weights(self)
+        init_weights(self)
 
     def forward(self, x: Tensor) -> Tensor:
         x = torch.flatten(self.avgpool(self.features(x)), 1)
@@ -257,7 +246,7 @@ class MobileNetV3(nn.Module):
             nn.Dropout(p=dropout, inplace=True),
             nn.Linear(last_channel, num_classes),
         )
-        _init_weights(self)
+        init_weights(self)
 
     def forward(self, x: Tensor) -> Tensor:
         x = torch.flatten(self.avgpool(self.features(x)), 1)

@@ -22,6 +22,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from cnnstat.zoo._layers import init_weights
+
 
 def _conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False)
@@ -86,16 +88,6 @@ class Bottleneck(nn.Module):
         return self.relu(out)
 
 
-def he_init(model: nn.Module) -> None:
-    """He-normal convs and unit/zero BatchNorm, as the ResNet paper (and torchvision) initialise."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-
-
 class ResNet(nn.Module):
     def __init__(self, block: type[BasicBlock | Bottleneck], layers: Sequence[int], num_classes: int = 1000,
                  in_channels: int = 3, zero_init_residual: bool = False, groups: int = 1,
@@ -121,7 +113,7 @@ class ResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(512 * block.expansion, num_classes)
 
-        he_init(self)
+        init_weights(self, linear=None)  # as the ResNet paper and torchvision
         if zero_init_residual:
             # Each residual branch starts at zero, so each block starts as the identity.
             for m in self.modules():
