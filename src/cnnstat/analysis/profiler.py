@@ -32,6 +32,7 @@ from torch.func import functional_call
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves, tree_map
 
+from cnnstat.analysis.autocast import AutocastOnMeta
 from cnnstat.analysis.describe import describe
 from cnnstat.analysis.memory import LiveMemory, kernel_scratch_bytes
 from cnnstat.analysis.records import LayerRecord, OpTally
@@ -527,7 +528,8 @@ def _run(model, args, kwargs, tracer: _Tracer, device, dtype, model_name, channe
             raise BackwardError(model_name, _reason(error)) from error
         return True
 
-    with _CountingMode(tracer, rules, on_meta=device.type == "meta"):
+    parameters = [state[f"model.{name}"] for name, _ in model.named_parameters()]
+    with AutocastOnMeta(parameters), _CountingMode(tracer, rules, on_meta=device.type == "meta"):
         backward_ran = functional_call(_Step(model, step), state, inputs, tie_weights=True, strict=False)
     tracer.step_timeline = list(tracer.memory.timeline)  # before the stand-ins go with this frame
     unused = sum(n for key, n in tracer.param_storages.items() if key not in tracer.read_storages)
