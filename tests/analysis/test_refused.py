@@ -98,21 +98,23 @@ class ReadsBeforeItsFirstConvolution(nn.Module):
         return self.conv(x / float(x.abs().amax()))
 
 
-def test_the_cpu_fallback_counts_the_blocked_copy_of_the_image(monkeypatch):
+def test_the_cpu_fallback_counts_the_first_convolution_it_did_not_reach(monkeypatch):
     """The meta pass held the 3x1000x1000 image and one temporary (23 MiB) when it stopped; on the
-    CPU the convolution also copies the image into 16-channel blocks (61 MiB): 48 MiB free is refused."""
+    CPU the convolution then writes its 8-channel output (30 MiB) and, beside it, oneDNN's blocked
+    output of 16 channels (61 MiB): 48 MiB free is refused before any real forward."""
     import cnnstat.analysis.measure as measure
-    from cnnstat.analysis.fallback import blocked_input_bytes
+    from cnnstat.analysis.fallback import first_convolution_bytes
 
     model = ReadsBeforeItsFirstConvolution()
-    image = torch.zeros(1, 3, 1000, 1000)
-    assert blocked_input_bytes(model, (image,), {}) == image.nbytes * 16 // 3
-    assert blocked_input_bytes(model, (image,), {}, channels_last=True) == 0
-    assert blocked_input_bytes(model, (torch.zeros(1, 4, 10, 10),), {}) == 0  # no convolution takes 4 channels
+    positions = 998 * 998
+    assert first_convolution_bytes(model, (torch.zeros(1, 3, 1000, 1000),), {}) == (8 + 16) * positions * 4
+    assert first_convolution_bytes(model, (torch.zeros(1, 4, 10, 10),), {}) == 0  # no convolution takes 4 channels
     monkeypatch.setattr(measure, "free_bytes", lambda device: 48 * 2**20)
-    with pytest.raises(OutOfMemory, match="counting ReadsBeforeItsFirstConvolution on the CPU .* needs about 0.08 GiB"):
+    with pytest.raises(OutOfMemory, match="counting ReadsBeforeItsFirstConvolution on the CPU .* needs about 0.10 GiB"):
         profile(model, (3, 1000, 1000))
     assert model.real_forwards == 0
+    monkeypatch.setattr(measure, "free_bytes", lambda device: 2**30)
+    profile(model, (3, 64, 64), channels_last=True)  # no blocked copies in channels_last: nothing added
 
 
 class OwnTrain(nn.Module):

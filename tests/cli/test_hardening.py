@@ -192,3 +192,27 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path, args):
     assert child.returncode == 130, stderr
     assert "Traceback" not in stderr and stderr.strip().endswith("cnnstat: error: interrupted")
     assert stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_the_options_are_read_is_one_line_too(monkeypatch, capsys):
+    """A Ctrl-C before a command's own handler runs (typer still reading the options) ends
+    the script with 130 and the same line, not a traceback."""
+    import atexit
+
+    from cnnstat.cli import main
+
+    class Ended(Exception):
+        pass
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    def ended(status):
+        raise Ended(status)
+
+    monkeypatch.setattr(main, "run", interrupted)
+    monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: None)  # pytest's own handlers stay for pytest's exit
+    monkeypatch.setattr(os, "_exit", ended)
+    with pytest.raises(Ended) as status:
+        main.console()
+    assert status.value.args == (130,) and capsys.readouterr().err == "cnnstat: error: interrupted\n"

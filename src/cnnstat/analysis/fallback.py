@@ -20,32 +20,47 @@ from torch import nn
 from torch.utils._pytree import tree_leaves
 
 from cnnstat.analysis.measure import check_fits, is_out_of_memory
-from cnnstat.analysis.memory import LiveMemory
+from cnnstat.analysis.memory import LiveMemory, kernel_scratch_bytes
 from cnnstat.analysis.profiler import PassResult, run_pass
 from cnnstat.errors import CountingOutOfMemory, ForwardError
 
 CPU = torch.device("cpu")
-CHANNEL_BLOCK = 16
-"""oneDNN runs a CPU convolution of an NCHW input in blocks of 16 channels: it copies the input
-into that layout first, its channels padded (a 3-channel image's copy is 16/3 its size; measured
-on a 3x4000x4000 input, torch 2.13)."""
 
 
-def blocked_input_bytes(model: nn.Module, args: tuple, kwargs: Mapping[str, Any], channels_last: bool = False) -> int:
-    """The copies a CPU convolution makes of the inputs it may take as they are: each 4-D
-    floating-point input whose channels a ``Conv2d`` of the model takes, padded to whole blocks
-    (none in channels_last, which oneDNN reads without a copy)."""
-    if channels_last:
-        return 0
-    taken = {module.in_channels for module in model.modules() if isinstance(module, nn.Conv2d)}
-    copies = 0
+class _ConvolutionSeen:
+    """Follows a pass (``PassObserver``): whether it ran a convolution, whose memory (oneDNN's
+    blocked copies included) the pass's peak then holds."""
+
+    ran = False
+
+    def module_input(self, record, args: tuple, kwargs: dict) -> None:
+        pass
+
+    def op(self, func, args: tuple, kwargs: dict, out: Any, record) -> None:
+        self.ran = self.ran or func is torch.ops.aten.convolution.default
+
+    def module_output(self, record, output: Any) -> None:
+        pass
+
+
+def first_convolution_bytes(model: nn.Module, args: tuple, kwargs: Mapping[str, Any]) -> int:
+    """What the first convolution of each 4-D input adds on the CPU, where the model has a
+    ``Conv2d`` taking the input's channels (the first one registered): its output and its
+    kernel's scratch (oneDNN's blocked copies, ``kernel_scratch_bytes``), at the input's size."""
+    convolutions = [module for module in model.modules() if isinstance(module, nn.Conv2d)]
+    added = 0
     for tensor in tree_leaves((args, dict(kwargs))):
-        if isinstance(tensor, torch.Tensor) and tensor.dim() == 4 and tensor.is_floating_point() \
-                and tensor.shape[1] in taken:
-            channels = tensor.shape[1]
-            padded = -(-channels // CHANNEL_BLOCK) * CHANNEL_BLOCK
-            copies += tensor.numel() * tensor.element_size() // channels * padded
-    return copies
+        if not (isinstance(tensor, torch.Tensor) and tensor.dim() == 4 and tensor.is_floating_point()):
+            continue
+        conv = next((conv for conv in convolutions if conv.in_channels == tensor.shape[1]), None)
+        if conv is None:
+            continue
+        image = torch.empty(tensor.shape, dtype=tensor.dtype, device="meta")
+        weight = torch.empty(conv.weight.shape, dtype=tensor.dtype, device="meta")
+        output = nn.functional.conv2d(image, weight, None, conv.stride, conv.padding, conv.dilation, conv.groups)
+        call = (image, weight, None, conv.stride, conv.padding, conv.dilation, False, (0, 0), conv.groups)
+        added += output.nbytes + kernel_scratch_bytes(torch.ops.aten.convolution.default, call, output)
+    return added
 
 
 def needs_values(error: ForwardError) -> bool:
@@ -77,19 +92,22 @@ class Counting:
         ones for a second try); a meta pass that meets an op it cannot run moves this counting, and
         every later pass, to the CPU."""
         if self.fell_back is None:
-            memory = LiveMemory()
+            memory, convolution = LiveMemory(), _ConvolutionSeen()
             try:
                 self.observed = observe()
-                return run_pass(self.model, args, kwargs, device=self.device, observers=self.observed, memory=memory,
-                                **settings)
+                return run_pass(self.model, args, kwargs, device=self.device, observers=[*self.observed, convolution],
+                                memory=memory, **settings)
             except ForwardError as error:
                 if self.device.type != "meta" or not needs_values(error):
                     raise
-                # What the meta pass held before it stopped (inputs, parameters, activations), and
-                # the blocked copy of an image a first convolution makes, is what the CPU must hold
-                # at least: refused up front, as a measurement is, before the real input exists.
-                needed = memory.peak + blocked_input_bytes(self.model, args, kwargs,
-                                                           settings.get("channels_last", False))
+                # What the meta pass held before it stopped (inputs, parameters, activations) is
+                # what the CPU must hold at least; where it stopped before any convolution, also
+                # what the first one adds beside the input and parameters. Refused up front, as a
+                # measurement is, before the real input exists.
+                needed = memory.peak
+                if not convolution.ran and not settings.get("channels_last", False):
+                    resident = memory.timeline[0][0] if memory.timeline else 0
+                    needed = max(needed, resident + first_convolution_bytes(self.model, args, kwargs))
                 check_fits(needed, CPU, f"counting {error.model} on the CPU (the meta device cannot run it)",
                            CountingOutOfMemory)
                 self.fell_back = _reason(error)

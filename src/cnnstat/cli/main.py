@@ -14,7 +14,7 @@ from cnnstat.cli import bench
 from cnnstat.cli import crosscheck
 from cnnstat.cli import checkpoint, fit
 from cnnstat.cli import sweep
-from cnnstat.cli.errors import handle_errors, print_error
+from cnnstat.cli.errors import INTERRUPTED, handle_errors, print_error
 from cnnstat.cli.help import UnixCommand, UnixGroup
 
 app = typer.Typer(
@@ -107,6 +107,9 @@ def console() -> NoReturn:
         code: str | int | None = 0
     except SystemExit as exit:
         code = exit.code
+    except KeyboardInterrupt:  # Ctrl-C before a command began (parsing its options) or after it ended
+        print_error("interrupted")
+        code = INTERRUPTED
     if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
            if thread is not threading.main_thread()):
         sys.exit(code)
