@@ -54,6 +54,26 @@ class Mixed(nn.Module):
             return self.head(self.features(x)).float()
 
 
+class ViT(nn.Module):
+    """A small vision transformer: patches, a class token, pre-norm encoder layers of GELU MLPs."""
+    input_size = (3, 32, 32)
+
+    def __init__(self):
+        super().__init__()
+        self.patches = nn.Conv2d(3, 64, 8, stride=8)
+        self.cls = nn.Parameter(torch.zeros(1, 1, 64))
+        self.position = nn.Parameter(torch.zeros(1, 17, 64))
+        layer = nn.TransformerEncoderLayer(64, 4, 128, batch_first=True, dropout=0.0, activation="gelu",
+                                           norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = self.patches(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1) + self.position
+        return self.head(self.encoder(x)[:, 0])
+
+
 def convnet():
     return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1),
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
@@ -61,6 +81,7 @@ convnet.input_size = (3, 32, 32)
 '''
 
 RECURRENT_ACCURACY = 0.15
+"""Beyond CNNs (recurrent and attention layers): the issue's tolerance."""
 RECURRENT = {"lstm": {"kind": "LSTM"}, "gru": {"kind": "GRU"}, "rnn": {"kind": "RNN", "layers": 1},
              # a hidden size oneDNN pads (100: to 112 rows in the backward) and a time-major copy; two directions
              "lstm-time-major": {"kind": "LSTM", "hidden": 100, "layers": 1, "time_major": True},
@@ -80,6 +101,18 @@ def test_recurrent_estimates_hold_to_the_cpu_allocator(models, options, mode):
     for batch in (1, 8, 16):
         report = profile("models.py:Recurrent", batch=batch, mode=mode, options=options)
         assert report.memory_validated and not any("not validated" in note for note in report.notes)
+        measured = measure_report(report, CPU, min_run_time=0.001, per_layer=False, threads=1)
+        assert abs(measured.peak_ratio - 1) <= RECURRENT_ACCURACY, (batch, measured.peak_ratio)
+
+
+@pytest.mark.parametrize("spec, mode", [("models.py:encoder", "train"), ("models.py:ViT", "train"),
+                                        ("models.py:ViT", "eval")])
+def test_attention_estimates_hold_to_the_cpu_allocator(models, spec, mode):
+    """In training the CPU runs attention with flash attention, which keeps a log-sum-exp per query
+    where the meta device's math reference keeps the attention weights and a scaled query and key:
+    measured/estimate was 0.82 to 0.96 for the encoder and 0.86 to 1.08 for the ViT."""
+    for batch in (1, 8, 16):
+        report = profile(spec, batch=batch, mode=mode)
         measured = measure_report(report, CPU, min_run_time=0.001, per_layer=False, threads=1)
         assert abs(measured.peak_ratio - 1) <= RECURRENT_ACCURACY, (batch, measured.peak_ratio)
 

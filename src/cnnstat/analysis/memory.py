@@ -19,12 +19,13 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
-VALIDATION = ("measured/estimate on CPU (torch.profiler), batch 1, 8, 16: transformer encoder 0.79 to 0.96, "
-              "ViT 0.86 to 1.08")
-"""Attention layers, held against the CPU allocator (torch 2.13): off by more than 15%. Why: on
-the CPU torch runs attention with a fused kernel (flash attention, or the whole encoder layer's
-fast path in inference) that never holds the attention matrix, where the meta device runs its
-math reference op by op (scores and softmax kept)."""
+VALIDATION = ("measured/estimate on CPU (torch.profiler), batch 1, 8, 16: a transformer encoder in inference 0.79 "
+              "to 0.95; in training, and a ViT, 1.00 to 1.07")
+"""Attention layers, held against the CPU allocator (torch 2.13): off by more than 15% in an
+encoder's inference. Why: there torch runs ``nn.TransformerEncoderLayer`` on its fast path, one
+fused kernel per layer (linear and activation in one op, the softmax in place), that runs only
+on CPU and CUDA tensors; the meta device takes the op-by-op path, whose linear output and
+activation are alive at once."""
 
 
 def unvalidated_layers(model: nn.Module) -> list[str]:
@@ -129,17 +130,37 @@ class LiveMemory:
         if key in self._storages:
             return
         nbytes = storage.nbytes()
-        self._storages[key] = weakref.ref(storage, partial(self._free, key, nbytes))
+        self._storages[key] = weakref.ref(storage, partial(self._free, key))
         self._makers[key] = (self.running, nbytes)
         self.live += nbytes
         self.peak = max(self.peak, self.live)
         self.timeline.append((self.live, self.running))
 
-    def _free(self, key: int, nbytes: int, _ref) -> None:
+    def _free(self, key: int, _ref) -> None:
         if self._storages.pop(key, None) is not None:
-            self._makers.pop(key, None)
+            _maker, nbytes = self._makers.pop(key)
             self.live -= nbytes
             self.timeline.append((self.live, self.running))
+
+    def recount(self, tensor: torch.Tensor, nbytes: int) -> None:
+        """Count ``tensor``'s storage, from now until it is freed, as ``nbytes``: what the kernel a
+        real run picks keeps in its place."""
+        key = id(tensor.untyped_storage())
+        if key in self._makers:
+            maker, counted = self._makers[key]
+            self._makers[key] = (maker, nbytes)
+            self.live += nbytes - counted
+            self.timeline.append((self.live, self.running))
+
+    def ran(self, func, args: tuple, out: Any, channels_last: bool) -> None:
+        """After an op's outputs are counted: its kernel's scratch (``kernel_scratch_bytes``; none
+        for a channels_last convolution, which needs no copies) and, after the math reference of
+        attention, what the CPU's fused kernel would keep instead (``flash_attention_kept``)."""
+        if not channels_last:
+            self.transient(kernel_scratch_bytes(func, args, out))
+        if func is torch.ops.aten._safe_softmax.default:
+            for tensor, nbytes in flash_attention_kept(args[0], out):
+                self.recount(tensor, nbytes)
 
     def transient(self, nbytes: int) -> None:
         """A kernel's scratch memory, allocated and freed inside one op."""
@@ -274,6 +295,25 @@ def _unfolds(input: torch.Tensor, weight: torch.Tensor, stride, dilation) -> boo
 def _columns(input: torch.Tensor, weight: torch.Tensor, output: torch.Tensor) -> int:
     """The unfolded input of ``slow_conv2d``: every output position's receptive field, one column each."""
     return weight.shape[1] * weight.shape[2] * weight.shape[3] * output.shape[2] * output.shape[3] * input.element_size()
+
+
+def flash_attention_kept(scores: torch.Tensor, weights: torch.Tensor) -> list[tuple[torch.Tensor, int]]:
+    """The tensors ``scaled_dot_product_attention``'s math reference (the meta device's: it has no
+    fused kernel) keeps for the backward, with the bytes the CPU's flash attention keeps in their
+    place. Math keeps the attention weights (``weights``, batch x heads x queries x keys) and the
+    scaled query and key it multiplied (read from the autograd node of ``scores``); flash keeps
+    one log-sum-exp per query, and the query and key as they were given. ``_safe_softmax`` is
+    the math reference's own softmax: it marks the call. Nothing is kept without autograd."""
+    if scores.grad_fn is None:  # inference: fused kernels take the softmax in place, over the scores
+        return [(weights, 0)]
+    logsumexp = weights.numel() // weights.shape[-1] * FLOAT
+    kept = [(weights, logsumexp)]
+    product = scores.grad_fn
+    while product is not None and not hasattr(product, "_saved_mat2"):  # the views after the batched product
+        product = product.next_functions[0][0] if product.next_functions else None
+    if product is not None:
+        kept += [(product._saved_self, 0), (product._saved_mat2, 0)]
+    return kept
 
 
 def _bytes(tensor: torch.Tensor) -> int:

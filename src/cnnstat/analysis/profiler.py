@@ -34,7 +34,7 @@ from torch.utils._pytree import tree_leaves, tree_map
 
 from cnnstat.analysis.autocast import AutocastOnMeta
 from cnnstat.analysis.describe import describe
-from cnnstat.analysis.memory import LiveMemory, kernel_scratch_bytes
+from cnnstat.analysis.memory import LiveMemory
 from cnnstat.analysis.records import LayerRecord, OpTally
 from cnnstat.analysis.registry import OpCall, OpRules
 from cnnstat.analysis.rules import NORMS, OP_RULES, tensors_in
@@ -258,10 +258,9 @@ class _Tracer:
             allocated = out[0] if isinstance(out, (tuple, list)) else out
         for tensor in _op_tensors(allocated):
             self.memory.add(tensor)
-        if not self.channels_last:
-            # Not read from the input's layout: meta convolutions return contiguous outputs even
-            # where a real channels_last run keeps channels_last.
-            self.memory.transient(kernel_scratch_bytes(func, args, out))
+        # The layout not read from the input: meta convolutions return contiguous outputs even
+        # where a real channels_last run keeps channels_last.
+        self.memory.ran(func, args, out, self.channels_last)
         read = self.read_storages
         for tensor in _op_tensors(args):
             read.add(id(tensor.untyped_storage()))
