@@ -308,7 +308,7 @@ def flash_attention_kept(scores: torch.Tensor, weights: torch.Tensor) -> list[tu
         return [(weights, 0)]
     logsumexp = weights.numel() // weights.shape[-1] * FLOAT
     kept = [(weights, logsumexp)]
-    product = scores.grad_fn
+    product: Any = scores.grad_fn
     while product is not None and not hasattr(product, "_saved_mat2"):  # the views after the batched product
         product = product.next_functions[0][0] if product.next_functions else None
     if product is not None:
