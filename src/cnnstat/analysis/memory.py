@@ -262,7 +262,7 @@ def kernel_scratch_bytes(func, args: tuple, out: Any) -> int:
             return convolution_workspace_bytes(input, weight, output)
         if all(size == 1 for size in weight.shape[2:]):  # a 1x1 kernel: a matrix product, no copies
             return 0
-        if _unfolds(input, weight, args[3], args[5]):
+        if _unfolds(input, weight):
             return _columns(input, weight, output)
         return max(_reordered(input, weight) + _blocked(output), _blocked(output) + _bytes(output)) - _bytes(output)
     if func is torch.ops.aten.convolution_backward.default:
@@ -272,24 +272,21 @@ def kernel_scratch_bytes(func, args: tuple, out: Any) -> int:
         grad_input = out[0] if isinstance(out[0], torch.Tensor) else None
         if all(size == 1 for size in weight.shape[2:]):  # a 1x1 kernel: a matrix product, no copies
             return 0
-        if _unfolds(input, weight, args[4], args[6]):  # one unfolded buffer, for both gradients in turn
+        if _unfolds(input, weight):  # one unfolded buffer, for both gradients in turn
             return _columns(input, weight, grad_output)
         made = sum(_bytes(t) for t in out if isinstance(t, torch.Tensor))
         return max(0, _convolution_backward_peak(grad_output, input, weight, grad_input) - made)
     return 0
 
 
-def _unfolds(input: torch.Tensor, weight: torch.Tensor, stride, dilation) -> bool:
-    """Whether torch runs a 2-D float32 convolution on the CPU with its own unfold-and-multiply kernel
-    (``slow_conv2d``) rather than oneDNN's: one small image through a kernel of 3x3 or less (the
-    rule of ``ConvParams::use_mkldnn``, torch 2.x)."""
+def _unfolds(input: torch.Tensor, weight: torch.Tensor) -> bool:
+    """Whether torch runs a 2-D float32 convolution of a kernel larger than 1x1 on the CPU with its
+    own unfold-and-multiply kernel (``slow_conv2d``) rather than oneDNN's: one small image through
+    a kernel of 3x3 or less (the rule of ``ConvParams::use_mkldnn``, torch 2.x)."""
     if input.dim() != 4 or input.dtype != torch.float32:
         return False
-    pointwise = weight.shape[-1] == 1 and weight.shape[-2] == 1
-    strided = any(step != 1 for step in stride) or any(step != 1 for step in dilation)
-    if strided or input.shape[0] >= 16 or not pointwise or torch.get_num_threads() > 1:
-        return not (weight.shape[-1] > 3 and weight.shape[-2] > 3) and input.shape[0] <= 1 and input.numel() <= 20480
-    return True
+    large_kernel = weight.shape[-1] > 3 and weight.shape[-2] > 3
+    return not large_kernel and input.shape[0] <= 1 and input.numel() <= 20480
 
 
 def _columns(input: torch.Tensor, weight: torch.Tensor, output: torch.Tensor) -> int:
