@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
+from cnnstat.analysis.rules import tensors_in
+
 LOWER_PRECISION = frozenset({
     F.linear, F.conv1d, F.conv2d, F.conv3d, F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d, F.prelu,
     F.scaled_dot_product_attention, torch.matmul, torch.mm, torch.bmm, torch.addmm, torch.baddbmm, torch.addbmm,
@@ -83,7 +85,7 @@ class AutocastOnMeta(TorchFunctionMode):
         if func in FULL_PRECISION:
             return torch.float32
         if func in WIDEST:
-            dtypes = [t.dtype for t in _tensors(args) if _eligible(t)]
+            dtypes = [t.dtype for t in tensors_in(args) if _eligible(t)]
             return max(dtypes, key=lambda dtype: torch.finfo(dtype).bits) if dtypes else None
         return None
 
@@ -100,18 +102,8 @@ class AutocastOnMeta(TorchFunctionMode):
         return cast
 
 
-def _tensors(args: tuple) -> list[torch.Tensor]:
-    found = []
-    for value in args:
-        if isinstance(value, torch.Tensor):
-            found.append(value)
-        elif isinstance(value, (list, tuple)):
-            found.extend(item for item in value if isinstance(item, torch.Tensor))
-    return found
-
-
 def _any_meta(args: tuple, kwargs: dict) -> bool:
-    return any(tensor.is_meta for tensor in _tensors((*args, *kwargs.values())))
+    return any(tensor.is_meta for tensor in tensors_in((args, kwargs)))
 
 
 def _map(cast: Callable[[Any], Any], value: Any) -> Any:
