@@ -46,9 +46,19 @@ WIDEST = frozenset({torch.cat, torch.stack, torch.index_copy})
 def autocast_dtype() -> torch.dtype | None:
     """The lower precision of the autocast region the caller is in (CPU's, else CUDA's), or None."""
     for device in ("cpu", "cuda"):
-        if torch.is_autocast_enabled(device):
-            return torch.get_autocast_dtype(device)
+        enabled, dtype = _autocast_state(device)
+        if enabled:
+            return dtype
     return None
+
+
+def _autocast_state(device: str) -> tuple[bool, torch.dtype]:
+    try:
+        return torch.is_autocast_enabled(device), torch.get_autocast_dtype(device)
+    except (TypeError, AttributeError):  # torch before 2.4: one function per device
+        if device == "cpu":
+            return torch.is_autocast_cpu_enabled(), torch.get_autocast_cpu_dtype()
+        return torch.is_autocast_enabled(), torch.get_autocast_gpu_dtype()
 
 
 def _eligible(value: Any) -> bool:

@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
+from cnnstat.analysis.autocast import autocast_dtype
+
 VALIDATION = "measured/estimate on CPU (torch.profiler), hidden 48, batch 1, 8, 16: 1.08 to 1.25"
 """Bidirectional LSTMs, held against the CPU allocator (torch 2.13): off by more than 15%. Why:
 oneDNN's scratchpad for a layer whose input is both directions' outputs grows with that input
@@ -154,7 +156,7 @@ class LiveMemory:
         attention, what the CPU's fused kernel would keep instead (``flash_attention_kept``)."""
         if not channels_last:
             self.transient(kernel_scratch_bytes(func, args, out))
-        if func is torch.ops.aten._safe_softmax.default:
+        if func is _MATH_ATTENTION_SOFTMAX:
             for tensor, nbytes in flash_attention_kept(args[0], out):
                 self.recount(tensor, nbytes)
 
@@ -247,6 +249,11 @@ class LiveMemory:
         self.peak = self.live
 
 
+_MATH_ATTENTION_SOFTMAX = getattr(getattr(torch.ops.aten, "_safe_softmax", None), "default", None)
+"""The softmax of ``scaled_dot_product_attention``'s math reference, used nowhere else (None on a
+torch without it, 2.4, whose math reference calls the plain softmax: attention then counted as
+the meta device runs it)."""
+
 BLOCK = 16
 """Channels of oneDNN's blocked layouts on x86-64 (float32): a tensor is padded to whole blocks."""
 
@@ -314,7 +321,7 @@ def encoder_fast_path_peak(module: nn.Module, args: tuple) -> int | None:
             or not isinstance(attention, nn.MultiheadAttention) or not attention.batch_first
             or attention.in_proj_bias is None or not attention._qkv_same_embed_dim
             or not module.activation_relu_or_gelu or module.norm1.eps != module.norm2.eps
-            or attention.num_heads % 2 or autocast_enabled()):
+            or attention.num_heads % 2 or autocast_dtype() is not None):
         return None
     tokens = args[0]
     batch, length, width = tokens.shape
@@ -323,10 +330,6 @@ def encoder_fast_path_peak(module: nn.Module, args: tuple) -> int | None:
     hidden = batch * length * module.linear1.out_features * tokens.element_size()
     normalised = activation if module.norm_first else 0
     return normalised + max(6 * activation, 3 * activation + scores, 2 * activation + hidden)
-
-
-def autocast_enabled() -> bool:
-    return any(torch.is_autocast_enabled(device) for device in ("cpu", "cuda"))
 
 
 def flash_attention_kept(scores: torch.Tensor, weights: torch.Tensor) -> list[tuple[torch.Tensor, int]]:
