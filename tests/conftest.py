@@ -105,17 +105,28 @@ REPORT_SEED = "1"
 """The string-hash seed of ``fresh_reports`` (test_determinism runs the report with another)."""
 
 
-def start_fresh_reports():
-    folder = Path(tempfile.mkdtemp(prefix="cnnstat-fresh-reports-"))
+def start_fresh_reports(folder: Path | None = None):
+    folder = folder or Path(tempfile.mkdtemp(prefix="cnnstat-fresh-reports-"))
     return folder, start_console_script("report", "--out", str(folder / "reports"), "--no-torchvision",
                                         env={"PYTHONHASHSEED": REPORT_SEED})
 
 
 @pytest.fixture(scope="session")
-def fresh_reports():
+def fresh_reports(tmp_path_factory):
     """`cnnstat report` on meta, run once per session (started before the first test: it takes
     seconds), without torchvision's catalogue (minutes; tests/zoo/test_torchvision_catalogue.py
-    holds its rows current)."""
+    holds its rows current). Under xdist (``-n 2``) the workers share one run: the first that
+    needs it runs it, under a lock, in the folder pytest gives the whole run."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        from filelock import FileLock
+
+        shared = tmp_path_factory.getbasetemp().parent
+        with FileLock(shared / "fresh-reports.lock"):
+            if not (shared / "fresh-reports.done").exists():
+                finish(start_fresh_reports(shared / "fresh-reports")[1], check=True, timeout=600)
+                (shared / "fresh-reports.done").touch()
+        yield shared / "fresh-reports" / "reports"
+        return
     folder, process = take_early("fresh_reports") or start_fresh_reports()
     finish(process, check=True, timeout=600)
     yield folder / "reports"
@@ -157,16 +168,6 @@ def pytest_collection_finish(session):
         STARTED_EARLY[module.__name__] = module.start_early(names)
     if any("fresh_reports" in getattr(item, "fixturenames", ()) for item in session.items):
         STARTED_EARLY["fresh_reports"] = start_fresh_reports()
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under ``-n 2`` (pytest-xdist, ``--dist loadgroup``), the tests that read fresh interpreters'
-    output run in one worker, so that each interpreter starts once: the modules that start them
-    early and the tests of the session's fresh report."""
-    for item in items:
-        module = getattr(item, "module", None)
-        if hasattr(module, "start_early") or "fresh_reports" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("fresh-interpreters"))
 
 
 def take_early(module_name: str):
