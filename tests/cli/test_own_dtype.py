@@ -65,3 +65,10 @@ def test_bench_roofline_of_models_in_two_dtypes_asks_for_one(cli, folder):  # no
     write(folder / "half.py", HALF)
     assert_one_clear_line(cli("bench", "half.py:Half", "cifar_lenet", "--device", "cpu", "--roofline"),
                           "these models compute in float16, float32: give --dtype")
+
+
+def test_crosscheck_feeds_the_tools_the_files_own_dtype(run_json):
+    """fvcore and torchinfo run the float16 model on a float16 input (a float32 one would stop
+    them), and count the same 128 MACs as cnnstat."""
+    checked = run_json("crosscheck", "half.py:Half")
+    assert checked["unexplained"] == [] and checked["totals"]["macs"] == checked["totals"]["fvcore"]["reported"] == 16 * 8

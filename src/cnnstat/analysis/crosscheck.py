@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from cnnstat.analysis.records import LayerRow
-from cnnstat.analysis.build import check_inputs, default_input_size, input_specs, load_on
+from cnnstat.analysis.build import check_inputs, default_input_size, input_specs, load_on, own_dtype
 from cnnstat.analysis.report import Report, profile
 from cnnstat.errors import CnnstatError, ToolFailed
 
@@ -357,7 +357,7 @@ def crosscheck(spec: str, input_size: tuple[int, ...] | None = None, batch: int 
             check_inputs(loaded.name, specs, model, batch, loaded.input_size)
         report = profile(model, input_size or default_input_size(loaded.name, loaded.input_size), batch=batch,
                          name=loaded.name)
-        args = (torch.randn(report.input_shape),)
+        args = (torch.randn(report.input_shape, dtype=own_dtype(model)),)  # as the model computes (float16 too)
     leaves = _leaves(model, report)
     rows = [Row(leaf.name, leaf.type, leaf.macs) for leaf in leaves.values()]
     outside = Row(OUTSIDE_LEAVES, "", report.totals.macs - sum(leaf.macs for leaf in leaves.values()))
