@@ -18,9 +18,10 @@ EVERY_MARKER=(-m "torchvision or timm or not (torchvision or timm)")
 # Counting (every zoo model, the op registry), shapes (our rules beside torch's meta kernels),
 # memory (estimates held to measurements), the zoo and its loader, and torchvision's models and
 # operators: what a torch release could break.
+MEMORY=(tests/analysis/test_memory_validation.py tests/analysis/test_fit.py)
 CORE=(tests/analysis/test_static.py tests/analysis/test_registry.py tests/analysis/test_build.py
       tests/analysis/test_conv_backward.py tests/analysis/test_meta_shapes.py tests/analysis/test_measure.py
-      tests/zoo --ignore=tests/zoo/test_torchvision_catalogue.py --ignore=tests/zoo/test_timm_catalogue.py)
+      "${MEMORY[@]}" tests/zoo --ignore=tests/zoo/test_torchvision_catalogue.py --ignore=tests/zoo/test_timm_catalogue.py)
 
 python_of() {  # python_of 3.13: that interpreter, pyenv's or on PATH
     local found
@@ -104,7 +105,7 @@ fi
 install extras
 rc=0
 # The README's pair: torchvision's whole catalogue and the sample of timm's, as on the pin.
-step extras "${EVERY_MARKER[@]}" tests/zoo tests/analysis/test_registry.py || rc=1
+step extras "${EVERY_MARKER[@]}" tests/zoo tests/analysis/test_registry.py "${MEMORY[@]}" || rc=1
 step newest "${EVERY_MARKER[@]}" "${CORE[@]}" || rc=1
 step oldest "${EVERY_MARKER[@]}" "${CORE[@]}" || rc=1
 wait
