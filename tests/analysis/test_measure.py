@@ -296,7 +296,8 @@ def test_contention_beside_a_cpu_burner_is_reported_with_its_remedy():
         result = measure(model, (torch.randn(2, 3, 48, 48),), threads=2, min_run_time=0.3, per_layer=False)
         chosen = measure(model, (torch.randn(2, 3, 48, 48),), min_run_time=QUICK, per_layer=False)
     conditions = result.conditions
-    assert conditions.threads == 2 and conditions.other_load_cores >= 1
+    # Two burners and two timing threads share two cores: the burners get about one core between them.
+    assert conditions.threads == 2 and conditions.other_load_cores >= 0.75
     assert conditions.cpu_share < CONTENDED_SHARE
     assert conditions.single_thread_ms > 0  # the 1-thread probe ran
     assert "contention" in conditions.contention and "--threads 1" in conditions.contention
