@@ -10,6 +10,7 @@ import torch
 from cnnstat.analysis import measure as measure_module
 from cnnstat.analysis import profile
 from cnnstat.analysis.measure import measure_report
+from cnnstat.analysis.memory import LSTM_FITTED_FROM
 from cnnstat.errors import OutOfMemory
 
 CPU = torch.device("cpu")
@@ -99,8 +100,15 @@ def models(tmp_path, monkeypatch):
 @pytest.mark.parametrize("mode", ["eval", "train"])
 @pytest.mark.parametrize("options", RECURRENT.values(), ids=RECURRENT.keys())
 def test_recurrent_estimates_hold_to_the_cpu_allocator(models, options, mode):
+    """Within 15% where the fitted forms hold; an LSTM on a torch older than they were fitted on
+    (2.4.1: up to 1.47x) is marked not validated instead, naming the torch."""
+    unfitted = options["kind"] == "LSTM" and torch.__version__ < LSTM_FITTED_FROM
     for batch in (1, 8, 16):
         report = profile("models.py:Recurrent", batch=batch, mode=mode, options=options)
+        if unfitted:
+            assert not report.memory_validated
+            assert any(f"LSTM layers on torch {torch.__version__}" in note for note in report.notes), report.notes
+            continue
         assert report.memory_validated and not any("not validated" in note for note in report.notes)
         measured = measure_report(report, CPU, min_run_time=0.001, per_layer=False, threads=1)
         assert abs(measured.peak_ratio - 1) <= RECURRENT_ACCURACY, (batch, measured.peak_ratio)
