@@ -240,5 +240,4 @@ def called_inputs(spec: str):
                        "or (args, kwargs)")
 
 
-
 REPROBE_OPTION = typer.Option(False, "--reprobe", help="Probe the machine again instead of using the cached figures.")
